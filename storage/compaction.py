@@ -1,0 +1,243 @@
+"""Compaction: merge sealed segments into new ones holding only live records.
+
+:func:`merge` is a pure function of files: it never touches the live index, so it
+runs in a background thread (or could run in another process). It replays its
+input segments in order, keeps for each key the latest value and TTL, writes
+them to new segments with a hint file beside each, and returns, for every key,
+where its value was and where it is now. The engine then moves an index entry
+to the new place only if it still points at the old one: anything written
+since the merge started wins.
+
+Inputs are always the oldest segments (a prefix of the log), so nothing older
+can hold a key they delete: their tombstones are dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage import record
+from storage.record import RecordType
+from storage.segment import (
+    FILE_MODE,
+    encode_hint_entry,
+    fsync_directory,
+    hint_path,
+    map_file,
+    segment_name,
+    write_hint,
+)
+
+# A relocation: (db, key, old location, output index or -1 if dropped, value offset, length)
+Relocation = tuple[int, bytes, int, int, int, int]
+
+
+@dataclass
+class MergeInput:
+    number: int  # runtime segment number, as packed into locations
+    path: Path
+
+
+@dataclass
+class MergeResult:
+    outputs: list[tuple[int, int]] = field(default_factory=list)  # (major, minor)
+    relocations: list[Relocation] = field(default_factory=list)
+    bytes_written: int = 0
+
+
+def pack_location(number: int, offset: int, length: int) -> int:
+    """An index entry: segment number, value offset and value length in one int.
+
+    One Python int (about 36 bytes) is far smaller than a tuple of three.
+    """
+    return (number << 62) | (offset << 30) | length
+
+
+def unpack_location(location: int) -> tuple[int, int, int]:
+    return location >> 62, (location >> 30) & 0xFFFFFFFF, location & 0x3FFFFFFF
+
+
+def merge(
+    inputs: list[MergeInput],
+    directory: Path,
+    major: int,
+    first_minor: int,
+    segment_size: int,
+    now_ms: int,
+    databases: int,
+    progress: Callable[[float], None] = lambda fraction: None,
+) -> MergeResult:
+    """Write the live contents of ``inputs`` as segments ``major-first_minor…``."""
+    views = {item.number: map_file(item.path) for item in inputs}
+    try:
+        live, expires = _latest_records(inputs, views, databases)
+        writer = _OutputWriter(directory, major, first_minor, segment_size)
+        try:
+            _write_live(writer, live, expires, views, now_ms, progress)
+            return writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+    finally:
+        for view in views.values():
+            if view is not None:
+                view.close()
+
+
+def _write_live(writer: _OutputWriter, live: list[dict[bytes, int]],
+                expires: list[dict[bytes, int]], views: dict, now_ms: int,
+                progress: Callable[[float], None]) -> None:
+    """Copy every live value to the output; expired keys are dropped."""
+    total = sum(len(keys) for keys in live) or 1
+    done = 0
+    for db, keys in enumerate(live):
+        db_expires = expires[db]
+        for key, old in keys.items():
+            expire_at = db_expires.get(key, 0)
+            if expire_at and expire_at <= now_ms:
+                writer.result.relocations.append((db, key, old, -1, 0, 0))
+            else:
+                number, offset, length = unpack_location(old)
+                value = views[number][offset:offset + length]
+                writer.add(db, key, old, value, expire_at)
+            done += 1
+            if done % 10000 == 0:
+                progress(done / total)
+
+
+def _latest_records(inputs: list[MergeInput], views: dict, databases: int
+                    ) -> tuple[list[dict[bytes, int]], list[dict[bytes, int]]]:
+    """Replay the inputs: per db, key -> latest value location, and key -> TTL."""
+    live: list[dict[bytes, int]] = [{} for _ in range(databases)]
+    expires: list[dict[bytes, int]] = [{} for _ in range(databases)]
+
+    def apply(rec: record.Record, number: int) -> None:
+        rtype = rec.type
+        if rtype == RecordType.PUT:
+            live[rec.db][rec.key] = pack_location(number, rec.value_offset, rec.value_len)
+            if rec.expire_at:
+                expires[rec.db][rec.key] = rec.expire_at
+            else:
+                expires[rec.db].pop(rec.key, None)
+        elif rtype == RecordType.DELETE:
+            live[rec.db].pop(rec.key, None)
+            expires[rec.db].pop(rec.key, None)
+        elif rtype == RecordType.EXPIRE:
+            if rec.key in live[rec.db]:
+                if rec.expire_at:
+                    expires[rec.db][rec.key] = rec.expire_at
+                else:
+                    expires[rec.db].pop(rec.key, None)
+        elif rtype == RecordType.FLUSHDB:
+            live[rec.db] = {}
+            expires[rec.db] = {}
+        elif rtype == RecordType.FLUSHALL:
+            live[:] = [{} for _ in range(databases)]
+            expires[:] = [{} for _ in range(databases)]
+        elif rtype == RecordType.SWAPDB:
+            other = int(rec.key)
+            live[rec.db], live[other] = live[other], live[rec.db]
+            expires[rec.db], expires[other] = expires[other], expires[rec.db]
+
+    for item in inputs:
+        view = views[item.number]
+        if view is not None:
+            for rec in iter_records(memoryview(view), 0, len(view), verify=False):
+                apply(rec, item.number)
+    return live, expires
+
+
+def iter_records(buf: memoryview, pos: int, end: int, *, verify: bool = True):
+    """Yield the records of a segment in order, batches unpacked into their parts.
+
+    Stops at the first unused (zero) header; raises CorruptRecord on damage.
+    """
+    while pos < end:
+        rec = record.decode_at(buf, pos, end, verify=verify)
+        if rec is None:
+            return
+        if rec.type == RecordType.BATCH:
+            yield from iter_records(buf, rec.value_offset, rec.end, verify=False)
+        else:
+            yield rec
+        pos = rec.end
+
+
+class _OutputWriter:
+    """Writes merged records into temp files, renamed into place by :meth:`finish`."""
+
+    def __init__(self, directory: Path, major: int, first_minor: int, segment_size: int) -> None:
+        self.directory = directory
+        self.major = major
+        self.minor = first_minor - 1
+        self.segment_size = segment_size
+        self.result = MergeResult()
+        self.fd = -1
+        self.temps: list[tuple[int, Path, Path, Path, Path]] = []
+        self._start_segment()
+
+    def _start_segment(self) -> None:
+        self.minor += 1
+        final = self.directory / segment_name(self.major, self.minor)
+        temp = final.with_suffix(".log.tmp")
+        hint_temp = final.with_suffix(".hint.tmp")
+        self.temps.append((self.minor, temp, final, hint_temp, hint_path(final)))
+        self.fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        self.size = 0
+        self.buffer = bytearray()
+        self.hints = bytearray()
+        self.hint_count = 0
+
+    def add(self, db: int, key: bytes, old: int, value: bytes, expire_at: int) -> None:
+        if self.size and self.size + len(self.buffer) >= self.segment_size:
+            self._end_segment()
+            self._start_segment()
+        position = self.size + len(self.buffer)
+        self.buffer += record.encode(RecordType.PUT, db, key, value, expire_at)
+        value_offset = position + record.HEADER_SIZE + len(key)
+        self.hints += encode_hint_entry(db, expire_at, key, len(value), value_offset)
+        self.hint_count += 1
+        self.result.relocations.append(
+            (db, key, old, len(self.temps) - 1, value_offset, len(value)))
+        if len(self.buffer) >= 1 << 20:
+            self._write_buffer()
+
+    def _write_buffer(self) -> None:
+        view = memoryview(self.buffer)
+        while view:
+            view = view[os.write(self.fd, view):]
+        self.size += len(self.buffer)
+        self.result.bytes_written += len(self.buffer)
+        self.buffer = bytearray()
+
+    def _end_segment(self) -> None:
+        self._write_buffer()
+        os.fsync(self.fd)
+        os.close(self.fd)
+        self.fd = -1
+        write_hint(self.temps[-1][3], bytes(self.hints), self.hint_count)
+
+    def finish(self) -> MergeResult:
+        """fsync, then rename hints and segments into place and fsync the directory."""
+        if self.hint_count == 0 and len(self.temps) == 1:
+            self.abort()  # nothing live: no output at all
+            return self.result
+        self._end_segment()
+        for minor, temp, final, hint_temp, hint_final in self.temps:
+            os.rename(hint_temp, hint_final)
+            os.rename(temp, final)
+            self.result.outputs.append((self.major, minor))
+        fsync_directory(self.directory)
+        return self.result
+
+    def abort(self) -> None:
+        """Remove every temp file (after a failure), so no space is left behind."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        for _, temp, _, hint_temp, _ in self.temps:
+            for path in (temp, hint_temp):
+                path.unlink(missing_ok=True)

@@ -1,0 +1,830 @@
+"""The storage engine: a Bitcask-style log with an in-memory index.
+
+One thread (the server's event loop) owns an :class:`Engine` and makes every
+change through it. A change is appended to an in-memory buffer and applied to the
+index at once; :meth:`Engine.flush`, called once per event-loop iteration, writes
+the buffer to the active segment with one ``pwrite``. fsync happens in the
+:class:`~storage.syncer.Syncer` thread, compaction's copying in a merge thread:
+neither blocks the owner.
+
+The index keeps, per database, key -> location (one packed int: segment number,
+value offset, value length). Values stay on disk and are read through mmap.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import heapq
+import logging
+import mmap
+import os
+import random
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage import record
+from storage.compaction import (
+    MergeInput,
+    MergeResult,
+    iter_records,
+    merge,
+    pack_location,
+)
+from storage.record import BODY, CRC, HEADER_SIZE, RecordType
+from storage.segment import (
+    FILE_MODE,
+    Segment,
+    fsync_directory,
+    hint_path,
+    list_segments,
+    map_file,
+    read_hint,
+    segment_name,
+)
+from storage.syncer import Syncer
+
+log = logging.getLogger("caskd.storage")
+
+FSYNC_POLICIES = ("always", "everysec", "no")
+DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024
+LOCATION_NUMBER_SHIFT = 62
+LOCATION_OFFSET_SHIFT = 30
+LOCATION_OFFSET_MASK = 0xFFFFFFFF
+LOCATION_LENGTH_MASK = 0x3FFFFFFF
+MAX_SEGMENT_SIZE = 1 << 31  # leaves room below the 4 GiB an offset can address
+SCAN_SNAPSHOTS = 32
+RELOCATIONS_PER_STEP = 20000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class StorageError(Exception):
+    """A problem opening or using a data directory."""
+
+
+class DirectoryLocked(StorageError):
+    pass
+
+
+class CorruptLog(StorageError):
+    """A bad record before the end of the log: refuse to start, say how to repair."""
+
+    def __init__(self, path: Path, offset: int, reason: str) -> None:
+        super().__init__(
+            f"Bad record in {path} at offset {offset} ({reason}). The log is corrupted; "
+            f"run 'caskd-check --fix {path.parent}' to truncate it at the last good record "
+            f"(what it would drop is shown first)."
+        )
+        self.path = path
+        self.offset = offset
+
+
+@dataclass
+class CompactionState:
+    """A merge in progress (thread), then the index fix-up (owner, in slices)."""
+
+    inputs: list[Segment]
+    thread: threading.Thread
+    started: float
+    progress: float = 0.0
+    result: MergeResult | None = None
+    error: BaseException | None = None
+    applied: int = 0
+    output_numbers: list[int] | None = None
+
+
+class Engine:
+    """A persistent, single-writer key-value store of byte strings.
+
+    ``on_durable(position)`` is called from the fsync thread whenever every write
+    flushed up to ``position`` (see :attr:`position`) is on disk.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        *,
+        fsync: str = "everysec",
+        segment_size: int = DEFAULT_SEGMENT_SIZE,
+        databases: int = 16,
+        on_durable: Callable[[int], None] | None = None,
+        auto_compact_percentage: int = 100,
+        auto_compact_min_size: int = 64 * 1024 * 1024,
+        auto_compact_dead_ratio: float = 0.5,
+    ) -> None:
+        if fsync not in FSYNC_POLICIES:
+            raise ValueError(f"fsync policy must be one of {', '.join(FSYNC_POLICIES)}")
+        if not 0 < segment_size <= MAX_SEGMENT_SIZE:
+            raise ValueError("segment size out of range")
+        self.directory = Path(directory)
+        self.fsync_policy = fsync
+        self.segment_size = segment_size
+        self.databases = databases
+        self.auto_compact_percentage = auto_compact_percentage
+        self.auto_compact_min_size = auto_compact_min_size
+        self.auto_compact_dead_ratio = auto_compact_dead_ratio
+
+        self._keydirs: list[dict[bytes, int]] = [{} for _ in range(databases)]
+        self._expires: list[dict[bytes, int]] = [{} for _ in range(databases)]
+        self._expiry_heap: list[tuple[int, int, bytes]] = []
+        self._segments: dict[int, Segment] = {}  # by number, in log order
+        self._views: dict[int, mmap.mmap | None] = {}  # number -> map, for reads
+        self._dead_bytes: dict[int, int] = {}  # number -> bytes no longer live
+        self._next_number = 0
+
+        self._pending = bytearray()
+        self._batch_start = -1  # offset in _pending of an open batch's header
+        self._batch_depth = 0
+        self.position = 0  # log bytes flushed since open: what on_durable reports
+        self.write_error: OSError | None = None
+        self.last_write_ok = True
+
+        self._scan_snapshots: OrderedDict[int, tuple[int, list[bytes]]] = OrderedDict()
+        self._next_snapshot = 1
+        self._compaction: CompactionState | None = None
+        self.compaction_status = "ok"  # of the last compaction
+        self.compaction_count = 0
+        self._compaction_retry_at = 0.0
+        self._compaction_failures = 0
+        self.base_size = 0  # log size after the last compaction (or at open)
+        self.stats = {"expired_keys": 0, "torn_bytes_dropped": 0, "loaded_keys": 0,
+                      "load_seconds": 0.0}
+
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._lock_fd = self._lock_directory()
+        try:
+            started = time.monotonic()
+            self._load()
+            self.stats["load_seconds"] = time.monotonic() - started
+            self.stats["loaded_keys"] = sum(len(kd) for kd in self._keydirs)
+            self._open_active()
+        except BaseException:
+            self._close_views()
+            os.close(self._lock_fd)
+            raise
+        self.base_size = self.disk_size()
+        self._syncer = Syncer(fsync, on_durable)
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, db: int, key: bytes) -> bytes | None:
+        """The value of ``key``, or None if it does not exist (or has expired)."""
+        location = self._keydirs[db].get(key)
+        if location is None:
+            return None
+        if self._expires[db] and self._expire_if_due(db, key):
+            return None
+        return self._read(location)
+
+    def exists(self, db: int, key: bytes) -> bool:
+        if key not in self._keydirs[db]:
+            return False
+        return not (self._expires[db] and self._expire_if_due(db, key))
+
+    def value_length(self, db: int, key: bytes) -> int | None:
+        """The length of the value (STRLEN) without reading it."""
+        location = self._keydirs[db].get(key) if self.exists(db, key) else None
+        return None if location is None else location & LOCATION_LENGTH_MASK
+
+    def get_expire(self, db: int, key: bytes) -> int | None:
+        """The absolute expiry time in ms; 0 if the key has none; None if no key."""
+        if not self.exists(db, key):
+            return None
+        return self._expires[db].get(key, 0)
+
+    def dbsize(self, db: int) -> int:
+        return len(self._keydirs[db])
+
+    def expires_count(self, db: int) -> int:
+        return len(self._expires[db])
+
+    def keys(self, db: int) -> Iterator[bytes]:
+        """Every live key of ``db`` (a snapshot: safe to change the db meanwhile)."""
+        for key in list(self._keydirs[db]):
+            if self.exists(db, key):
+                yield key
+
+    def scan(self, db: int, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        """One SCAN step: (next cursor, keys). Cursor 0 starts; 0 comes back at the end.
+
+        A scan walks a snapshot of the key list taken when it started, so every
+        key that exists for the whole scan is returned (Redis's guarantee), and
+        keys deleted meanwhile are skipped. Snapshots live in a small LRU; a
+        cursor whose snapshot was evicted continues on a fresh one.
+        """
+        position, snapshot_id = cursor >> 16, cursor & 0xFFFF
+        entry = self._scan_snapshots.pop(snapshot_id, None) if cursor else None
+        if entry is None or entry[0] != db:
+            snapshot_id = self._next_snapshot
+            self._next_snapshot = self._next_snapshot % 0xFFFF + 1
+            entry = (db, list(self._keydirs[db]))
+        keys = entry[1]
+        end = min(position + max(count, 1), len(keys))
+        found = [key for key in keys[position:end] if self.exists(db, key)]
+        if end >= len(keys):
+            return 0, found
+        self._scan_snapshots[snapshot_id] = entry
+        while len(self._scan_snapshots) > SCAN_SNAPSHOTS:
+            self._scan_snapshots.popitem(last=False)
+        return (end << 16) | snapshot_id, found
+
+    def random_key(self, db: int) -> bytes | None:
+        keydir = self._keydirs[db]
+        while keydir:
+            key = random.choice(list(keydir))
+            if self.exists(db, key):
+                return key
+        return None
+
+    def _read(self, location: int) -> bytes:
+        number = location >> LOCATION_NUMBER_SHIFT
+        offset = (location >> LOCATION_OFFSET_SHIFT) & LOCATION_OFFSET_MASK
+        length = location & LOCATION_LENGTH_MASK
+        if number == self._active.number and offset + length > self._active.size:
+            start = offset - self._active.size  # written this iteration, not yet flushed
+            return bytes(self._pending[start:start + length])
+        return self._views[number][offset:offset + length]
+
+    # ----------------------------------------------------------------- writes
+
+    def put(self, db: int, key: bytes, value: bytes, expire_at: int = 0, *,
+            keep_ttl: bool = False, only_if: str | None = None) -> bool:
+        """Set ``key``. ``expire_at`` is absolute ms (0: no TTL); ``keep_ttl`` keeps
+        the current TTL; ``only_if`` is "absent" (NX) or "present" (XX).
+        Returns False, changing nothing, when the condition does not hold."""
+        if only_if is not None and self.exists(db, key) != (only_if == "present"):
+            return False
+        if keep_ttl:
+            expire_at = self._expires[db].get(key, 0)
+        location = self._append(RecordType.PUT, db, key, value, expire_at)
+        self._index_put(db, key, location, expire_at)
+        return True
+
+    def delete(self, db: int, key: bytes) -> bool:
+        """Remove ``key``; False if it did not exist."""
+        if not self.exists(db, key):
+            return False
+        self._append(RecordType.DELETE, db, key)
+        self._index_remove(db, key)
+        return True
+
+    def set_expire(self, db: int, key: bytes, expire_at: int) -> bool:
+        """Set the absolute expiry (ms) of an existing key; 0 removes the TTL.
+        A time in the past deletes the key (as Redis does). False if no key."""
+        if not self.exists(db, key):
+            return False
+        if expire_at and expire_at <= now_ms():
+            self._append(RecordType.DELETE, db, key)
+            self._index_remove(db, key)
+            return True
+        self._append(RecordType.EXPIRE, db, key, b"", expire_at)
+        self._set_expire_in_index(db, key, expire_at)
+        return True
+
+    def flushdb(self, db: int) -> None:
+        self._append(RecordType.FLUSHDB, db, b"")
+        self._index_flushdb(db)
+
+    def flushall(self) -> None:
+        self._append(RecordType.FLUSHALL, 0, b"")
+        for db in range(self.databases):
+            self._index_flushdb(db)
+
+    def swapdb(self, db: int, other: int) -> None:
+        self._append(RecordType.SWAPDB, db, str(other).encode())
+        self._index_swapdb(db, other)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make every change inside one atomic unit in the log (nests)."""
+        if self._batch_depth == 0:
+            self._rotate_if_full()
+            self._batch_start = len(self._pending)
+            self._pending += bytes(HEADER_SIZE)
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0:
+                self._seal_batch()
+
+    def _seal_batch(self) -> None:
+        start, self._batch_start = self._batch_start, -1
+        pending = self._pending
+        length = len(pending) - start - HEADER_SIZE
+        if length == 0:
+            del pending[start:]
+            return
+        pending[start + 4:start + HEADER_SIZE] = BODY.pack(RecordType.BATCH, 0, 0, 0, length)
+        with memoryview(pending) as view:
+            crc = zlib.crc32(view[start + 4:])
+        pending[start:start + 4] = CRC.pack(crc)
+
+    def _append(self, rtype: int, db: int, key: bytes, value: bytes = b"",
+                expire_at: int = 0) -> int:
+        """Append a record to the write buffer; returns its value's location."""
+        if len(value) > record.MAX_VALUE_SIZE:
+            raise ValueError("value too large")
+        if self._batch_start < 0:
+            self._rotate_if_full()
+            body = BODY.pack(rtype, db, expire_at, len(key), len(value))
+            crc = zlib.crc32(value, zlib.crc32(key, zlib.crc32(body)))
+        else:  # inside a batch, whose own CRC covers this record
+            body = BODY.pack(rtype, db, expire_at, len(key), len(value))
+            crc = 0
+        pending = self._pending
+        value_offset = self._active.size + len(pending) + HEADER_SIZE + len(key)
+        pending += CRC.pack(crc)
+        pending += body
+        pending += key
+        pending += value
+        return pack_location(self._active.number, value_offset, len(value))
+
+    def flush(self) -> int:
+        """Write the buffered changes with one pwrite; returns :attr:`position`.
+
+        On a disk error the changes stay buffered (retried by the next flush and
+        by :meth:`tick`), the file is cut back to its last good record, and
+        :attr:`write_error` is set until a flush succeeds.
+        """
+        pending = self._pending
+        if not pending or self._batch_depth:
+            return self.position
+        active = self._active
+        end = active.size + len(pending)
+        try:
+            if end > self._active_mapped:
+                self._grow_active(end)
+            with memoryview(pending) as view:
+                done = 0
+                while done < len(view):
+                    done += os.pwrite(self._active_fd, view[done:], active.size + done)
+        except OSError as exc:
+            self._on_write_error(exc)
+            return self.position
+        active.size = end
+        self.position += len(pending)
+        self._pending = bytearray()
+        if self.write_error is not None:
+            log.warning("Writing to the log works again; writes are accepted")
+            self.write_error = None
+        self.last_write_ok = True
+        self._syncer.submit(self._active_fd, self.position)
+        return self.position
+
+    def _on_write_error(self, exc: OSError) -> None:
+        if self.write_error is None:
+            log.warning("Error writing to the log: %s; writes are refused until it works",
+                        exc)
+        self.write_error = exc
+        self.last_write_ok = False
+        try:  # leave no partial record behind: cut back, keep the preallocated size
+            os.ftruncate(self._active_fd, self._active.size)
+            os.ftruncate(self._active_fd, self._active_mapped)
+        except OSError:
+            pass
+
+    @property
+    def writable(self) -> bool:
+        """False while the disk refuses writes or fsyncs (server: -MISCONF)."""
+        return self.write_error is None and self._syncer.error is None
+
+    @property
+    def last_error(self) -> OSError | None:
+        return self.write_error or self._syncer.error
+
+    @property
+    def durable_position(self) -> int:
+        return self._syncer.synced_position
+
+    # ------------------------------------------------------------------ index
+
+    def _index_put(self, db: int, key: bytes, location: int, expire_at: int) -> None:
+        keydir = self._keydirs[db]
+        old = keydir.get(key)
+        keydir[key] = location
+        if old is not None:
+            self._mark_dead(old, key)
+        if expire_at:
+            self._set_expire_in_index(db, key, expire_at)
+        elif self._expires[db]:
+            self._expires[db].pop(key, None)
+
+    def _index_remove(self, db: int, key: bytes) -> None:
+        old = self._keydirs[db].pop(key, None)
+        if old is not None:
+            self._mark_dead(old, key)
+            self._expires[db].pop(key, None)
+
+    def _set_expire_in_index(self, db: int, key: bytes, expire_at: int) -> None:
+        if expire_at:
+            self._expires[db][key] = expire_at
+            heapq.heappush(self._expiry_heap, (expire_at, db, key))
+        else:
+            self._expires[db].pop(key, None)
+
+    def _index_flushdb(self, db: int) -> None:
+        for key, location in self._keydirs[db].items():
+            self._mark_dead(location, key)
+        self._keydirs[db] = {}
+        self._expires[db] = {}
+
+    def _index_swapdb(self, db: int, other: int) -> None:
+        kd, ex = self._keydirs, self._expires
+        kd[db], kd[other] = kd[other], kd[db]
+        ex[db], ex[other] = ex[other], ex[db]
+        self._rebuild_expiry_heap()
+
+    def _rebuild_expiry_heap(self) -> None:
+        self._expiry_heap = [(at, db, key) for db, expires in enumerate(self._expires)
+                             for key, at in expires.items()]
+        heapq.heapify(self._expiry_heap)
+
+    def _mark_dead(self, location: int, key: bytes) -> None:
+        number = location >> LOCATION_NUMBER_SHIFT
+        self._dead_bytes[number] = (self._dead_bytes.get(number, 0) + HEADER_SIZE + len(key)
+                                    + (location & LOCATION_LENGTH_MASK))
+
+    def _expire_if_due(self, db: int, key: bytes) -> bool:
+        """True if ``key`` has expired; it is then deleted (and the delete logged)."""
+        expire_at = self._expires[db].get(key)
+        if not expire_at or expire_at > now_ms():
+            return False
+        if self.writable:  # while the disk refuses writes the key just reads as gone
+            self._append(RecordType.DELETE, db, key)
+            self._index_remove(db, key)
+            self.stats["expired_keys"] += 1
+        return True
+
+    def expire_cycle(self, max_keys: int = 200) -> int:
+        """Active expiry: delete up to ``max_keys`` keys whose time has come."""
+        heap = self._expiry_heap
+        removed = 0
+        now = now_ms()
+        while heap and heap[0][0] <= now and removed < max_keys and self.writable:
+            expire_at, db, key = heapq.heappop(heap)
+            if self._expires[db].get(key) == expire_at:  # else: stale entry
+                self._expire_if_due(db, key)
+                removed += 1
+        if len(heap) > 2 * sum(len(e) for e in self._expires) + 1024:
+            self._rebuild_expiry_heap()
+        return removed
+
+    # ---------------------------------------------------------- segments
+
+    def _lock_directory(self) -> int:
+        path = self.directory / "LOCK"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise DirectoryLocked(
+                f"The data directory {self.directory} is in use by another caskd process "
+                f"(pid {holder}); stop it or choose another --dir") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return fd
+
+    def _new_segment(self, major: int, minor: int, size: int,
+                     view: mmap.mmap | None) -> Segment:
+        segment = Segment(major, minor, self.directory / segment_name(major, minor),
+                          self._next_number, size, view)
+        self._next_number += 1
+        self._segments[segment.number] = segment
+        self._views[segment.number] = view
+        return segment
+
+    def _load(self) -> None:
+        """Rebuild the index from hint files and segments, cutting a torn tail."""
+        for leftover in self.directory.glob("*.tmp"):  # an interrupted compaction
+            leftover.unlink()
+        names = list_segments(self.directory)
+        for hint in self.directory.glob("*.hint"):
+            if not hint.with_suffix(".log").exists():
+                hint.unlink()
+        for index, (major, minor) in enumerate(names):
+            path = self.directory / segment_name(major, minor)
+            view = map_file(path)
+            segment = self._new_segment(major, minor, len(view) if view else 0, view)
+            hints = read_hint(hint_path(path)) if minor else None
+            if hints is not None:
+                self._load_hints(segment, hints)
+            elif view is not None:
+                self._replay(segment, is_last=index == len(names) - 1)
+
+    def _load_hints(self, segment: Segment, hints: Iterator) -> None:
+        now = now_ms()
+        number = segment.number
+        for db, expire_at, key, value_len, value_offset in hints:
+            location = pack_location(number, value_offset, value_len)
+            if expire_at and expire_at <= now:
+                self._index_remove(db, key)
+            else:
+                self._index_put(db, key, location, expire_at)
+
+    def _replay(self, segment: Segment, is_last: bool) -> None:
+        buf = memoryview(segment.view)
+        end = len(buf)
+        now = now_ms()
+        number = segment.number
+        apply = self._apply_record
+        pos = 0
+        damage = None
+        try:
+            while pos < end:
+                rec = record.decode_at(buf, pos, end)
+                if rec is None:
+                    break
+                if rec.type == RecordType.BATCH:
+                    for inner in iter_records(buf, rec.value_offset, rec.end, verify=False):
+                        apply(inner, number, now)
+                else:
+                    apply(rec, number, now)
+                pos = rec.end
+        except record.CorruptRecord as exc:
+            damage = exc.reason
+        try:
+            # Past the last whole record: zeros (preallocation) are fine anywhere; a
+            # partial record is a crash's torn tail if nothing valid follows it and
+            # it is in the last segment. Anything else is corruption.
+            if pos < end and (record.find_next_record(buf, pos, end) is not None
+                              or (damage and not is_last)):
+                raise CorruptLog(segment.path, pos, damage or "data after unused space")
+        finally:
+            buf.release()
+        if pos < end:
+            self._cut_tail(segment, pos)
+
+    def _cut_tail(self, segment: Segment, valid_end: int) -> None:
+        """Truncate the last segment after its last whole record (a crash's torn tail)."""
+        tail = segment.view[valid_end:]
+        dropped = len(tail.rstrip(b"\0"))
+        if dropped:
+            log.warning("Torn tail in %s: dropped %d bytes after offset %d (an interrupted "
+                        "write)", segment.path, dropped, valid_end)
+        self.stats["torn_bytes_dropped"] += dropped
+        segment.view.close()
+        os.truncate(segment.path, valid_end)
+        segment.view = map_file(segment.path)
+        segment.size = valid_end
+        self._views[segment.number] = segment.view
+
+    def _apply_record(self, rec: record.Record, number: int, now: int) -> None:
+        """Replay one record into the index (recovery)."""
+        rtype, db, key = rec.type, rec.db, rec.key
+        if rtype == RecordType.PUT:
+            if rec.expire_at and rec.expire_at <= now:
+                self._index_remove(db, key)
+            else:
+                location = pack_location(number, rec.value_offset, rec.value_len)
+                self._index_put(db, key, location, rec.expire_at)
+        elif rtype == RecordType.DELETE:
+            self._index_remove(db, key)
+        elif rtype == RecordType.EXPIRE:
+            if key in self._keydirs[db]:
+                if rec.expire_at and rec.expire_at <= now:
+                    self._index_remove(db, key)
+                else:
+                    self._set_expire_in_index(db, key, rec.expire_at)
+        elif rtype == RecordType.FLUSHDB:
+            self._index_flushdb(db)
+        elif rtype == RecordType.FLUSHALL:
+            for each in range(self.databases):
+                self._index_flushdb(each)
+        elif rtype == RecordType.SWAPDB:
+            self._index_swapdb(db, int(key))
+
+    def _open_active(self) -> None:
+        major = max((s.major for s in self._segments.values()), default=0) + 1
+        path = self.directory / segment_name(major, 0)
+        self._active_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        # Preallocate (sparsely) so the whole active segment can be mapped once:
+        # mmap cannot grow with the file. The zero tail never parses as a record.
+        self._active_mapped = self.segment_size
+        os.ftruncate(self._active_fd, self._active_mapped)
+        view = mmap.mmap(self._active_fd, self._active_mapped, access=mmap.ACCESS_READ)
+        self._active = self._new_segment(major, 0, 0, view)
+        fsync_directory(self.directory)
+
+    def _grow_active(self, end: int) -> None:
+        """A batch ran past the preallocated size: extend the file and remap it."""
+        size = max(end, self._active_mapped * 2)
+        os.ftruncate(self._active_fd, size)
+        old = self._active.view
+        self._active.view = mmap.mmap(self._active_fd, size, access=mmap.ACCESS_READ)
+        self._views[self._active.number] = self._active.view
+        self._active_mapped = size
+        old.close()
+
+    def _rotate_if_full(self) -> None:
+        if self._active.size + len(self._pending) >= self.segment_size:
+            self._rotate()
+
+    def _rotate(self) -> None:
+        """Seal the active segment (cut its preallocation) and start the next one."""
+        self.flush()
+        if self._pending:  # the disk refuses writes: keep buffering in this segment
+            return
+        os.ftruncate(self._active_fd, self._active.size)
+        self._syncer.hand_over(self._active_fd)
+        self._open_active()
+
+    def disk_size(self) -> int:
+        """Bytes of records in the log (the active segment's preallocation excluded)."""
+        return sum(s.size for s in self._segments.values()) + len(self._pending)
+
+    def dead_size(self) -> int:
+        return sum(self._dead_bytes.values())
+
+    # --------------------------------------------------------------- compaction
+
+    @property
+    def compacting(self) -> bool:
+        return self._compaction is not None
+
+    @property
+    def compaction_progress(self) -> float:
+        state = self._compaction
+        return 0.0 if state is None else state.progress
+
+    def start_compaction(self) -> bool:
+        """Start merging the sealed segments in the background; False if one runs."""
+        if self._compaction is not None:
+            return False
+        if self._active.size or self._pending:
+            self._rotate()  # so the merge covers everything written until now
+        inputs = [s for s in self._segments.values() if s is not self._active]
+        if not inputs:
+            self.compaction_status = "ok"
+            self.compaction_count += 1
+            return True
+        major = inputs[-1].major
+        first_minor = 1 + max(s.minor for s in self._segments.values() if s.major == major)
+        state = CompactionState(inputs, threading.Thread(), time.time())
+        merge_inputs = [MergeInput(s.number, s.path) for s in inputs]
+
+        def run() -> None:
+            try:
+                state.result = merge(merge_inputs, self.directory, major, first_minor,
+                                     self.segment_size, now_ms(), self.databases,
+                                     progress=lambda f: setattr(state, "progress", f))
+            except BaseException as exc:  # reported by compaction_step on the owner
+                state.error = exc
+
+        state.thread = threading.Thread(target=run, name="caskd-compact", daemon=True)
+        self._compaction = state
+        state.thread.start()
+        log.info("Background compaction started (%d segments)", len(inputs))
+        return True
+
+    def compaction_step(self, budget: int = RELOCATIONS_PER_STEP) -> None:
+        """Apply up to ``budget`` index moves of a finished merge; retire its inputs."""
+        state = self._compaction
+        if state is None or state.thread.is_alive():
+            return
+        if state.error is not None or state.result is None:
+            self._compaction_failed(state.error)
+            return
+        result = state.result
+        if state.output_numbers is None:
+            state.output_numbers = [self._map_output(major, minor)
+                                    for major, minor in result.outputs]
+        numbers = state.output_numbers
+        relocations = result.relocations
+        stop = min(state.applied + budget, len(relocations))
+        for db, key, old, output, offset, length in relocations[state.applied:stop]:
+            if self._keydirs[db].get(key) != old:
+                # Written again since the merge started: the newer write wins, and
+                # the copy just made is dead weight for the next compaction.
+                if output >= 0:
+                    self._mark_dead(pack_location(numbers[output], offset, length), key)
+                continue
+            if output < 0:
+                self._index_remove(db, key)
+            else:
+                self._keydirs[db][key] = pack_location(numbers[output], offset, length)
+        state.applied = stop
+        if stop < len(relocations):
+            return
+        self._retire(state.inputs)
+        self._compaction = None
+        self.compaction_status = "ok"
+        self.compaction_count += 1
+        self._compaction_failures = 0
+        self.base_size = self.disk_size()
+        log.info("Background compaction finished in %.2f s (%d keys moved)",
+                 time.time() - state.started, len(relocations))
+
+    def _map_output(self, major: int, minor: int) -> int:
+        path = self.directory / segment_name(major, minor)
+        view = map_file(path)
+        return self._new_segment(major, minor, len(view) if view else 0, view).number
+
+    def _compaction_failed(self, error: BaseException | None) -> None:
+        self._compaction = None
+        self.compaction_status = "err"
+        self._compaction_failures += 1
+        delay = min(2 ** self._compaction_failures, 300)
+        self._compaction_retry_at = time.monotonic() + delay
+        log.warning("Background compaction failed: %s; automatic retry in %d s", error, delay)
+
+    def _retire(self, segments: list[Segment]) -> None:
+        """Drop merged segments, oldest first (so no deleted key can come back)."""
+        for segment in segments:
+            del self._segments[segment.number]
+            view = self._views.pop(segment.number, None)
+            self._dead_bytes.pop(segment.number, None)
+            if view is not None:
+                view.close()
+            hint_path(segment.path).unlink(missing_ok=True)
+            segment.path.unlink(missing_ok=True)
+        fsync_directory(self.directory)
+
+    def _auto_compaction_due(self) -> bool:
+        if self._compaction is not None or time.monotonic() < self._compaction_retry_at:
+            return False
+        size = self.disk_size()
+        if size < self.auto_compact_min_size:
+            return False
+        grown = (self.auto_compact_percentage > 0 and
+                 size >= self.base_size * (100 + self.auto_compact_percentage) / 100)
+        dead = self.dead_size() >= size * self.auto_compact_dead_ratio
+        return grown or dead
+
+    # ------------------------------------------------------------------ upkeep
+
+    def tick(self) -> None:
+        """Periodic upkeep (the server's cron, ~10 times a second): retry a failed
+        write, active expiry, compaction fix-up and automatic compaction."""
+        if self.write_error is not None:
+            self.flush()
+        self.expire_cycle()
+        if self._compaction is not None:
+            self.compaction_step()
+        elif self._auto_compaction_due():
+            self.start_compaction()
+
+    def info(self) -> dict:
+        """Figures for INFO."""
+        return {
+            "disk_size": self.disk_size(),
+            "dead_size": self.dead_size(),
+            "base_size": self.base_size,
+            "segments": len(self._segments),
+            "compacting": self.compacting,
+            "compaction_progress": self.compaction_progress,
+            "compaction_status": self.compaction_status,
+            "compaction_count": self.compaction_count,
+            "last_fsync_time": self._syncer.last_sync_time,
+            "pending_bytes": len(self._pending),
+            "write_error": str(self.last_error) if self.last_error else None,
+            **self.stats,
+        }
+
+    def segment_stats(self) -> list[dict]:
+        return [{"name": s.path.name, "size": s.size,
+                 "dead": self._dead_bytes.get(s.number, 0)}
+                for s in self._segments.values()]
+
+    def sync(self) -> None:
+        """Flush and fsync now, on the calling thread (shutdown, SAVE, tests)."""
+        self.flush()
+        os.fsync(self._active_fd)
+
+    def close(self) -> None:
+        """Flush, fsync and release the directory. Waits for a running merge."""
+        if self._compaction is not None:
+            self._compaction.thread.join()
+            while self._compaction is not None:
+                self.compaction_step(budget=1 << 30)
+        self.flush()
+        self._syncer.stop()
+        fd = self._active_fd
+        try:
+            os.ftruncate(fd, self._active.size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if self._active.size == 0:
+            self._retire([self._active])
+        self._close_views()
+        os.close(self._lock_fd)
+
+    def _close_views(self) -> None:
+        for view in self._views.values():
+            if view is not None:
+                view.close()
+        self._views.clear()
+
+

@@ -1,0 +1,131 @@
+"""The on-disk record format of the log.
+
+Every record is ``crc32 | type | db | expire_at_ms | key_len | value_len | key | value``
+(little endian, 22-byte header). The CRC covers everything after itself, so a torn
+or bit-flipped record is always detected. Type 0 is never written: a preallocated,
+zero-filled segment tail therefore never parses as a record.
+
+A BATCH record wraps several inner records as its value, so a multi-key change
+(MSET, DEL k1 k2, MULTI/EXEC) is one checksummed unit: recovery applies all of it
+or none. Inner records carry a CRC of 0; the batch's CRC covers them.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from enum import IntEnum
+from typing import NamedTuple
+
+HEADER = struct.Struct("<IBBqII")
+HEADER_SIZE = HEADER.size  # 22
+BODY = struct.Struct("<BBqII")  # the header without its CRC
+CRC = struct.Struct("<I")
+
+# Redis's proto-max-bulk-len ceiling; also what a location can address (30 bits).
+MAX_VALUE_SIZE = 512 * 1024 * 1024
+
+
+class RecordType(IntEnum):
+    """What a record does when replayed. 0 is reserved: it marks unused space."""
+
+    PUT = 1  # key := value, with expire_at (0 = no TTL)
+    DELETE = 2  # key removed (also logged when a key expires)
+    EXPIRE = 3  # key's TTL := expire_at (0 = persist); value empty
+    FLUSHDB = 4  # every key of db removed
+    FLUSHALL = 5  # every key of every db removed
+    BATCH = 6  # value = inner records, applied atomically
+    SWAPDB = 7  # db and the db named by int(key) swap contents
+    # 16 and up are kept for collection types (hash, list, set, zset changes).
+
+
+VALID_TYPES = frozenset(int(t) for t in RecordType)
+
+
+class Record(NamedTuple):
+    """A decoded record; ``value_offset`` is where the value starts in its buffer."""
+
+    type: int
+    db: int
+    expire_at: int
+    key: bytes
+    value_offset: int
+    value_len: int
+    end: int
+
+
+class CorruptRecord(Exception):
+    """A record whose header or checksum is invalid at ``offset``."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(f"{reason} at offset {offset}")
+        self.offset = offset
+        self.reason = reason
+
+
+def encode(rtype: int, db: int, key: bytes, value: bytes = b"", expire_at: int = 0) -> bytes:
+    """One complete, checksummed record."""
+    body = BODY.pack(rtype, db, expire_at, len(key), len(value))
+    crc = zlib.crc32(value, zlib.crc32(key, zlib.crc32(body)))
+    return b"".join((CRC.pack(crc), body, key, value))
+
+
+def decode_at(buf: memoryview, pos: int, end: int, *, verify: bool = True) -> Record | None:
+    """Decode the record at ``pos``; None where the space is unused (zero type byte).
+
+    Raises CorruptRecord when the record does not fit before ``end`` or its
+    checksum does not match.
+    """
+    if end - pos < HEADER_SIZE:
+        if any(buf[pos:end]):
+            raise CorruptRecord(pos, "truncated header")
+        return None
+    crc, rtype, db, expire_at, key_len, value_len = HEADER.unpack_from(buf, pos)
+    if rtype == 0 and crc == 0:
+        return None
+    key_start = pos + HEADER_SIZE
+    value_offset = key_start + key_len
+    record_end = value_offset + value_len
+    if rtype not in VALID_TYPES or record_end > end:
+        raise CorruptRecord(pos, "bad record header")
+    if verify and zlib.crc32(buf[pos + 4 : record_end]) != crc:
+        raise CorruptRecord(pos, "checksum mismatch")
+    return Record(rtype, db, expire_at, bytes(buf[key_start:value_offset]), value_offset,
+                  value_len, record_end)
+
+
+def is_record_at(buf: memoryview, pos: int, end: int) -> bool:
+    """True if a valid, checksummed record starts exactly at ``pos``."""
+    try:
+        return decode_at(buf, pos, end) is not None
+    except CorruptRecord:
+        return False
+
+
+def find_next_record(buf: memoryview, start: int, end: int) -> int | None:
+    """Offset of the first valid record after ``start``, or None.
+
+    Tells a torn tail (nothing valid follows) from corruption in the middle of
+    a log (valid records follow the bad one). Every record has a non-zero type
+    byte at offset 4, so runs of zeros (a preallocated tail) are skipped fast.
+    """
+    pos = start + 1
+    while pos + HEADER_SIZE <= end:
+        if buf[pos + 4] == 0:
+            pos = _skip_zeros(buf, pos + 4, end) - 4
+        elif is_record_at(buf, pos, end):
+            return pos
+        else:
+            pos += 1
+    return None
+
+
+def _skip_zeros(buf: memoryview, pos: int, end: int) -> int:
+    """The offset of the first non-zero byte at or after ``pos`` (``end`` if none)."""
+    while pos < end:
+        chunk = bytes(buf[pos : min(end, pos + 65536)])
+        rest = chunk.lstrip(b"\0")
+        if rest:
+            return pos + len(chunk) - len(rest)
+        pos += len(chunk)
+    return end

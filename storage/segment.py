@@ -1,0 +1,129 @@
+"""Segment files, their names and their hint files.
+
+A segment is named ``{major:010d}-{minor:04d}.log``. Writes go to segments with
+minor 0, majors counting up. Compaction of the sealed segments up to major ``b``
+writes its output as ``b-1``, ``b-2``…: it sorts after every segment it merged and
+before every segment written since, so replaying all files in name order always
+gives the latest state, even if a crash left both the inputs and the outputs.
+
+A hint file (``.hint``) beside a compacted segment lists its keys and where their
+values are, so start-up need not read the values. It has its own checksum; a bad
+or missing hint means the segment is scanned instead.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SEGMENT_RE = re.compile(r"^(\d{10})-(\d{4})\.log$")
+FILE_MODE = 0o600
+
+
+def segment_name(major: int, minor: int) -> str:
+    return f"{major:010d}-{minor:04d}.log"
+
+
+def list_segments(directory: Path) -> list[tuple[int, int]]:
+    """(major, minor) of every segment file in replay order."""
+    names = []
+    for entry in os.listdir(directory):
+        match = SEGMENT_RE.match(entry)
+        if match:
+            names.append((int(match.group(1)), int(match.group(2))))
+    return sorted(names)
+
+
+def hint_path(segment_path: Path) -> Path:
+    return segment_path.with_suffix(".hint")
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames and unlinks in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def map_file(path: Path) -> mmap.mmap | None:
+    """A read-only map of the whole file (None for an empty file)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        return mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) if size else None
+
+
+@dataclass
+class Segment:
+    """A segment as the engine holds it: read through ``view`` (an mmap)."""
+
+    major: int
+    minor: int
+    path: Path
+    number: int  # runtime id, packed into index locations
+    size: int  # bytes of valid records
+    view: mmap.mmap | None
+
+
+# Hint file: magic, entry count, CRC of the entries; then per entry
+# db, expire_at, key_len, value_len, value_offset, key.
+HINT_MAGIC = b"CASKHNT1"
+HINT_HEADER = struct.Struct("<8sQI")
+HINT_ENTRY = struct.Struct("<BqIII")
+
+
+def encode_hint_entry(db: int, expire_at: int, key: bytes, value_len: int,
+                      value_offset: int) -> bytes:
+    return HINT_ENTRY.pack(db, expire_at, len(key), value_len, value_offset) + key
+
+
+def write_hint(path: Path, entries: bytes, count: int) -> None:
+    """Write a hint file (``entries`` is the concatenation of encoded entries)."""
+    header = HINT_HEADER.pack(HINT_MAGIC, count, zlib.crc32(entries))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        os.write(fd, header)
+        view = memoryview(entries)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_hint(path: Path) -> Iterator[tuple[int, int, bytes, int, int]] | None:
+    """The entries of a valid hint file as (db, expire_at, key, value_len, value_offset).
+
+    None when the file is missing or damaged (its checksum does not match).
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    if len(data) < HINT_HEADER.size:
+        return None
+    magic, count, crc = HINT_HEADER.unpack_from(data)
+    if magic != HINT_MAGIC or zlib.crc32(memoryview(data)[HINT_HEADER.size:]) != crc:
+        return None
+    return _iter_hint(data, count)
+
+
+def _iter_hint(data: bytes, count: int) -> Iterator[tuple[int, int, bytes, int, int]]:
+    pos = HINT_HEADER.size
+    unpack = HINT_ENTRY.unpack_from
+    size = HINT_ENTRY.size
+    end = len(data)
+    for _ in range(count):
+        if pos + size > end:
+            return
+        db, expire_at, key_len, value_len, value_offset = unpack(data, pos)
+        pos += size
+        yield db, expire_at, data[pos:pos + key_len], value_len, value_offset
+        pos += key_len

@@ -1,0 +1,126 @@
+"""Background fsync: group commit for ``always``, a once-a-second sync for ``everysec``.
+
+The writer (the event-loop thread) calls :meth:`Syncer.submit` after every flush
+with the log position it has written up to. This thread fsyncs every file written
+since its last round and then reports the position that is now durable through
+``on_durable``. Everything flushed while one fsync runs is covered by the next
+one, so under load one fsync serves many writes (group commit), and the writer
+never waits for the disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger("caskd.storage")
+
+RETRY_INTERVAL = 1.0
+
+
+class Syncer:
+    """Owns the fsync thread. ``policy`` is "always", "everysec" or "no"."""
+
+    def __init__(self, policy: str, on_durable: Callable[[int], None] | None = None) -> None:
+        self.policy = policy
+        self.on_durable = on_durable
+        self.synced_position = 0
+        self.last_sync_time = 0.0
+        self.error: OSError | None = None
+        self._cond = threading.Condition()
+        self._position = 0
+        self._dirty: dict[int, bool] = {}  # fd -> close it once synced
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        if policy != "no":
+            self._thread = threading.Thread(target=self._run, name="caskd-fsync", daemon=True)
+            self._thread.start()
+
+    def submit(self, fd: int, position: int) -> None:
+        """``fd`` has data written up to the log ``position``; sync it per policy."""
+        if self._thread is None:
+            self.synced_position = position  # "no": the OS decides; nothing to wait for
+            return
+        with self._cond:
+            self._dirty.setdefault(fd, False)
+            self._position = position
+            if self.policy == "always":
+                self._cond.notify()
+
+    def hand_over(self, fd: int) -> None:
+        """A sealed segment's fd: sync it once more, then close it."""
+        if self._thread is None:
+            os.close(fd)
+            return
+        with self._cond:
+            self._dirty[fd] = True
+            self._cond.notify()
+
+    def sync_now(self) -> None:
+        """Wake the thread for an immediate round (e.g. before a BGREWRITEAOF reply)."""
+        with self._cond:
+            self._cond.notify()
+
+    def stop(self) -> None:
+        """Run a final round and end the thread."""
+        if self._thread is None:
+            return
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._wait_for_work()
+                dirty, self._dirty = self._dirty, {}
+                position = self._position
+                stopping = self._stopping
+            failed = self._sync(dirty)
+            if not failed:
+                self.synced_position = position
+                self.last_sync_time = time.time()
+                if self.on_durable is not None:
+                    self.on_durable(position)
+            if stopping:
+                return
+            if failed:
+                with self._cond:  # retry these fds in the next round
+                    for fd, close in failed.items():
+                        self._dirty[fd] = self._dirty.get(fd, False) or close
+                time.sleep(RETRY_INTERVAL)
+
+    def _wait_for_work(self) -> None:
+        if self.policy == "always":
+            while not self._stopping and not self._dirty_work():
+                self._cond.wait()
+        else:
+            deadline = time.monotonic() + 1.0
+            while not self._stopping and (remaining := deadline - time.monotonic()) > 0:
+                self._cond.wait(remaining)
+
+    def _dirty_work(self) -> bool:
+        return self._position > self.synced_position or any(self._dirty.values())
+
+    def _sync(self, dirty: dict[int, bool]) -> dict[int, bool]:
+        """fsync each fd; returns those that failed. Errors stay in ``self.error``."""
+        failed = {}
+        for fd, close in dirty.items():
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                if self.error is None:
+                    log.warning("fsync failed: %s; writes are refused until it succeeds", exc)
+                self.error = exc
+                failed[fd] = close
+                continue
+            if close:
+                os.close(fd)
+        if not failed and self.error is not None:
+            log.warning("fsync succeeded again; writes are accepted")
+            self.error = None
+        return failed
