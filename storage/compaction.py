@@ -20,19 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import record
-from storage.record import RecordType
+from storage.record import RecordType, iter_records
 from storage.segment import (
     FILE_MODE,
     encode_hint_entry,
     fsync_directory,
     hint_path,
     map_file,
+    pack_location,
     segment_name,
+    unpack_location,
     write_hint,
 )
 
-# A relocation: (db, key, old location, output index or -1 if dropped, value offset, length)
-Relocation = tuple[int, bytes, int, int, int, int]
+# A relocation: (db, key, old location, output index or -1 if dropped, new record offset)
+Relocation = tuple[int, bytes, int, int, int]
 
 
 @dataclass
@@ -48,18 +50,6 @@ class MergeResult:
     bytes_written: int = 0
 
 
-def pack_location(number: int, offset: int, length: int) -> int:
-    """An index entry: segment number, value offset and value length in one int.
-
-    One Python int (about 36 bytes) is far smaller than a tuple of three.
-    """
-    return (number << 62) | (offset << 30) | length
-
-
-def unpack_location(location: int) -> tuple[int, int, int]:
-    return location >> 62, (location >> 30) & 0xFFFFFFFF, location & 0x3FFFFFFF
-
-
 def merge(
     inputs: list[MergeInput],
     directory: Path,
@@ -70,7 +60,11 @@ def merge(
     databases: int,
     progress: Callable[[float], None] = lambda fraction: None,
 ) -> MergeResult:
-    """Write the live contents of ``inputs`` as segments ``major-first_minor…``."""
+    """Write the live contents of ``inputs`` as segments ``major-first_minor…``.
+
+    ``inputs`` must be the oldest segments of the log, in log order: replaying
+    them in another order would let an older value win.
+    """
     views = {item.number: map_file(item.path) for item in inputs}
     try:
         live, expires = _latest_records(inputs, views, databases)
@@ -90,7 +84,7 @@ def merge(
 def _write_live(writer: _OutputWriter, live: list[dict[bytes, int]],
                 expires: list[dict[bytes, int]], views: dict, now_ms: int,
                 progress: Callable[[float], None]) -> None:
-    """Copy every live value to the output; expired keys are dropped."""
+    """Copy every live value to the output; keys expired by ``now_ms`` are dropped."""
     total = sum(len(keys) for keys in live) or 1
     done = 0
     for db, keys in enumerate(live):
@@ -98,11 +92,10 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, int]],
         for key, old in keys.items():
             expire_at = db_expires.get(key, 0)
             if expire_at and expire_at <= now_ms:
-                writer.result.relocations.append((db, key, old, -1, 0, 0))
+                writer.result.relocations.append((db, key, old, -1, 0))
             else:
-                number, offset, length = unpack_location(old)
-                value = views[number][offset:offset + length]
-                writer.add(db, key, old, value, expire_at)
+                number, offset = unpack_location(old)
+                writer.add(db, key, old, record.value_at(views[number], offset), expire_at)
             done += 1
             if done % 10000 == 0:
                 progress(done / total)
@@ -110,14 +103,14 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, int]],
 
 def _latest_records(inputs: list[MergeInput], views: dict, databases: int
                     ) -> tuple[list[dict[bytes, int]], list[dict[bytes, int]]]:
-    """Replay the inputs: per db, key -> latest value location, and key -> TTL."""
+    """Replay the inputs: per db, key -> latest record location, and key -> TTL."""
     live: list[dict[bytes, int]] = [{} for _ in range(databases)]
     expires: list[dict[bytes, int]] = [{} for _ in range(databases)]
 
     def apply(rec: record.Record, number: int) -> None:
         rtype = rec.type
         if rtype == RecordType.PUT:
-            live[rec.db][rec.key] = pack_location(number, rec.value_offset, rec.value_len)
+            live[rec.db][rec.key] = pack_location(number, rec.offset)
             if rec.expire_at:
                 expires[rec.db][rec.key] = rec.expire_at
             else:
@@ -148,22 +141,6 @@ def _latest_records(inputs: list[MergeInput], views: dict, databases: int
             for rec in iter_records(memoryview(view), 0, len(view), verify=False):
                 apply(rec, item.number)
     return live, expires
-
-
-def iter_records(buf: memoryview, pos: int, end: int, *, verify: bool = True):
-    """Yield the records of a segment in order, batches unpacked into their parts.
-
-    Stops at the first unused (zero) header; raises CorruptRecord on damage.
-    """
-    while pos < end:
-        rec = record.decode_at(buf, pos, end, verify=verify)
-        if rec is None:
-            return
-        if rec.type == RecordType.BATCH:
-            yield from iter_records(buf, rec.value_offset, rec.end, verify=False)
-        else:
-            yield rec
-        pos = rec.end
 
 
 class _OutputWriter:
@@ -197,11 +174,9 @@ class _OutputWriter:
             self._start_segment()
         position = self.size + len(self.buffer)
         self.buffer += record.encode(RecordType.PUT, db, key, value, expire_at)
-        value_offset = position + record.HEADER_SIZE + len(key)
-        self.hints += encode_hint_entry(db, expire_at, key, len(value), value_offset)
+        self.hints += encode_hint_entry(db, expire_at, key, position)
         self.hint_count += 1
-        self.result.relocations.append(
-            (db, key, old, len(self.temps) - 1, value_offset, len(value)))
+        self.result.relocations.append((db, key, old, len(self.temps) - 1, position))
         if len(self.buffer) >= 1 << 20:
             self._write_buffer()
 
@@ -226,11 +201,20 @@ class _OutputWriter:
             self.abort()  # nothing live: no output at all
             return self.result
         self._end_segment()
-        for minor, temp, final, hint_temp, hint_final in self.temps:
-            os.rename(hint_temp, hint_final)
-            os.rename(temp, final)
-            self.result.outputs.append((self.major, minor))
-        fsync_directory(self.directory)
+        try:
+            for minor, temp, final, hint_temp, hint_final in self.temps:
+                os.rename(hint_temp, hint_final)
+                os.rename(temp, final)
+                self.result.outputs.append((self.major, minor))
+            fsync_directory(self.directory)
+        except BaseException:
+            # The engine will not use these outputs; left behind, they would sort
+            # before a later merge's outputs and replay stale contents at the next
+            # open. Inputs are still all there, so removing them loses nothing.
+            for _, _, final, _, hint_final in self.temps:
+                hint_final.unlink(missing_ok=True)
+                final.unlink(missing_ok=True)
+            raise
         return self.result
 
     def abort(self) -> None:

@@ -7,8 +7,9 @@ the buffer to the active segment with one ``pwrite``. fsync happens in the
 :class:`~storage.syncer.Syncer` thread, compaction's copying in a merge thread:
 neither blocks the owner.
 
-The index keeps, per database, key -> location (one packed int: segment number,
-value offset, value length). Values stay on disk and are read through mmap.
+The index keeps, per database, key -> location (one packed int: segment number
+and record offset, see :mod:`storage.segment`). Values stay on disk and are read
+through mmap.
 """
 
 from __future__ import annotations
@@ -24,26 +25,35 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from storage import record
-from storage.compaction import (
-    MergeInput,
-    MergeResult,
+from storage.compaction import MergeInput, MergeResult, merge
+from storage.record import (
+    BODY,
+    CRC,
+    HEADER_SIZE,
+    LENGTHS,
+    LENGTHS_OFFSET,
+    RecordType,
     iter_records,
-    merge,
-    pack_location,
 )
-from storage.record import BODY, CRC, HEADER_SIZE, RecordType
 from storage.segment import (
     FILE_MODE,
+    HINT_ENTRY,
+    HINT_HEADER,
+    MAX_RECORD_OFFSET,
+    NUMBER_SHIFT,
+    OFFSET_MASK,
     Segment,
     fsync_directory,
     hint_path,
     list_segments,
     map_file,
+    pack_location,
     read_hint,
     segment_name,
 )
@@ -53,13 +63,10 @@ log = logging.getLogger("caskd.storage")
 
 FSYNC_POLICIES = ("always", "everysec", "no")
 DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024
-LOCATION_NUMBER_SHIFT = 62
-LOCATION_OFFSET_SHIFT = 30
-LOCATION_OFFSET_MASK = 0xFFFFFFFF
-LOCATION_LENGTH_MASK = 0x3FFFFFFF
-MAX_SEGMENT_SIZE = 1 << 31  # leaves room below the 4 GiB an offset can address
+MAX_SEGMENT_SIZE = 1 << 31  # + one 512 MB value stays below the 4 GiB an offset can address
 SCAN_SNAPSHOTS = 32
 RELOCATIONS_PER_STEP = 20000
+RANDOM_KEY_TRIES = 100
 
 
 def now_ms() -> int:
@@ -87,6 +94,10 @@ class CorruptLog(StorageError):
         self.offset = offset
 
 
+def _log_order(segment: Segment) -> tuple[int, int]:
+    return segment.major, segment.minor
+
+
 @dataclass
 class CompactionState:
     """A merge in progress (thread), then the index fix-up (owner, in slices)."""
@@ -94,6 +105,8 @@ class CompactionState:
     inputs: list[Segment]
     thread: threading.Thread
     started: float
+    now: int  # the clock the merge judges expiry by
+    db_of: list[int] = field(default_factory=list)  # merge's db -> db holding it now
     progress: float = 0.0
     result: MergeResult | None = None
     error: BaseException | None = None
@@ -124,6 +137,8 @@ class Engine:
             raise ValueError(f"fsync policy must be one of {', '.join(FSYNC_POLICIES)}")
         if not 0 < segment_size <= MAX_SEGMENT_SIZE:
             raise ValueError("segment size out of range")
+        if not 0 < databases <= 256:
+            raise ValueError("databases must be between 1 and 256")
         self.directory = Path(directory)
         self.fsync_policy = fsync
         self.segment_size = segment_size
@@ -135,10 +150,13 @@ class Engine:
         self._keydirs: list[dict[bytes, int]] = [{} for _ in range(databases)]
         self._expires: list[dict[bytes, int]] = [{} for _ in range(databases)]
         self._expiry_heap: list[tuple[int, int, bytes]] = []
-        self._segments: dict[int, Segment] = {}  # by number, in log order
+        self._segments: dict[int, Segment] = {}  # by number, kept in log order
         self._views: dict[int, mmap.mmap | None] = {}  # number -> map, for reads
         self._dead_bytes: dict[int, int] = {}  # number -> bytes no longer live
         self._next_number = 0
+        # Until _open_active: a stand-in no location refers to (number -1).
+        self._active = Segment(0, 0, self.directory, -1, 0, None)
+        self._loading = False
 
         self._pending = bytearray()
         self._batch_start = -1  # offset in _pending of an open batch's header
@@ -146,6 +164,8 @@ class Engine:
         self.position = 0  # log bytes flushed since open: what on_durable reports
         self.write_error: OSError | None = None
         self.last_write_ok = True
+        self._rotate_failing = False
+        self._closed = False
 
         self._scan_snapshots: OrderedDict[int, tuple[int, list[bytes]]] = OrderedDict()
         self._next_snapshot = 1
@@ -182,7 +202,16 @@ class Engine:
             return None
         if self._expires[db] and self._expire_if_due(db, key):
             return None
-        return self._read(location)
+        # _read, inlined: this is the hottest path of the server.
+        number = location >> NUMBER_SHIFT
+        offset = location & OFFSET_MASK
+        active = self._active
+        if number == active.number and offset >= active.size:
+            return record.value_at(self._pending, offset - active.size)
+        view = self._views[number]
+        key_len, value_len = LENGTHS.unpack_from(view, offset + LENGTHS_OFFSET)
+        start = offset + HEADER_SIZE + key_len
+        return view[start:start + value_len]
 
     def exists(self, db: int, key: bytes) -> bool:
         if key not in self._keydirs[db]:
@@ -191,8 +220,10 @@ class Engine:
 
     def value_length(self, db: int, key: bytes) -> int | None:
         """The length of the value (STRLEN) without reading it."""
-        location = self._keydirs[db].get(key) if self.exists(db, key) else None
-        return None if location is None else location & LOCATION_LENGTH_MASK
+        if not self.exists(db, key):
+            return None
+        buf, offset = self._record_buffer(self._keydirs[db][key])
+        return LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)[1]
 
     def get_expire(self, db: int, key: bytes) -> int | None:
         """The absolute expiry time in ms; 0 if the key has none; None if no key."""
@@ -218,11 +249,14 @@ class Engine:
         A scan walks a snapshot of the key list taken when it started, so every
         key that exists for the whole scan is returned (Redis's guarantee), and
         keys deleted meanwhile are skipped. Snapshots live in a small LRU; a
-        cursor whose snapshot was evicted continues on a fresh one.
+        cursor whose snapshot was evicted (or that this engine never issued)
+        starts over on a fresh snapshot: keys may come twice, which SCAN allows,
+        but none that stayed is missed.
         """
         position, snapshot_id = cursor >> 16, cursor & 0xFFFF
         entry = self._scan_snapshots.pop(snapshot_id, None) if cursor else None
         if entry is None or entry[0] != db:
+            position = 0
             snapshot_id = self._next_snapshot
             self._next_snapshot = self._next_snapshot % 0xFFFF + 1
             entry = (db, list(self._keydirs[db]))
@@ -237,21 +271,29 @@ class Engine:
         return (end << 16) | snapshot_id, found
 
     def random_key(self, db: int) -> bytes | None:
+        """A random live key (RANDOMKEY), None if the db has none."""
         keydir = self._keydirs[db]
-        while keydir:
-            key = random.choice(list(keydir))
+        for _ in range(RANDOM_KEY_TRIES):
+            if not keydir:
+                return None
+            key = next(islice(keydir, random.randrange(len(keydir)), None))
             if self.exists(db, key):
                 return key
-        return None
+        # Mostly expired keys (and perhaps a disk that refuses their deletion):
+        # look at each once rather than draw forever.
+        return next(self.keys(db), None)
+
+    def _record_buffer(self, location: int) -> tuple[bytes | bytearray | mmap.mmap, int]:
+        """The buffer holding the record at ``location`` and its offset in it."""
+        number = location >> NUMBER_SHIFT
+        offset = location & OFFSET_MASK
+        active = self._active
+        if number == active.number and offset >= active.size:
+            return self._pending, offset - active.size  # not yet flushed
+        return self._views[number], offset
 
     def _read(self, location: int) -> bytes:
-        number = location >> LOCATION_NUMBER_SHIFT
-        offset = (location >> LOCATION_OFFSET_SHIFT) & LOCATION_OFFSET_MASK
-        length = location & LOCATION_LENGTH_MASK
-        if number == self._active.number and offset + length > self._active.size:
-            start = offset - self._active.size  # written this iteration, not yet flushed
-            return bytes(self._pending[start:start + length])
-        return self._views[number][offset:offset + length]
+        return record.value_at(*self._record_buffer(location))
 
     # ----------------------------------------------------------------- writes
 
@@ -262,8 +304,8 @@ class Engine:
         Returns False, changing nothing, when the condition does not hold."""
         if only_if is not None and self.exists(db, key) != (only_if == "present"):
             return False
-        if keep_ttl:
-            expire_at = self._expires[db].get(key, 0)
+        if keep_ttl:  # an expired key has no TTL left to keep
+            expire_at = self._expires[db].get(key, 0) if self.exists(db, key) else 0
         location = self._append(RecordType.PUT, db, key, value, expire_at)
         self._index_put(db, key, location, expire_at)
         return True
@@ -301,6 +343,10 @@ class Engine:
     def swapdb(self, db: int, other: int) -> None:
         self._append(RecordType.SWAPDB, db, str(other).encode())
         self._index_swapdb(db, other)
+        state = self._compaction
+        if state is not None:  # the merge's view of db and other now lives swapped
+            state.db_of = [other if d == db else db if d == other else d
+                           for d in state.db_of]
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -331,23 +377,32 @@ class Engine:
 
     def _append(self, rtype: int, db: int, key: bytes, value: bytes = b"",
                 expire_at: int = 0) -> int:
-        """Append a record to the write buffer; returns its value's location."""
-        if len(value) > record.MAX_VALUE_SIZE:
-            raise ValueError("value too large")
+        """Append a record to the write buffer; returns its location."""
+        body = BODY.pack(rtype, db, expire_at, len(key), len(value))
         if self._batch_start < 0:
-            self._rotate_if_full()
-            body = BODY.pack(rtype, db, expire_at, len(key), len(value))
+            if len(value) > record.MAX_VALUE_SIZE:
+                raise ValueError("value too large")
+            if self._active.size + len(self._pending) >= self.segment_size:
+                self._rotate()
             crc = zlib.crc32(value, zlib.crc32(key, zlib.crc32(body)))
         else:  # inside a batch, whose own CRC covers this record
-            body = BODY.pack(rtype, db, expire_at, len(key), len(value))
+            self._check_batch_room(len(key) + len(value))
             crc = 0
         pending = self._pending
-        value_offset = self._active.size + len(pending) + HEADER_SIZE + len(key)
+        offset = self._active.size + len(pending)
         pending += CRC.pack(crc)
         pending += body
         pending += key
         pending += value
-        return pack_location(self._active.number, value_offset, len(value))
+        return (self._active.number << NUMBER_SHIFT) | offset
+
+    def _check_batch_room(self, size: int) -> None:
+        """A batch stays in one segment, so it may not reach past what an offset
+        can address (4 GiB); refuse the change that would."""
+        if size > record.MAX_VALUE_SIZE:
+            raise ValueError("value too large")
+        if self._active.size + len(self._pending) + HEADER_SIZE + size > MAX_RECORD_OFFSET:
+            raise ValueError("batch too large")
 
     def flush(self) -> int:
         """Write the buffered changes with one pwrite; returns :attr:`position`.
@@ -394,6 +449,23 @@ class Engine:
             pass
 
     @property
+    def pending_bytes(self) -> int:
+        """Changes buffered but not yet written (until the next flush succeeds)."""
+        return len(self._pending)
+
+    def set_fsync_policy(self, policy: str) -> None:
+        """Switch appendfsync at run time (CONFIG SET): a new fsync thread per policy."""
+        if policy not in FSYNC_POLICIES:
+            raise ValueError(f"fsync policy must be one of {', '.join(FSYNC_POLICIES)}")
+        self.flush()
+        old = self._syncer
+        old.stop()
+        self._syncer = Syncer(policy, old.on_durable)
+        self._syncer.synced_position = old.synced_position
+        self.fsync_policy = policy
+        self._syncer.submit(self._active_fd, self.position)
+
+    @property
     def writable(self) -> bool:
         """False while the disk refuses writes or fsyncs (server: -MISCONF)."""
         return self.write_error is None and self._syncer.error is None
@@ -413,7 +485,7 @@ class Engine:
         old = keydir.get(key)
         keydir[key] = location
         if old is not None:
-            self._mark_dead(old, key)
+            self._mark_dead(old)
         if expire_at:
             self._set_expire_in_index(db, key, expire_at)
         elif self._expires[db]:
@@ -422,19 +494,20 @@ class Engine:
     def _index_remove(self, db: int, key: bytes) -> None:
         old = self._keydirs[db].pop(key, None)
         if old is not None:
-            self._mark_dead(old, key)
+            self._mark_dead(old)
             self._expires[db].pop(key, None)
 
     def _set_expire_in_index(self, db: int, key: bytes, expire_at: int) -> None:
         if expire_at:
             self._expires[db][key] = expire_at
-            heapq.heappush(self._expiry_heap, (expire_at, db, key))
+            if not self._loading:  # the heap is built once, at the end of a load
+                heapq.heappush(self._expiry_heap, (expire_at, db, key))
         else:
             self._expires[db].pop(key, None)
 
     def _index_flushdb(self, db: int) -> None:
-        for key, location in self._keydirs[db].items():
-            self._mark_dead(location, key)
+        for location in self._keydirs[db].values():
+            self._mark_dead(location)
         self._keydirs[db] = {}
         self._expires[db] = {}
 
@@ -442,17 +515,19 @@ class Engine:
         kd, ex = self._keydirs, self._expires
         kd[db], kd[other] = kd[other], kd[db]
         ex[db], ex[other] = ex[other], ex[db]
-        self._rebuild_expiry_heap()
+        if not self._loading:
+            self._rebuild_expiry_heap()
 
     def _rebuild_expiry_heap(self) -> None:
         self._expiry_heap = [(at, db, key) for db, expires in enumerate(self._expires)
                              for key, at in expires.items()]
         heapq.heapify(self._expiry_heap)
 
-    def _mark_dead(self, location: int, key: bytes) -> None:
-        number = location >> LOCATION_NUMBER_SHIFT
-        self._dead_bytes[number] = (self._dead_bytes.get(number, 0) + HEADER_SIZE + len(key)
-                                    + (location & LOCATION_LENGTH_MASK))
+    def _mark_dead(self, location: int) -> None:
+        """The record at ``location`` is superseded: count it for auto-compaction."""
+        number = location >> NUMBER_SHIFT
+        self._dead_bytes[number] = (self._dead_bytes.get(number, 0)
+                                    + record.size_at(*self._record_buffer(location)))
 
     def _expire_if_due(self, db: int, key: bytes) -> bool:
         """True if ``key`` has expired; it is then deleted (and the delete logged)."""
@@ -506,37 +581,74 @@ class Engine:
         return segment
 
     def _load(self) -> None:
-        """Rebuild the index from hint files and segments, cutting a torn tail."""
+        """Rebuild the index from hint files and segments, cutting a torn tail.
+
+        Records are replayed in log order without judging expiry; keys whose time
+        has passed are dropped once at the end. (Judging each record as it is
+        replayed would drop a key whose TTL a later record removed.)
+        """
         for leftover in self.directory.glob("*.tmp"):  # an interrupted compaction
             leftover.unlink()
         names = list_segments(self.directory)
         for hint in self.directory.glob("*.hint"):
             if not hint.with_suffix(".log").exists():
                 hint.unlink()
-        for index, (major, minor) in enumerate(names):
-            path = self.directory / segment_name(major, minor)
-            view = map_file(path)
-            segment = self._new_segment(major, minor, len(view) if view else 0, view)
-            hints = read_hint(hint_path(path)) if minor else None
-            if hints is not None:
-                self._load_hints(segment, hints)
-            elif view is not None:
-                self._replay(segment, is_last=index == len(names) - 1)
-
-    def _load_hints(self, segment: Segment, hints: Iterator) -> None:
+        self._loading = True
+        try:
+            for index, (major, minor) in enumerate(names):
+                path = self.directory / segment_name(major, minor)
+                view = map_file(path)
+                segment = self._new_segment(major, minor, len(view) if view else 0, view)
+                hints = read_hint(hint_path(path)) if minor and view is not None else None
+                if hints is not None:
+                    self._load_hints(segment, *hints)
+                elif view is not None:
+                    self._replay(segment, is_last=index == len(names) - 1)
+        finally:
+            self._loading = False
+        self._drop_empty_segments()
         now = now_ms()
-        number = segment.number
-        for db, expire_at, key, value_len, value_offset in hints:
-            location = pack_location(number, value_offset, value_len)
-            if expire_at and expire_at <= now:
+        for db, expires in enumerate(self._expires):
+            for key in [key for key, at in expires.items() if at <= now]:
                 self._index_remove(db, key)
-            else:
-                self._index_put(db, key, location, expire_at)
+        self._rebuild_expiry_heap()
+
+    def _drop_empty_segments(self) -> None:
+        """Delete segments with no records (e.g. an active segment a crash left
+        unused): they hold nothing and would pile up, one per restart."""
+        for segment in [s for s in self._segments.values() if s.size == 0]:
+            del self._segments[segment.number]
+            if self._views.pop(segment.number, None) is not None:
+                segment.view.close()
+            hint_path(segment.path).unlink(missing_ok=True)
+            segment.path.unlink(missing_ok=True)
+
+    def _load_hints(self, segment: Segment, data: bytes, count: int) -> None:
+        """Index a compacted segment from its hint file (only PUTs; no value read)."""
+        base = segment.number << NUMBER_SHIFT
+        unpack = HINT_ENTRY.unpack_from
+        entry_size = HINT_ENTRY.size
+        keydirs, expires = self._keydirs, self._expires
+        mark_dead = self._mark_dead
+        pos = HINT_HEADER.size
+        for _ in range(count):
+            db, expire_at, key_len, offset = unpack(data, pos)
+            pos += entry_size
+            key = data[pos:pos + key_len]
+            pos += key_len
+            keydir = keydirs[db]
+            old = keydir.get(key)
+            keydir[key] = base | offset
+            if old is not None:
+                mark_dead(old)
+            if expire_at:
+                expires[db][key] = expire_at
+            elif old is not None:
+                expires[db].pop(key, None)
 
     def _replay(self, segment: Segment, is_last: bool) -> None:
         buf = memoryview(segment.view)
         end = len(buf)
-        now = now_ms()
         number = segment.number
         apply = self._apply_record
         pos = 0
@@ -548,9 +660,9 @@ class Engine:
                     break
                 if rec.type == RecordType.BATCH:
                     for inner in iter_records(buf, rec.value_offset, rec.end, verify=False):
-                        apply(inner, number, now)
+                        apply(inner, number)
                 else:
-                    apply(rec, number, now)
+                    apply(rec, number)
                 pos = rec.end
         except record.CorruptRecord as exc:
             damage = exc.reason
@@ -567,9 +679,9 @@ class Engine:
             self._cut_tail(segment, pos)
 
     def _cut_tail(self, segment: Segment, valid_end: int) -> None:
-        """Truncate the last segment after its last whole record (a crash's torn tail)."""
-        tail = segment.view[valid_end:]
-        dropped = len(tail.rstrip(b"\0"))
+        """Truncate a segment after its last whole record (a crash's torn tail, or
+        preallocated space never written)."""
+        dropped = _last_nonzero(segment.view, valid_end) - valid_end
         if dropped:
             log.warning("Torn tail in %s: dropped %d bytes after offset %d (an interrupted "
                         "write)", segment.path, dropped, valid_end)
@@ -580,23 +692,16 @@ class Engine:
         segment.size = valid_end
         self._views[segment.number] = segment.view
 
-    def _apply_record(self, rec: record.Record, number: int, now: int) -> None:
+    def _apply_record(self, rec: record.Record, number: int) -> None:
         """Replay one record into the index (recovery)."""
         rtype, db, key = rec.type, rec.db, rec.key
         if rtype == RecordType.PUT:
-            if rec.expire_at and rec.expire_at <= now:
-                self._index_remove(db, key)
-            else:
-                location = pack_location(number, rec.value_offset, rec.value_len)
-                self._index_put(db, key, location, rec.expire_at)
+            self._index_put(db, key, (number << NUMBER_SHIFT) | rec.offset, rec.expire_at)
         elif rtype == RecordType.DELETE:
             self._index_remove(db, key)
         elif rtype == RecordType.EXPIRE:
             if key in self._keydirs[db]:
-                if rec.expire_at and rec.expire_at <= now:
-                    self._index_remove(db, key)
-                else:
-                    self._set_expire_in_index(db, key, rec.expire_at)
+                self._set_expire_in_index(db, key, rec.expire_at)
         elif rtype == RecordType.FLUSHDB:
             self._index_flushdb(db)
         elif rtype == RecordType.FLUSHALL:
@@ -606,16 +711,23 @@ class Engine:
             self._index_swapdb(db, int(key))
 
     def _open_active(self) -> None:
+        """Create the next active segment; on failure nothing is left behind."""
         major = max((s.major for s in self._segments.values()), default=0) + 1
         path = self.directory / segment_name(major, 0)
-        self._active_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        # Preallocate (sparsely) so the whole active segment can be mapped once:
-        # mmap cannot grow with the file. The zero tail never parses as a record.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        try:
+            # Preallocate (sparsely) so the whole active segment can be mapped once:
+            # mmap cannot grow with the file. The zero tail never parses as a record.
+            os.ftruncate(fd, self.segment_size)
+            view = mmap.mmap(fd, self.segment_size, access=mmap.ACCESS_READ)
+            fsync_directory(self.directory)
+        except BaseException:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        self._active_fd = fd
         self._active_mapped = self.segment_size
-        os.ftruncate(self._active_fd, self._active_mapped)
-        view = mmap.mmap(self._active_fd, self._active_mapped, access=mmap.ACCESS_READ)
         self._active = self._new_segment(major, 0, 0, view)
-        fsync_directory(self.directory)
 
     def _grow_active(self, end: int) -> None:
         """A batch ran past the preallocated size: extend the file and remap it."""
@@ -632,13 +744,27 @@ class Engine:
             self._rotate()
 
     def _rotate(self) -> None:
-        """Seal the active segment (cut its preallocation) and start the next one."""
+        """Seal the active segment (cut its preallocation) and start the next one.
+
+        If the disk refuses, the current segment just keeps growing (it may pass
+        ``segment_size``); the next append tries again.
+        """
         self.flush()
         if self._pending:  # the disk refuses writes: keep buffering in this segment
             return
-        os.ftruncate(self._active_fd, self._active.size)
-        self._syncer.hand_over(self._active_fd)
-        self._open_active()
+        old_fd, old = self._active_fd, self._active
+        try:
+            self._open_active()
+        except OSError as exc:
+            if not self._rotate_failing:
+                log.warning("Cannot start a new segment: %s; %s keeps growing", exc,
+                            old.path.name)
+            self._rotate_failing = True
+            return
+        self._rotate_failing = False
+        with suppress(OSError):  # harmless: a zero tail is cut when the log is next opened
+            os.ftruncate(old_fd, old.size)
+        self._syncer.hand_over(old_fd)
 
     def disk_size(self) -> int:
         """Bytes of records in the log (the active segment's preallocation excluded)."""
@@ -664,20 +790,27 @@ class Engine:
             return False
         if self._active.size or self._pending:
             self._rotate()  # so the merge covers everything written until now
-        inputs = [s for s in self._segments.values() if s is not self._active]
+        inputs = sorted((s for s in self._segments.values() if s is not self._active),
+                        key=_log_order)
         if not inputs:
             self.compaction_status = "ok"
             self.compaction_count += 1
+            self.base_size = self.disk_size()
             return True
+        # Outputs sort after every input and before the active segment (whose
+        # major is larger), so replay order stays right even if a crash leaves
+        # inputs and outputs side by side.
         major = inputs[-1].major
         first_minor = 1 + max(s.minor for s in self._segments.values() if s.major == major)
-        state = CompactionState(inputs, threading.Thread(), time.time())
+        now = now_ms()
+        state = CompactionState(inputs, threading.Thread(), time.time(), now,
+                                db_of=list(range(self.databases)))
         merge_inputs = [MergeInput(s.number, s.path) for s in inputs]
 
         def run() -> None:
             try:
                 state.result = merge(merge_inputs, self.directory, major, first_minor,
-                                     self.segment_size, now_ms(), self.databases,
+                                     self.segment_size, now, self.databases,
                                      progress=lambda f: setattr(state, "progress", f))
             except BaseException as exc:  # reported by compaction_step on the owner
                 state.error = exc
@@ -700,20 +833,23 @@ class Engine:
         if state.output_numbers is None:
             state.output_numbers = [self._map_output(major, minor)
                                     for major, minor in result.outputs]
+            self._segments = dict(sorted(self._segments.items(),
+                                         key=lambda item: _log_order(item[1])))
         numbers = state.output_numbers
         relocations = result.relocations
         stop = min(state.applied + budget, len(relocations))
-        for db, key, old, output, offset, length in relocations[state.applied:stop]:
-            if self._keydirs[db].get(key) != old:
+        for merged_db, key, old, output, offset in relocations[state.applied:stop]:
+            db = state.db_of[merged_db]
+            keydir = self._keydirs[db]
+            if keydir.get(key) != old:
                 # Written again since the merge started: the newer write wins, and
                 # the copy just made is dead weight for the next compaction.
                 if output >= 0:
-                    self._mark_dead(pack_location(numbers[output], offset, length), key)
-                continue
-            if output < 0:
-                self._index_remove(db, key)
+                    self._mark_dead(pack_location(numbers[output], offset))
+            elif output >= 0:
+                keydir[key] = pack_location(numbers[output], offset)
             else:
-                self._keydirs[db][key] = pack_location(numbers[output], offset, length)
+                self._relocate_dropped(state, db, key, old)
         state.applied = stop
         if stop < len(relocations):
             return
@@ -725,6 +861,19 @@ class Engine:
         self.base_size = self.disk_size()
         log.info("Background compaction finished in %.2f s (%d keys moved)",
                  time.time() - state.started, len(relocations))
+
+    def _relocate_dropped(self, state: CompactionState, db: int, key: bytes,
+                          old: int) -> None:
+        """The merge dropped ``key`` as expired, and the index still points at the
+        record it saw. Usually the key has expired here too; but if its TTL was
+        changed (or removed) after the merge looked, its value exists only in an
+        input about to be deleted, so it is written again."""
+        expire_at = self._expires[db].get(key, 0)
+        if expire_at and expire_at <= state.now:
+            self._index_remove(db, key)  # its records leave with the inputs
+            return
+        location = self._append(RecordType.PUT, db, key, self._read(old), expire_at)
+        self._index_put(db, key, location, expire_at)
 
     def _map_output(self, major: int, minor: int) -> int:
         path = self.directory / segment_name(major, minor)
@@ -740,8 +889,9 @@ class Engine:
         log.warning("Background compaction failed: %s; automatic retry in %d s", error, delay)
 
     def _retire(self, segments: list[Segment]) -> None:
-        """Drop merged segments, oldest first (so no deleted key can come back)."""
-        for segment in segments:
+        """Drop merged segments, oldest first: a crash part-way then leaves a suffix
+        of them, and a suffix still holds every tombstone for what it keeps."""
+        for segment in sorted(segments, key=_log_order):
             del self._segments[segment.number]
             view = self._views.pop(segment.number, None)
             self._dead_bytes.pop(segment.number, None)
@@ -804,11 +954,17 @@ class Engine:
 
     def close(self) -> None:
         """Flush, fsync and release the directory. Waits for a running merge."""
+        if self._closed:
+            return
         if self._compaction is not None:
             self._compaction.thread.join()
             while self._compaction is not None:
                 self.compaction_step(budget=1 << 30)
         self.flush()
+        if self._pending:
+            log.warning("Closing with %d bytes of changes the disk refused; they were "
+                        "never acknowledged and are dropped", len(self._pending))
+        self._closed = True
         self._syncer.stop()
         fd = self._active_fd
         try:
@@ -828,3 +984,15 @@ class Engine:
         self._views.clear()
 
 
+def _last_nonzero(view: mmap.mmap, start: int) -> int:
+    """One past the last non-zero byte of ``view`` at or after ``start`` (``start``
+    if none), read backwards in chunks so a mostly empty 64 MB tail costs little."""
+    end = len(view)
+    chunk = 1 << 20
+    while end > start:
+        begin = max(start, end - chunk)
+        rest = view[begin:end].rstrip(b"\0")
+        if rest:
+            return begin + len(rest)
+        end = begin
+    return start

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -21,6 +22,8 @@ HEADER = struct.Struct("<IBBqII")
 HEADER_SIZE = HEADER.size  # 22
 BODY = struct.Struct("<BBqII")  # the header without its CRC
 CRC = struct.Struct("<I")
+LENGTHS = struct.Struct("<II")  # key_len, value_len: at LENGTHS_OFFSET in a header
+LENGTHS_OFFSET = 14
 
 # Redis's proto-max-bulk-len ceiling; also what a location can address (30 bits).
 MAX_VALUE_SIZE = 512 * 1024 * 1024
@@ -43,7 +46,8 @@ VALID_TYPES = frozenset(int(t) for t in RecordType)
 
 
 class Record(NamedTuple):
-    """A decoded record; ``value_offset`` is where the value starts in its buffer."""
+    """A decoded record; ``offset`` is where it starts in its buffer, ``value_offset``
+    where its value starts and ``end`` where the next record starts."""
 
     type: int
     db: int
@@ -52,6 +56,7 @@ class Record(NamedTuple):
     value_offset: int
     value_len: int
     end: int
+    offset: int
 
 
 class CorruptRecord(Exception):
@@ -91,7 +96,43 @@ def decode_at(buf: memoryview, pos: int, end: int, *, verify: bool = True) -> Re
     if verify and zlib.crc32(buf[pos + 4 : record_end]) != crc:
         raise CorruptRecord(pos, "checksum mismatch")
     return Record(rtype, db, expire_at, bytes(buf[key_start:value_offset]), value_offset,
-                  value_len, record_end)
+                  value_len, record_end, pos)
+
+
+def value_at(buf, offset: int) -> bytes:
+    """The value of the record starting at ``offset`` in ``buf`` (no checksum check).
+
+    The index stores only where a record starts; its lengths are read back from
+    the header, which keeps each index entry one small int.
+    """
+    key_len, value_len = LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)
+    start = offset + HEADER_SIZE + key_len
+    return bytes(buf[start:start + value_len])
+
+
+def size_at(buf, offset: int) -> int:
+    """The total size of the record starting at ``offset`` in ``buf``."""
+    key_len, value_len = LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)
+    return HEADER_SIZE + key_len + value_len
+
+
+def iter_records(buf: memoryview, pos: int, end: int, *, verify: bool = True
+                 ) -> Iterator[Record]:
+    """Yield the records of a segment in order, batches unpacked into their parts.
+
+    Stops at the first unused (zero) header; raises CorruptRecord on damage. The
+    parts of a batch are covered by the batch's checksum, so they are not
+    verified again.
+    """
+    while pos < end:
+        rec = decode_at(buf, pos, end, verify=verify)
+        if rec is None:
+            return
+        if rec.type == RecordType.BATCH:
+            yield from iter_records(buf, rec.value_offset, rec.end, verify=False)
+        else:
+            yield rec
+        pos = rec.end
 
 
 def is_record_at(buf: memoryview, pos: int, end: int) -> bool:

@@ -7,8 +7,13 @@ before every segment written since, so replaying all files in name order always
 gives the latest state, even if a crash left both the inputs and the outputs.
 
 A hint file (``.hint``) beside a compacted segment lists its keys and where their
-values are, so start-up need not read the values. It has its own checksum; a bad
+records are, so start-up need not read the values. It has its own checksum; a bad
 or missing hint means the segment is scanned instead.
+
+An index entry (a *location*) is one int: ``segment number << 32 | record offset``.
+It stays below 2**60 so CPython stores it in a 32-byte int object (a larger one
+takes 48): at a million keys that difference is 16 MB. The value's length is
+read back from the record header when the value is read.
 """
 
 from __future__ import annotations
@@ -24,6 +29,20 @@ from pathlib import Path
 
 SEGMENT_RE = re.compile(r"^(\d{10})-(\d{4})\.log$")
 FILE_MODE = 0o600
+
+NUMBER_SHIFT = 32
+OFFSET_MASK = (1 << NUMBER_SHIFT) - 1
+MAX_RECORD_OFFSET = OFFSET_MASK  # a record must start below 4 GiB in its segment
+
+
+def pack_location(number: int, offset: int) -> int:
+    """The index entry for the record at ``offset`` in segment ``number``."""
+    return (number << NUMBER_SHIFT) | offset
+
+
+def unpack_location(location: int) -> tuple[int, int]:
+    """(segment number, record offset)."""
+    return location >> NUMBER_SHIFT, location & OFFSET_MASK
 
 
 def segment_name(major: int, minor: int) -> str:
@@ -73,15 +92,15 @@ class Segment:
 
 
 # Hint file: magic, entry count, CRC of the entries; then per entry
-# db, expire_at, key_len, value_len, value_offset, key.
-HINT_MAGIC = b"CASKHNT1"
+# db, expire_at, key_len, record offset, key. Version 2: version 1 stored value
+# offsets; a version-1 file is simply not recognised (the segment is scanned).
+HINT_MAGIC = b"CASKHNT2"
 HINT_HEADER = struct.Struct("<8sQI")
-HINT_ENTRY = struct.Struct("<BqIII")
+HINT_ENTRY = struct.Struct("<BqII")
 
 
-def encode_hint_entry(db: int, expire_at: int, key: bytes, value_len: int,
-                      value_offset: int) -> bytes:
-    return HINT_ENTRY.pack(db, expire_at, len(key), value_len, value_offset) + key
+def encode_hint_entry(db: int, expire_at: int, key: bytes, record_offset: int) -> bytes:
+    return HINT_ENTRY.pack(db, expire_at, len(key), record_offset) + key
 
 
 def write_hint(path: Path, entries: bytes, count: int) -> None:
@@ -89,8 +108,7 @@ def write_hint(path: Path, entries: bytes, count: int) -> None:
     header = HINT_HEADER.pack(HINT_MAGIC, count, zlib.crc32(entries))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
-        os.write(fd, header)
-        view = memoryview(entries)
+        view = memoryview(header + entries)
         while view:
             view = view[os.write(fd, view):]
         os.fsync(fd)
@@ -98,10 +116,11 @@ def write_hint(path: Path, entries: bytes, count: int) -> None:
         os.close(fd)
 
 
-def read_hint(path: Path) -> Iterator[tuple[int, int, bytes, int, int]] | None:
-    """The entries of a valid hint file as (db, expire_at, key, value_len, value_offset).
+def read_hint(path: Path) -> tuple[bytes, int] | None:
+    """The raw contents of a valid hint file and its entry count.
 
-    None when the file is missing or damaged (its checksum does not match).
+    None when the file is missing or damaged (bad magic, checksum, or entries
+    that do not add up to the file's size). Decode with :func:`iter_hint`.
     """
     try:
         data = path.read_bytes()
@@ -112,10 +131,11 @@ def read_hint(path: Path) -> Iterator[tuple[int, int, bytes, int, int]] | None:
     magic, count, crc = HINT_HEADER.unpack_from(data)
     if magic != HINT_MAGIC or zlib.crc32(memoryview(data)[HINT_HEADER.size:]) != crc:
         return None
-    return _iter_hint(data, count)
+    return data, count
 
 
-def _iter_hint(data: bytes, count: int) -> Iterator[tuple[int, int, bytes, int, int]]:
+def iter_hint(data: bytes, count: int) -> Iterator[tuple[int, int, bytes, int]]:
+    """(db, expire_at, key, record offset) of each entry of a hint file's contents."""
     pos = HINT_HEADER.size
     unpack = HINT_ENTRY.unpack_from
     size = HINT_ENTRY.size
@@ -123,7 +143,7 @@ def _iter_hint(data: bytes, count: int) -> Iterator[tuple[int, int, bytes, int, 
     for _ in range(count):
         if pos + size > end:
             return
-        db, expire_at, key_len, value_len, value_offset = unpack(data, pos)
+        db, expire_at, key_len, offset = unpack(data, pos)
         pos += size
-        yield db, expire_at, data[pos:pos + key_len], value_len, value_offset
+        yield db, expire_at, data[pos:pos + key_len], offset
         pos += key_len

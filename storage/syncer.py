@@ -34,6 +34,7 @@ class Syncer:
         self._position = 0
         self._dirty: dict[int, bool] = {}  # fd -> close it once synced
         self._stopping = False
+        self._now = False  # sync_now asked for a round before the second is up
         self._thread: threading.Thread | None = None
         if policy != "no":
             self._thread = threading.Thread(target=self._run, name="caskd-fsync", daemon=True)
@@ -62,6 +63,7 @@ class Syncer:
     def sync_now(self) -> None:
         """Wake the thread for an immediate round (e.g. before a BGREWRITEAOF reply)."""
         with self._cond:
+            self._now = True
             self._cond.notify()
 
     def stop(self) -> None:
@@ -85,7 +87,10 @@ class Syncer:
                 self.synced_position = position
                 self.last_sync_time = time.time()
                 if self.on_durable is not None:
-                    self.on_durable(position)
+                    try:
+                        self.on_durable(position)
+                    except Exception:  # the thread must live on: later writes need it
+                        log.exception("on_durable callback failed")
             if stopping:
                 return
             if failed:
@@ -100,8 +105,10 @@ class Syncer:
                 self._cond.wait()
         else:
             deadline = time.monotonic() + 1.0
-            while not self._stopping and (remaining := deadline - time.monotonic()) > 0:
+            while (not self._stopping and not self._now
+                   and (remaining := deadline - time.monotonic()) > 0):
                 self._cond.wait(remaining)
+        self._now = False
 
     def _dirty_work(self) -> bool:
         return self._position > self.synced_position or any(self._dirty.values())
