@@ -64,7 +64,10 @@ log = logging.getLogger("caskd.storage")
 FSYNC_POLICIES = ("always", "everysec", "no")
 DEFAULT_SEGMENT_SIZE = 64 * 1024 * 1024
 MAX_SEGMENT_SIZE = 1 << 31  # + one 512 MB value stays below the 4 GiB an offset can address
-SCAN_SNAPSHOTS = 32
+SCAN_SNAPSHOTS = 32  # key lists kept for running scans (each holds a db's keys)
+SCAN_CURSORS = 4096  # scans whose start is remembered, to resume without a list
+SCAN_ID_BITS = 24
+SCAN_ID_MASK = (1 << SCAN_ID_BITS) - 1
 RELOCATIONS_PER_STEP = 20000
 RANDOM_KEY_TRIES = 100
 
@@ -167,8 +170,10 @@ class Engine:
         self._rotate_failing = False
         self._closed = False
 
-        self._scan_snapshots: OrderedDict[int, tuple[int, list[bytes]]] = OrderedDict()
+        self._scan_lists: OrderedDict[int, list[bytes]] = OrderedDict()
+        self._scan_meta: OrderedDict[int, tuple[int, int]] = OrderedDict()  # id -> (db, removals)
         self._next_snapshot = 1
+        self._removals = [0] * databases  # keys removed per db: lets a scan resume safely
         self._compaction: CompactionState | None = None
         self.compaction_status = "ok"  # of the last compaction
         self.compaction_count = 0
@@ -248,27 +253,36 @@ class Engine:
 
         A scan walks a snapshot of the key list taken when it started, so every
         key that exists for the whole scan is returned (Redis's guarantee), and
-        keys deleted meanwhile are skipped. Snapshots live in a small LRU; a
-        cursor whose snapshot was evicted (or that this engine never issued)
-        starts over on a fresh snapshot: keys may come twice, which SCAN allows,
-        but none that stayed is missed.
+        keys deleted meanwhile are skipped. Key lists live in a small LRU. A
+        cursor whose list was evicted resumes on a fresh one: a dict keeps its
+        keys in insertion order, so the keys it had not yet reached are, on the
+        fresh list, at most "keys removed since" places earlier; it steps back
+        that far (returning some keys twice, which SCAN allows, and missing none).
+        A cursor this engine does not know starts over.
         """
-        position, snapshot_id = cursor >> 16, cursor & 0xFFFF
-        entry = self._scan_snapshots.pop(snapshot_id, None) if cursor else None
-        if entry is None or entry[0] != db:
-            position = 0
+        position, snapshot_id = cursor >> SCAN_ID_BITS, cursor & SCAN_ID_MASK
+        keys = self._scan_lists.pop(snapshot_id, None) if cursor else None
+        meta = self._scan_meta.get(snapshot_id) if cursor else None
+        if meta is None or meta[0] != db:
+            keys, position = None, 0
+        elif keys is None:
+            position = max(0, position - (self._removals[db] - meta[1]))
+        if keys is None:
             snapshot_id = self._next_snapshot
-            self._next_snapshot = self._next_snapshot % 0xFFFF + 1
-            entry = (db, list(self._keydirs[db]))
-        keys = entry[1]
+            self._next_snapshot = self._next_snapshot % SCAN_ID_MASK + 1
+            keys = list(self._keydirs[db])
+            self._scan_meta[snapshot_id] = (db, self._removals[db])
+            while len(self._scan_meta) > SCAN_CURSORS:
+                self._scan_meta.popitem(last=False)
         end = min(position + max(count, 1), len(keys))
         found = [key for key in keys[position:end] if self.exists(db, key)]
         if end >= len(keys):
+            self._scan_meta.pop(snapshot_id, None)
             return 0, found
-        self._scan_snapshots[snapshot_id] = entry
-        while len(self._scan_snapshots) > SCAN_SNAPSHOTS:
-            self._scan_snapshots.popitem(last=False)
-        return (end << 16) | snapshot_id, found
+        self._scan_lists[snapshot_id] = keys
+        while len(self._scan_lists) > SCAN_SNAPSHOTS:
+            self._scan_lists.popitem(last=False)
+        return (end << SCAN_ID_BITS) | snapshot_id, found
 
     def random_key(self, db: int) -> bytes | None:
         """A random live key (RANDOMKEY), None if the db has none."""
@@ -496,6 +510,7 @@ class Engine:
         if old is not None:
             self._mark_dead(old)
             self._expires[db].pop(key, None)
+            self._removals[db] += 1
 
     def _set_expire_in_index(self, db: int, key: bytes, expire_at: int) -> None:
         if expire_at:
@@ -508,11 +523,14 @@ class Engine:
     def _index_flushdb(self, db: int) -> None:
         for location in self._keydirs[db].values():
             self._mark_dead(location)
+        self._removals[db] += len(self._keydirs[db])
         self._keydirs[db] = {}
         self._expires[db] = {}
 
     def _index_swapdb(self, db: int, other: int) -> None:
         kd, ex = self._keydirs, self._expires
+        self._removals[db] += len(kd[db])  # to a scan, every key changed places
+        self._removals[other] += len(kd[other])
         kd[db], kd[other] = kd[other], kd[db]
         ex[db], ex[other] = ex[other], ex[db]
         if not self._loading:

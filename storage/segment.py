@@ -91,7 +91,7 @@ class Segment:
     view: mmap.mmap | None
 
 
-# Hint file: magic, entry count, CRC of the entries; then per entry
+# Hint file: magic, entry count, CRC of the count and the entries; then per entry
 # db, expire_at, key_len, record offset, key. Version 2: version 1 stored value
 # offsets; a version-1 file is simply not recognised (the segment is scanned).
 HINT_MAGIC = b"CASKHNT2"
@@ -105,7 +105,7 @@ def encode_hint_entry(db: int, expire_at: int, key: bytes, record_offset: int) -
 
 def write_hint(path: Path, entries: bytes, count: int) -> None:
     """Write a hint file (``entries`` is the concatenation of encoded entries)."""
-    header = HINT_HEADER.pack(HINT_MAGIC, count, zlib.crc32(entries))
+    header = HINT_HEADER.pack(HINT_MAGIC, count, _hint_crc(count, entries))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         view = memoryview(header + entries)
@@ -129,9 +129,14 @@ def read_hint(path: Path) -> tuple[bytes, int] | None:
     if len(data) < HINT_HEADER.size:
         return None
     magic, count, crc = HINT_HEADER.unpack_from(data)
-    if magic != HINT_MAGIC or zlib.crc32(memoryview(data)[HINT_HEADER.size:]) != crc:
+    if magic != HINT_MAGIC or _hint_crc(count, memoryview(data)[HINT_HEADER.size:]) != crc:
         return None
     return data, count
+
+
+def _hint_crc(count: int, entries: bytes | memoryview) -> int:
+    """The count is covered too: a damaged count would silently drop keys."""
+    return zlib.crc32(entries, zlib.crc32(count.to_bytes(8, "little")))
 
 
 def iter_hint(data: bytes, count: int) -> Iterator[tuple[int, int, bytes, int]]:

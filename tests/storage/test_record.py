@@ -1,0 +1,93 @@
+"""The record format: encoding, checksums, unused space, batches."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import record
+from storage.record import HEADER_SIZE, CorruptRecord, RecordType
+
+
+def decode(data: bytes, pos: int = 0):
+    return record.decode_at(memoryview(data), pos, len(data))
+
+
+def test_round_trip_of_every_field():
+    data = record.encode(RecordType.PUT, 7, b"key", b"value", expire_at=123456789)
+    rec = decode(data)
+    assert (rec.type, rec.db, rec.expire_at, rec.key) == (RecordType.PUT, 7, 123456789, b"key")
+    assert data[rec.value_offset:rec.value_offset + rec.value_len] == b"value"
+    assert rec.offset == 0 and rec.end == len(data) == HEADER_SIZE + 3 + 5
+    assert record.value_at(data, 0) == b"value"
+    assert record.size_at(data, 0) == len(data)
+
+
+def test_binary_and_empty_keys_and_values():
+    for key, value in [(b"", b""), (b"\0\r\n", bytes(range(256))), (b"k" * 1000, b"")]:
+        data = record.encode(RecordType.PUT, 0, key, value)
+        rec = decode(data)
+        assert rec.key == key and record.value_at(data, 0) == value
+
+
+def test_records_follow_each_other():
+    data = (record.encode(RecordType.PUT, 0, b"a", b"1")
+            + record.encode(RecordType.DELETE, 1, b"b")
+            + record.encode(RecordType.EXPIRE, 2, b"c", expire_at=5))
+    recs = list(record.iter_records(memoryview(data), 0, len(data)))
+    assert [(r.type, r.db, r.key) for r in recs] == [
+        (RecordType.PUT, 0, b"a"), (RecordType.DELETE, 1, b"b"), (RecordType.EXPIRE, 2, b"c")]
+    assert recs[2].expire_at == 5
+
+
+def test_every_flipped_bit_is_detected():
+    data = record.encode(RecordType.PUT, 3, b"key", b"value", expire_at=99)
+    for index in range(len(data)):
+        for bit in range(8):
+            damaged = bytearray(data)
+            damaged[index] ^= 1 << bit
+            # Either the header no longer makes sense or the checksum fails: never
+            # a silently different record, never "unused space".
+            with pytest.raises(CorruptRecord):
+                decode(bytes(damaged))
+
+
+def test_zero_filled_space_is_unused_not_a_record():
+    assert decode(bytes(100)) is None
+    assert decode(bytes(HEADER_SIZE - 1)) is None  # a short zero tail too
+    assert not record.is_record_at(memoryview(bytes(100)), 0, 100)
+
+
+def test_truncated_record_is_corrupt():
+    data = record.encode(RecordType.PUT, 0, b"key", b"value")
+    for cut in range(1, len(data)):
+        with pytest.raises(CorruptRecord) as excinfo:
+            decode(data[:cut])
+        assert excinfo.value.offset == 0
+
+
+def test_type_zero_is_never_valid_and_unknown_types_are_corrupt():
+    data = bytearray(record.encode(RecordType.PUT, 0, b"k", b"v"))
+    data[4] = 200
+    with pytest.raises(CorruptRecord, match="bad record header"):
+        decode(bytes(data))
+
+
+def test_batch_is_one_checksummed_unit():
+    inner = (record.encode(RecordType.PUT, 0, b"a", b"1")
+             + record.encode(RecordType.PUT, 0, b"b", b"2"))
+    batch = record.encode(RecordType.BATCH, 0, b"", inner)
+    recs = list(record.iter_records(memoryview(batch), 0, len(batch)))
+    assert [r.key for r in recs] == [b"a", b"b"]
+    damaged = bytearray(batch)
+    damaged[-1] ^= 1
+    with pytest.raises(CorruptRecord, match="checksum"):
+        list(record.iter_records(memoryview(bytes(damaged)), 0, len(damaged)))
+
+
+def test_find_next_record_skips_garbage_and_zeros():
+    good = record.encode(RecordType.PUT, 0, b"key", b"value")
+    data = b"\x01garbage" + bytes(70000) + good + bytes(10)
+    found = record.find_next_record(memoryview(data), 0, len(data))
+    assert found == len(data) - len(good) - 10
+    assert record.find_next_record(memoryview(data), found, len(data)) is None
+    assert record.find_next_record(memoryview(bytes(1000)), 0, 1000) is None
