@@ -1,0 +1,156 @@
+"""Recovery from damage: torn tails, flipped bits, unused preallocated space."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from storage.engine import CorruptLog, Engine
+
+from .conftest import crash_image, segment_files
+
+
+def write_records(engine: Engine, count: int, prefix: bytes = b"k") -> list[tuple[int, int]]:
+    """Put ``count`` keys, one flush each; returns each record's (start, end) in the
+    active segment at the time it was written."""
+    spans = []
+    for i in range(count):
+        start = engine.segment_stats()[-1]["size"]
+        engine.put(0, prefix + b"%d" % i, b"value-%d" % i * 3)
+        engine.flush()
+        spans.append((start, engine.segment_stats()[-1]["size"]))
+    return spans
+
+
+@pytest.mark.parametrize("style", ["truncate", "zero"])
+def test_torn_tail_at_every_byte_of_the_last_record(open_engine, data_dir, tmp_path, caplog,
+                                                    style):
+    engine = open_engine(segment_size=1024)
+    write_records(engine, 30, b"early")  # several sealed segments first
+    spans = write_records(engine, 3)
+    start, end = spans[-1]
+    image = crash_image(data_dir, tmp_path / "image")
+    active = segment_files(image)[-1]
+    full = active.read_bytes()
+    assert len(full) == 1024  # preallocated, as a crash leaves it
+    for cut in range(start, end):
+        torn = full[:cut] if style == "truncate" else full[:cut] + bytes(len(full) - cut)
+        active.write_bytes(torn)
+        copy = crash_image(image, tmp_path / f"cut{cut}")
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="caskd.storage"):
+            opened = Engine(copy, fsync="no", segment_size=1024)
+        try:
+            assert [opened.get(0, b"early%d" % i) for i in range(30)] == [
+                b"value-%d" % i * 3 for i in range(30)]
+            assert opened.get(0, b"k0") == b"value-0" * 3
+            assert opened.get(0, b"k1") == b"value-1" * 3
+            assert opened.get(0, b"k2") is None, cut
+            dropped = len(full[start:cut].rstrip(b"\0"))
+            assert opened.stats["torn_bytes_dropped"] == dropped
+            if dropped:
+                assert f"dropped {dropped} bytes after offset {start}" in caplog.text
+            opened.put(0, b"after", b"crash")  # and the log goes on from there
+        finally:
+            opened.close()
+        reopened = Engine(copy, fsync="no")
+        assert reopened.get(0, b"after") == b"crash" and reopened.get(0, b"k1")
+        reopened.close()
+    active.write_bytes(full)
+
+
+def test_crash_leaves_no_empty_segments_behind(open_engine, data_dir, tmp_path):
+    engine = open_engine()
+    engine.put(0, b"k", b"v")
+    engine.flush()
+    image = data_dir
+    for round_ in range(3):  # crash right after opening, three times
+        image = crash_image(image, tmp_path / f"crash{round_}")
+        Engine(image, fsync="no")  # not closed: the next copy sees a crashed directory
+    engine = Engine(crash_image(image, tmp_path / "final"), fsync="no")
+    assert engine.get(0, b"k") == b"v"
+    assert len(engine.segment_stats()) == 2  # the data and the new active segment
+    engine.close()
+
+
+def flip_bit(path, offset: int, bit: int = 0) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 1 << bit
+    path.write_bytes(bytes(data))
+
+
+def test_flipped_bit_in_a_sealed_segment_refuses_to_open(open_engine, data_dir):
+    engine = open_engine(segment_size=1024)
+    write_records(engine, 52)
+    engine.close()
+    first = segment_files(data_dir)[0]
+    starts = [start for start, _ in spans_in(first)]
+    before = {p.name: p.read_bytes() for p in data_dir.iterdir()}
+    for offset, bit in [(0, 3), (30, 0), (100, 7)]:  # a checksum, a key, a value byte
+        flip_bit(first, offset, bit)
+        record_start = max(start for start in starts if start <= offset)
+        with pytest.raises(CorruptLog) as excinfo:
+            Engine(data_dir, fsync="no", segment_size=1024)
+        error = excinfo.value
+        assert error.path == first and error.offset == record_start
+        message = str(error)
+        assert first.name in message and f"offset {record_start}" in message
+        assert "caskd-check --fix" in message
+        flip_bit(first, offset, bit)
+        # Nothing was cut or changed by the refused open.
+        assert {p.name: p.read_bytes() for p in data_dir.iterdir()} == before
+    # The intact directory opens again (the failed opens released the lock).
+    Engine(data_dir, fsync="no").close()
+
+
+def spans_in(path):
+    """(start, end) of each record of a segment file."""
+    from storage import record
+    data = memoryview(path.read_bytes())
+    return [(r.offset, r.end) for r in iter_top(record, data)]
+
+
+def iter_top(record, data):
+    pos = 0
+    while pos < len(data):
+        rec = record.decode_at(data, pos, len(data))
+        if rec is None:
+            return
+        yield rec
+        pos = rec.end
+
+
+def test_damage_before_valid_records_of_the_last_segment_is_corruption(open_engine, data_dir,
+                                                                         tmp_path):
+    engine = open_engine()
+    spans = write_records(engine, 10)
+    image = crash_image(data_dir, tmp_path / "image")
+    active = segment_files(image)[-1]
+    flip_bit(active, spans[4][0] + 25)
+    with pytest.raises(CorruptLog) as excinfo:
+        Engine(image, fsync="no")
+    assert excinfo.value.offset == spans[4][0]
+
+
+def test_damaged_last_record_of_the_log_is_a_torn_tail(open_engine, data_dir, tmp_path):
+    engine = open_engine()
+    spans = write_records(engine, 10)
+    image = crash_image(data_dir, tmp_path / "image")
+    flip_bit(segment_files(image)[-1], spans[-1][0] + 25)
+    opened = Engine(image, fsync="no")
+    assert opened.get(0, b"k8") and opened.get(0, b"k9") is None
+    opened.close()
+
+
+def test_garbage_after_unused_space_is_corruption(open_engine, data_dir, tmp_path):
+    """Zeros then a valid record: not a tail a crash can leave."""
+    engine = open_engine()
+    write_records(engine, 3)
+    engine.close()
+    segment = segment_files(data_dir)[-1]
+    data = segment.read_bytes()
+    first_record_end = spans_in(segment)[0][1]
+    segment.write_bytes(data + bytes(100) + data[:first_record_end])
+    with pytest.raises(CorruptLog, match="data after unused space"):
+        Engine(data_dir, fsync="no")
