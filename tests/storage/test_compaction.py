@@ -248,12 +248,12 @@ def open_copy(source, target):
 
 
 def test_crash_with_inputs_and_outputs_both_present(merged_image, tmp_path):
-    image, inputs, outputs, expected = merged_image
+    image, _inputs, _outputs, expected = merged_image
     assert open_copy(image, tmp_path / "both") == expected
 
 
 def test_crash_part_way_through_deleting_inputs(merged_image, tmp_path):
-    image, inputs, outputs, expected = merged_image
+    image, inputs, _outputs, expected = merged_image
     for deleted in range(1, len(inputs) + 1):  # oldest first, as the engine does
         copy = crash_image(image, tmp_path / f"partial{deleted}")
         for name in inputs[:deleted]:
@@ -262,7 +262,7 @@ def test_crash_part_way_through_deleting_inputs(merged_image, tmp_path):
 
 
 def test_crash_part_way_through_renaming_outputs(merged_image, tmp_path):
-    image, inputs, outputs, expected = merged_image
+    image, _inputs, outputs, expected = merged_image
     for kept in range(len(outputs)):
         copy = crash_image(image, tmp_path / f"renamed{kept}")
         for name in outputs[kept:]:  # not renamed yet: still a temp file
@@ -274,7 +274,7 @@ def test_crash_part_way_through_renaming_outputs(merged_image, tmp_path):
 
 
 def test_deleted_keys_do_not_return_after_partial_merge_and_restart(merged_image, tmp_path):
-    image, inputs, outputs, expected = merged_image
+    image, inputs, _outputs, expected = merged_image
     for deleted in range(len(inputs) + 1):
         copy = crash_image(image, tmp_path / f"p{deleted}")
         for name in inputs[:deleted]:

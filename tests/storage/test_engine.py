@@ -510,7 +510,7 @@ def test_set_fsync_policy_at_run_time(open_engine):
 
 def test_info_and_segment_stats(open_engine):
     engine = open_engine(segment_size=4096)
-    for i in range(100):
+    for _i in range(100):
         engine.put(0, b"k", b"v" * 100)
     engine.flush()
     info = engine.info()
