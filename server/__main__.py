@@ -1,0 +1,42 @@
+"""``caskd [config-file] [--name value ...]`` / ``python -m server``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvloop
+
+from server.app import Server, configure_logging
+from server.config import ConfigError, parse_command_line
+from storage.engine import StorageError
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    if args and args[0] in ("-v", "--version"):
+        from server.app import CASKD_VERSION, REDIS_VERSION
+        print(f"caskd v={CASKD_VERSION} (redis-compatible {REDIS_VERSION})")
+        return 0
+    try:
+        config = parse_command_line(args)
+    except (ConfigError, OSError) as exc:
+        print(f"*** FATAL CONFIG FILE ERROR ***\n{exc}", file=sys.stderr)
+        return 1
+    configure_logging(config)
+    log = logging.getLogger("caskd")
+    log.info("caskd starting (port %s, dir %s, appendfsync %s)", config["port"], config["dir"],
+             config["appendfsync"])
+    try:
+        uvloop.run(Server(config).serve())
+    except StorageError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

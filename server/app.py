@@ -1,0 +1,325 @@
+"""The server: listens, dispatches commands through the table, runs the cron.
+
+All commands run on the event-loop thread, so the engine has a single writer.
+Once per loop iteration :meth:`Server.commit` flushes the log with one write and
+sends every client's replies; under ``appendfsync always`` replies wait until the
+fsync thread reports their writes durable (group commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from protocol.reply import QUEUED, Error
+from server import info as info_module
+from server.commands.registry import Command
+from server.commands.table import COMMANDS, TABLE
+from server.config import Config
+from server.connection import Connection
+from server.errors import NOAUTH, CommandError, unknown_command, unknown_subcommand, wrong_arity
+from storage.engine import Engine
+
+if TYPE_CHECKING:
+    from protocol import ProtocolError
+
+REDIS_VERSION = "7.0.15"
+CASKD_VERSION = "0.1.0"
+_ALLOWED_BEFORE_AUTH = frozenset({"auth", "hello", "quit"})
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.log = logging.getLogger("caskd")
+        self.redis_version = REDIS_VERSION
+        self.caskd_version = CASKD_VERSION
+        self.run_id = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+        self.started = time.time()
+        self.command_table: list[Command] = TABLE
+        self.commands: dict[bytes, Command] = COMMANDS
+        self.clients: dict[int, Connection] = {}
+        self.holding: set[Connection] = set()
+        self._to_commit: list[Connection] = []
+        self._commit_scheduled = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._listeners: list[asyncio.base_events.Server] = []
+        self._stopped: asyncio.Event | None = None
+        self.last_save = int(time.time())
+        self.stats = info_module.Stats()
+        self.engine: Engine | None = None
+
+    # ------------------------------------------------------------- life cycle
+
+    def open_storage(self) -> None:
+        config = self.config
+        self.engine = Engine(
+            config["dir"], fsync=config["appendfsync"], segment_size=config["caskd-segment-size"],
+            databases=config["databases"], on_durable=self._on_durable,
+            auto_compact_percentage=config["auto-aof-rewrite-percentage"],
+            auto_compact_min_size=config["auto-aof-rewrite-min-size"],
+            auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
+        stats = self.engine.stats
+        self.log.info("DB loaded from disk: %.3f seconds, %d keys",
+                      stats["load_seconds"], stats["loaded_keys"])
+
+    async def serve(self) -> None:
+        """Listen until SHUTDOWN or a signal, then stop gracefully."""
+        self.loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        self.open_storage()
+        try:
+            for host in str(self.config["bind"]).split():
+                listener = await self.loop.create_server(
+                    lambda: Connection(self), host, self.config["port"],
+                    backlog=self.config["tcp-backlog"], reuse_address=True)
+                self._listeners.append(listener)
+        except OSError as exc:
+            self.engine.close()
+            raise SystemExit(f"Could not listen on {self.config['bind']}:"
+                             f"{self.config['port']}: {exc.strerror}") from None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(signum, self.request_shutdown, signum)
+        cron = self.loop.create_task(self._cron())
+        self.log.info("Ready to accept connections tcp on %s port %s",
+                      self.config["bind"], self.config["port"])
+        await self._stopped.wait()
+        cron.cancel()
+        await self._shutdown()
+
+    def request_shutdown(self, signum: int | None = None) -> None:
+        if signum is not None:
+            self.log.warning("Received %s scheduling shutdown...", signal.Signals(signum).name)
+        else:
+            self.log.warning("User requested shutdown...")
+        if self._stopped is not None:
+            self._stopped.set()
+
+    async def _shutdown(self) -> None:
+        """Stop accepting, finish replies, flush and fsync, release the directory."""
+        for listener in self._listeners:
+            listener.close()
+        self.commit()
+        self.engine.close()
+        self.release()
+        for client in list(self.clients.values()):
+            client.close()
+        await asyncio.sleep(0)  # let transports write what they hold
+        self.log.warning("caskd is now ready to exit, bye bye...")
+
+    # ----------------------------------------------------------- connections
+
+    def accept(self, client: Connection) -> bool:
+        if len(self.clients) >= self.config["maxclients"]:
+            self.stats.rejected_connections += 1
+            return False
+        self.clients[client.id] = client
+        self.stats.total_connections_received += 1
+        sock = client.transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
+
+    def forget(self, client: Connection) -> None:
+        self.clients.pop(client.id, None)
+        self.holding.discard(client)
+
+    def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
+        self.log.debug("Protocol error (%s) from client: id=%d addr=%s", exc, client.id,
+                       client.address)
+
+    def check_password(self, username: bytes, password: bytes) -> bool:
+        required = self.config["requirepass"]
+        return username == b"default" and (not required or password == required.encode())
+
+    # -------------------------------------------------------------- dispatch
+
+    def execute(self, client: Connection, argv: list[bytes]):
+        """Run one command for ``client`` and return its reply (hot path)."""
+        command = self.commands.get(argv[0])
+        if command is None:
+            command = self.commands.get(argv[0].lower())
+            if command is None:
+                return self._reject(client, None, unknown_command(argv))
+        if command.subcommands and (len(argv) > 1 or command.handler is None):
+            if len(argv) < 2:
+                return self._reject(client, command, wrong_arity(command.name))
+            sub = command.subcommands.get(argv[1].lower())
+            if sub is None:
+                return self._reject(client, command, unknown_subcommand(command.name, argv[1]))
+            command = sub
+        if not command.arity_ok(len(argv)):
+            return self._reject(client, command, wrong_arity(command.full_name))
+        if not client.authenticated and command.needs_auth:
+            return self._reject(client, command, NOAUTH)
+        if client.multi is not None and command.queued_in_multi:
+            client.multi.append((command, argv))
+            return QUEUED
+        if command.is_write and not self.engine.writable:
+            return self._reject(client, command, self.misconf_error())
+        return self.call(client, command, argv)
+
+    def call(self, client: Connection, command: Command, argv: list[bytes]):
+        """Run a handler, counting it for INFO commandstats."""
+        client.last_command = command.full_name
+        started = time.perf_counter_ns()
+        try:
+            reply = command.handler(client, argv)
+        except CommandError as exc:
+            command.failed_calls += 1
+            reply = self.error_reply(str(exc))
+        command.calls += 1
+        command.usec += (time.perf_counter_ns() - started) // 1000
+        if type(reply) is Error:
+            self.stats.count_error(reply.text)
+        return reply
+
+    def _reject(self, client: Connection, command: Command | None, message: str) -> Error:
+        if command is not None:
+            command.rejected_calls += 1
+        return self.error_reply(message)
+
+    def error_reply(self, message: str) -> Error:
+        self.stats.count_error(message)
+        return Error(message)
+
+    def misconf_error(self) -> str:
+        error = self.engine.last_error
+        reason = error.strerror if error is not None and error.strerror else str(error)
+        return f"MISCONF Errors writing to the AOF file: {reason}"
+
+    def count_lookup(self, hit: bool) -> None:
+        if hit:
+            self.stats.keyspace_hits += 1
+        else:
+            self.stats.keyspace_misses += 1
+
+    def keys_flushed(self) -> None:
+        """FLUSHDB/FLUSHALL happened (WATCH and similar hook in here)."""
+
+    # ------------------------------------------------------- replies and log
+
+    def schedule_commit(self, client: Connection) -> None:
+        self._to_commit.append(client)
+        if not self._commit_scheduled:
+            self._commit_scheduled = True
+            self.loop.call_soon(self.commit)
+
+    def commit(self) -> None:
+        """End of a loop iteration: one log write, then every client's replies."""
+        self._commit_scheduled = False
+        engine = self.engine
+        engine.flush()
+        # Where this iteration's writes end; a failed flush keeps them pending.
+        position = engine.position + engine.pending_bytes
+        released = self.released_position()
+        clients, self._to_commit = self._to_commit, []
+        for client in clients:
+            client.commit(position, released)
+
+    def released_position(self) -> int:
+        """Replies for writes up to here may be sent: durable ones under ``always``,
+        flushed ones otherwise."""
+        if self.engine.fsync_policy == "always":
+            return self.engine.durable_position
+        return self.engine.position
+
+    def _on_durable(self, position: int) -> None:
+        """Called from the fsync thread."""
+        if self.loop is not None and self.holding:
+            self.loop.call_soon_threadsafe(self.release)
+
+    def release(self) -> None:
+        released = self.released_position()
+        for client in list(self.holding):
+            if client.release(released):
+                self.holding.discard(client)
+
+    # ------------------------------------------------------------------ cron
+
+    async def _cron(self) -> None:
+        """Redis's serverCron: upkeep ``hz`` times a second."""
+        last_second = time.monotonic()
+        while True:
+            await asyncio.sleep(1 / self.config["hz"])
+            self.engine.tick()
+            if self.holding:
+                self.release()
+            self.stats.sample(time.monotonic(), info_module.total_commands(self))
+            now = time.monotonic()
+            if now - last_second >= 1:
+                last_second = now
+                self._close_idle_clients(now)
+
+    def _close_idle_clients(self, now: float) -> None:
+        timeout = self.config["timeout"]
+        if timeout:
+            for client in list(self.clients.values()):
+                if now - client.last_interaction > timeout and client.multi is None:
+                    client.close()
+
+    # --------------------------------------------------------------- config
+
+    def apply_config(self) -> None:
+        """Push CONFIG SET changes to the parts that hold a copy."""
+        for client in self.clients.values():
+            client.parser.proto_max_bulk_len = self.config["proto-max-bulk-len"]
+        engine = self.engine
+        engine.auto_compact_percentage = self.config["auto-aof-rewrite-percentage"]
+        engine.auto_compact_min_size = self.config["auto-aof-rewrite-min-size"]
+        engine.auto_compact_dead_ratio = self.config["caskd-dead-ratio-percent"] / 100
+        if engine.fsync_policy != self.config["appendfsync"]:
+            engine.set_fsync_policy(self.config["appendfsync"])
+            self.release()
+
+    def reset_stats(self) -> None:
+        self.stats = info_module.Stats()
+        for command in self._all_commands():
+            command.calls = command.usec = command.rejected_calls = command.failed_calls = 0
+
+    def _all_commands(self) -> list[Command]:
+        rows = []
+        for command in self.command_table:
+            rows.append(command)
+            rows.extend(command.subcommands.values())
+        return rows
+
+    def info_text(self, sections: list[str]) -> str:
+        return info_module.render(self, sections)
+
+    def describe_client(self, client: Connection) -> str:
+        return info_module.describe_client(self, client)
+
+
+def configure_logging(config: Config) -> None:
+    """Redis-style log lines: ``pid:M 25 Nov 2026 21:29:09.123 * message``."""
+    levels = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
+              "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}
+    handler: logging.Handler
+    if config["logfile"]:
+        handler = logging.FileHandler(config["logfile"])
+    else:
+        handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_RedisFormatter())
+    root = logging.getLogger("caskd")
+    root.handlers[:] = [handler]
+    root.setLevel(levels[config["loglevel"]])
+    root.propagate = False
+
+
+class _RedisFormatter(logging.Formatter):
+    _MARKS = {logging.DEBUG: ".", logging.INFO: "*", logging.WARNING: "#",
+              logging.ERROR: "#", logging.CRITICAL: "#"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(record.created))
+        millis = int(record.msecs)
+        mark = self._MARKS.get(record.levelno, "*")
+        return f"{os.getpid()}:M {stamp}.{millis:03d} {mark} {record.getMessage()}"

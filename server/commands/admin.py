@@ -1,0 +1,153 @@
+"""Server commands: INFO, CONFIG, BGREWRITEAOF, SHUTDOWN, COMMAND, TIME …"""
+
+from __future__ import annotations
+
+import time
+
+from protocol.reply import OK, SimpleString, Verbatim
+from server.commands.registry import Command
+from server.config import ConfigError
+from server.errors import SYNTAX, CommandError
+from server.replies import NO_REPLY
+
+
+def info(client, argv: list[bytes]):
+    sections = [arg.decode(errors="replace").lower() for arg in argv[1:]]
+    return Verbatim(client.server.info_text(sections))
+
+
+def config_get(client, argv: list[bytes]):
+    found: dict[bytes, bytes] = {}
+    for pattern in argv[2:]:
+        for name, value in client.server.config.matching(pattern).items():
+            found[name.encode()] = value.encode()
+    return found
+
+
+def config_set(client, argv: list[bytes]):
+    if len(argv) % 2:
+        raise CommandError("ERR wrong number of arguments for 'config|set' command")
+    server = client.server
+    pairs = [(argv[i].decode(errors="replace"), argv[i + 1].decode(errors="replace"))
+             for i in range(2, len(argv), 2)]
+    try:
+        for name, value in pairs:
+            server.config.set(name, value, at_runtime=True)
+    except ConfigError as exc:
+        raise CommandError(f"ERR {exc}") from None
+    server.apply_config()
+    return OK
+
+
+def config_resetstat(client, argv: list[bytes]):
+    client.server.reset_stats()
+    return OK
+
+
+def config_rewrite(client, argv: list[bytes]):
+    path = client.server.config.config_file
+    if path is None:
+        raise CommandError("ERR The server is running without a config file")
+    path.write_text("".join(line + "\n" for line in client.server.config.rewrite_lines()))
+    return OK
+
+
+def bgrewriteaof(client, argv: list[bytes]):
+    if not client.server.engine.start_compaction():
+        raise CommandError("ERR Background append only file rewriting already in progress")
+    return SimpleString("Background append only file rewriting started")
+
+
+def save(client, argv: list[bytes]):
+    client.server.engine.sync()
+    client.server.last_save = int(time.time())
+    return OK
+
+
+def bgsave(client, argv: list[bytes]):
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].upper() != b"SCHEDULE"):
+        raise CommandError(SYNTAX)
+    client.server.engine.sync()
+    client.server.last_save = int(time.time())
+    return SimpleString("Background saving started")
+
+
+def lastsave(client, argv: list[bytes]):
+    return client.server.last_save
+
+
+def time_(client, argv: list[bytes]):
+    now = time.time_ns() // 1000
+    return [str(now // 1_000_000).encode(), str(now % 1_000_000).encode()]
+
+
+def shutdown(client, argv: list[bytes]):
+    options = {arg.upper() for arg in argv[1:]}
+    if not options <= {b"NOSAVE", b"SAVE", b"NOW", b"FORCE", b"ABORT"} or \
+            {b"SAVE", b"NOSAVE"} <= options:
+        raise CommandError(SYNTAX)
+    if b"ABORT" in options:
+        raise CommandError("ERR No shutdown in progress.")
+    client.server.request_shutdown()
+    client.close_after_reply = True
+    return NO_REPLY  # Redis sends nothing: the connection closes with the server
+
+
+# ----------------------------------------------------------------- COMMAND
+
+
+def _command_info(command: Command) -> list:
+    """One entry of COMMAND / COMMAND INFO, in Redis 7.0's layout."""
+    return [command.full_name.encode(), command.arity,
+            {SimpleString(flag) for flag in sorted(command.flag_set)},
+            command.first_key, command.last_key, command.step,
+            {SimpleString(category) for category in command.acl_categories},
+            [], [], [_command_info(sub) for sub in command.subcommands.values()]]
+
+
+def _command_docs(command: Command) -> dict:
+    docs: dict = {b"summary": command.summary.encode(), b"since": command.since.encode(),
+                  b"group": command.group.encode()}
+    if command.subcommands:
+        docs[b"subcommands"] = {sub.full_name.encode(): _command_docs(sub)
+                                for sub in command.subcommands.values()}
+    return docs
+
+
+def command(client, argv: list[bytes]):
+    return [_command_info(c) for c in client.server.command_table]
+
+
+def command_count(client, argv: list[bytes]):
+    return len(client.server.command_table)
+
+
+def command_list(client, argv: list[bytes]):
+    return [c.name.encode() for c in client.server.command_table]
+
+
+def command_info(client, argv: list[bytes]):
+    lookup = client.server.commands
+    names = argv[2:] or [c.name.encode() for c in client.server.command_table]
+    return [_command_info(lookup[n.lower()]) if n.lower() in lookup else None for n in names]
+
+
+def command_docs(client, argv: list[bytes]):
+    lookup = client.server.commands
+    names = argv[2:] or [c.name.encode() for c in client.server.command_table]
+    return {n.lower(): _command_docs(lookup[n.lower()]) for n in names if n.lower() in lookup}
+
+
+def command_getkeys(client, argv: list[bytes]):
+    target = argv[2:]
+    found = client.server.commands.get(target[0].lower())
+    if found is None:
+        raise CommandError("ERR Invalid command specified")
+    if found.subcommands and len(target) > 1:
+        found = found.subcommands.get(target[1].lower(), found)
+    if not found.arity_ok(len(target)):
+        raise CommandError("ERR Invalid number of arguments specified for command")
+    positions = found.key_positions(target)
+    if not positions:
+        raise CommandError("ERR The command has no key arguments")
+    return [target[i] for i in positions]

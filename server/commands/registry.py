@@ -1,0 +1,105 @@
+"""The shape of a command-table row, and the lookup built from the table.
+
+Dispatch, arity errors, COMMAND / COMMAND INFO / COMMAND DOCS, INFO commandstats
+and anything that must know which arguments are keys read these rows; nothing
+else describes a command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[[Any, list[bytes]], Any]
+
+# Redis's command flags that decide how the dispatcher treats a command.
+WRITE = "write"
+READONLY = "readonly"
+ADMIN = "admin"
+FAST = "fast"
+NO_AUTH = "no_auth"  # allowed before AUTH
+NO_MULTI = "no_multi"  # refused inside MULTI
+ALLOW_IN_MULTI = "allow_in_multi"  # caskd's: executed at once inside MULTI, not queued
+DENYOOM = "denyoom"
+LOADING = "loading"
+STALE = "stale"
+NOSCRIPT = "noscript"
+BLOCKING = "blocking"
+PUBSUB = "pubsub"
+
+# Group -> ACL category, as Redis assigns them.
+_GROUP_CATEGORY = {"string": "@string", "generic": "@keyspace", "connection": "@connection",
+                   "server": "", "transactions": "@transaction", "hash": "@hash",
+                   "list": "@list", "set": "@set", "sorted-set": "@sortedset"}
+
+
+@dataclass(eq=False)
+class Command:
+    """One row of the command table. ``arity`` counts the name: N exact, -N at least N."""
+
+    name: str
+    arity: int
+    flags: str
+    first_key: int
+    last_key: int
+    step: int
+    handler: Handler | None
+    summary: str
+    group: str
+    since: str = "1.0.0"
+    subcommands: dict[bytes, Command] = field(default_factory=dict)
+    # Filled in at run time, read by INFO commandstats.
+    calls: int = 0
+    usec: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+
+    def __post_init__(self) -> None:
+        self.flag_set = frozenset(self.flags.split())
+        self.is_write = WRITE in self.flag_set
+        self.queued_in_multi = ALLOW_IN_MULTI not in self.flag_set
+        self.needs_auth = NO_AUTH not in self.flag_set
+        self.full_name = self.name
+
+    def arity_ok(self, argc: int) -> bool:
+        return argc == self.arity if self.arity > 0 else argc >= -self.arity
+
+    @property
+    def acl_categories(self) -> list[str]:
+        categories = [_GROUP_CATEGORY.get(self.group, "")]
+        if self.is_write:
+            categories.append("@write")
+        if READONLY in self.flag_set:
+            categories.append("@read")
+        if ADMIN in self.flag_set:
+            categories += ["@admin", "@dangerous"]
+        categories.append("@fast" if FAST in self.flag_set else "@slow")
+        return [c for c in categories if c]
+
+    def key_positions(self, argv: list[bytes]) -> list[int]:
+        """Indexes of the key arguments in ``argv`` (COMMAND GETKEYS, ACL)."""
+        if self.first_key == 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return list(range(self.first_key, last + 1, self.step))
+
+
+def container(name: str, arity: int, flags: str, summary: str, group: str, since: str,
+              subcommands: list[Command], handler: Handler | None = None) -> Command:
+    """A command like CONFIG or CLIENT whose first argument picks a subcommand;
+    ``handler`` answers the bare command (COMMAND with no arguments)."""
+    parent = Command(name, arity, flags, 0, 0, 0, handler, summary, group, since)
+    for sub in subcommands:
+        sub.full_name = f"{name}|{sub.name}"
+        parent.subcommands[sub.name.encode()] = sub
+    return parent
+
+
+def build_lookup(table: list[Command]) -> dict[bytes, Command]:
+    """Name -> row, with lower- and upper-case keys so most lookups need no .lower()."""
+    lookup: dict[bytes, Command] = {}
+    for command in table:
+        lookup[command.name.encode()] = command
+        lookup[command.name.upper().encode()] = command
+    return lookup

@@ -1,0 +1,52 @@
+"""Redis's error replies, by name, so every command words them the same way."""
+
+from __future__ import annotations
+
+
+class CommandError(Exception):
+    """Raised by a handler (or a helper it calls) to answer with an error reply.
+
+    ``str(error)`` is the whole reply text, prefix included (``ERR …``, ``WRONGTYPE …``).
+    """
+
+
+SYNTAX = "ERR syntax error"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NO_SUCH_KEY = "ERR no such key"
+DB_INDEX = "ERR DB index is out of range"
+NOAUTH = "NOAUTH Authentication required."
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+
+
+def wrong_arity(name: str) -> str:
+    return f"ERR wrong number of arguments for '{name}' command"
+
+
+def unknown_command(argv: list[bytes]) -> str:
+    """Redis quotes the first arguments, up to about 128 bytes of them."""
+    args = ""
+    for arg in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += f"'{arg.decode('utf-8', 'replace')[: 128 - len(args)]}' "
+    name = argv[0].decode("utf-8", "replace")[:128]
+    return f"ERR unknown command '{name}', with args beginning with: {args}"
+
+
+def unknown_subcommand(command: str, sub: bytes) -> str:
+    return (f"ERR unknown subcommand '{sub.decode('utf-8', 'replace')[:128]}'. "
+            f"Try {command.upper()} HELP.")
+
+
+def parse_int(arg: bytes, error: str = NOT_INTEGER) -> int:
+    """A signed 64-bit integer in Redis's strict syntax (string2ll: no spaces, no '+',
+    no leading zeros)."""
+    digits = arg[1:] if arg[:1] == b"-" else arg
+    if not digits.isdigit() or len(digits) > 19 or (digits[0] == 0x30 and len(arg) > 1):
+        raise CommandError(error)
+    value = int(arg)
+    if not -(2**63) <= value < 2**63:
+        raise CommandError(error)
+    return value

@@ -1,0 +1,251 @@
+"""INFO: Redis's sections and field names, filled from caskd's own figures.
+
+Field names are Redis's so monitoring tools and ``redis-cli --stat`` work; where
+caskd has figures of its own (segments, dead bytes) they are added with a
+``caskd_`` prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.app import Server
+    from server.connection import Connection
+
+DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
+                    "cpu", "modules", "errorstats", "cluster", "keyspace")
+ALL_SECTIONS = (*DEFAULT_SECTIONS[:-3], "commandstats", *DEFAULT_SECTIONS[-3:])
+
+
+@dataclass
+class Stats:
+    """Counters for INFO stats and errorstats."""
+
+    total_connections_received: int = 0
+    rejected_connections: int = 0
+    keyspace_hits: int = 0
+    keyspace_misses: int = 0
+    total_error_replies: int = 0
+    errors: Counter = field(default_factory=Counter)
+    ops_samples: list[tuple[float, int]] = field(default_factory=list)
+
+    def count_error(self, message: str) -> None:
+        self.total_error_replies += 1
+        self.errors[message.split(" ", 1)[0]] += 1
+
+    def sample(self, now: float, commands: int = 0) -> None:
+        self.ops_samples.append((now, commands))
+        del self.ops_samples[:-16]
+
+
+def _human(size: float) -> str:
+    for unit in ("B", "K", "M", "G", "T"):
+        if size < 1024 or unit == "T":
+            return f"{size:.2f}{unit}" if unit != "B" else f"{int(size)}B"
+        size /= 1024
+    return f"{size:.2f}T"
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def total_commands(server: Server) -> int:
+    return sum(c.calls for c in server._all_commands())
+
+
+def _server(server: Server) -> dict:
+    uptime = int(time.time() - server.started)
+    return {
+        "redis_version": server.redis_version,
+        "caskd_version": server.caskd_version,
+        "redis_git_sha1": "00000000",
+        "redis_git_dirty": 0,
+        "redis_mode": "standalone",
+        "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "arch_bits": 64 if sys.maxsize > 2**32 else 32,
+        "multiplexing_api": "epoll",
+        "python_version": platform.python_version(),
+        "process_id": os.getpid(),
+        "run_id": server.run_id,
+        "tcp_port": server.config["port"],
+        "server_time_usec": time.time_ns() // 1000,
+        "uptime_in_seconds": uptime,
+        "uptime_in_days": uptime // 86400,
+        "hz": server.config["hz"],
+        "executable": sys.argv[0],
+        "config_file": server.config.config_file or "",
+    }
+
+
+def _clients(server: Server) -> dict:
+    return {
+        "connected_clients": len(server.clients),
+        "maxclients": server.config["maxclients"],
+        "blocked_clients": 0,
+        "tracking_clients": 0,
+        "clients_in_timeout_table": 0,
+    }
+
+
+def _memory(server: Server) -> dict:
+    rss = _rss_bytes()
+    return {
+        "used_memory": rss,
+        "used_memory_human": _human(rss),
+        "used_memory_rss": rss,
+        "used_memory_rss_human": _human(rss),
+        "used_memory_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "maxmemory": server.config["maxmemory"],
+        "maxmemory_human": _human(server.config["maxmemory"]),
+        "maxmemory_policy": "noeviction",
+        "mem_allocator": "libc",
+    }
+
+
+def _persistence(server: Server) -> dict:
+    engine = server.engine
+    figures = engine.info()
+    last_error = engine.last_error
+    return {
+        "loading": 0,
+        "async_loading": 0,
+        "rdb_changes_since_last_save": 0,
+        "rdb_bgsave_in_progress": 0,
+        "rdb_last_save_time": server.last_save,
+        "rdb_last_bgsave_status": "ok",
+        "aof_enabled": 1,
+        "aof_rewrite_in_progress": int(figures["compacting"]),
+        "aof_rewrite_scheduled": 0,
+        "aof_last_rewrite_time_sec": -1,
+        "aof_current_rewrite_time_sec": -1,
+        "aof_last_bgrewrite_status": figures["compaction_status"],
+        "aof_rewrites": figures["compaction_count"],
+        "aof_last_write_status": "err" if last_error else "ok",
+        "aof_last_cow_size": 0,
+        "aof_current_size": figures["disk_size"],
+        "aof_base_size": figures["base_size"],
+        "aof_pending_rewrite": 0,
+        "aof_buffer_length": figures["pending_bytes"],
+        "aof_pending_bio_fsync": 0,
+        "aof_delayed_fsync": 0,
+        "caskd_appendfsync": engine.fsync_policy,
+        "caskd_segments": figures["segments"],
+        "caskd_dead_bytes": figures["dead_size"],
+        "caskd_compaction_progress": f"{figures['compaction_progress'] * 100:.1f}%",
+        "caskd_last_fsync_time": int(figures["last_fsync_time"]),
+        "caskd_load_seconds": f"{figures['load_seconds']:.3f}",
+        "caskd_torn_bytes_dropped": figures["torn_bytes_dropped"],
+        "caskd_last_write_error": last_error.strerror if last_error else "",
+    }
+
+
+def _stats(server: Server) -> dict:
+    stats = server.stats
+    samples = stats.ops_samples
+    return {
+        "total_connections_received": stats.total_connections_received,
+        "total_commands_processed": total_commands(server),
+        "instantaneous_ops_per_sec": _ops_per_sec(samples),
+        "rejected_connections": stats.rejected_connections,
+        "expired_keys": server.engine.stats["expired_keys"],
+        "evicted_keys": 0,
+        "keyspace_hits": stats.keyspace_hits,
+        "keyspace_misses": stats.keyspace_misses,
+        "pubsub_channels": 0,
+        "pubsub_patterns": 0,
+        "total_error_replies": stats.total_error_replies,
+    }
+
+
+def _ops_per_sec(samples: list[tuple[float, int]]) -> int:
+    if len(samples) < 2 or samples[-1][0] == samples[0][0]:
+        return 0
+    return int((samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0]))
+
+
+def _replication(server: Server) -> dict:
+    return {"role": "master", "connected_slaves": 0, "master_failover_state": "no-failover",
+            "master_replid": server.run_id, "master_repl_offset": 0}
+
+
+def _cpu(server: Server) -> dict:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"used_cpu_sys": f"{usage.ru_stime:.6f}", "used_cpu_user": f"{usage.ru_utime:.6f}"}
+
+
+def _errorstats(server: Server) -> dict:
+    return {f"errorstat_{prefix}": f"count={count}"
+            for prefix, count in sorted(server.stats.errors.items())}
+
+
+def _commandstats(server: Server) -> dict:
+    rows = {}
+    for command in server._all_commands():
+        if command.calls or command.rejected_calls or command.failed_calls:
+            per_call = command.usec / command.calls if command.calls else 0
+            rows[f"cmdstat_{command.full_name}"] = (
+                f"calls={command.calls},usec={command.usec},usec_per_call={per_call:.2f},"
+                f"rejected_calls={command.rejected_calls},failed_calls={command.failed_calls}")
+    return rows
+
+
+def _keyspace(server: Server) -> dict:
+    engine = server.engine
+    return {f"db{db}": f"keys={engine.dbsize(db)},expires={engine.expires_count(db)},avg_ttl=0"
+            for db in range(engine.databases) if engine.dbsize(db)}
+
+
+_SECTIONS = {
+    "server": _server, "clients": _clients, "memory": _memory, "persistence": _persistence,
+    "stats": _stats, "replication": _replication, "cpu": _cpu, "modules": lambda s: {},
+    "errorstats": _errorstats, "cluster": lambda s: {"cluster_enabled": 0},
+    "keyspace": _keyspace, "commandstats": _commandstats,
+}
+
+
+def render(server: Server, requested: list[str]) -> str:
+    """INFO [section ...]: no argument or "default" gives the default sections;
+    "all" and "everything" add commandstats."""
+    wanted: list[str] = []
+    for name in requested or ["default"]:
+        if name == "default":
+            wanted += DEFAULT_SECTIONS
+        elif name in ("all", "everything"):
+            wanted += ALL_SECTIONS
+        elif name in _SECTIONS:
+            wanted.append(name)
+    blocks = []
+    for name in dict.fromkeys(wanted):
+        fields = _SECTIONS[name](server)
+        lines = [f"# {name.capitalize() if name != 'cpu' else 'CPU'}"]
+        lines += [f"{key}:{value}" for key, value in fields.items()]
+        blocks.append("\r\n".join(lines))
+    return "\r\n\r\n".join(blocks) + ("\r\n" if blocks else "")
+
+
+def describe_client(server: Server, client: Connection) -> str:
+    """A CLIENT LIST / CLIENT INFO line."""
+    now = time.monotonic()
+    in_multi = client.multi is not None
+    return (f"id={client.id} addr={client.address} laddr=? fd=-1 "
+            f"name={client.name.decode(errors='replace')} age={int(now - client.created)} "
+            f"idle={int(now - client.last_interaction)} flags={'x' if in_multi else 'N'} "
+            f"db={client.db} sub=0 psub=0 ssub=0 multi={len(client.multi) if in_multi else -1} "
+            f"qbuf={client.parser.buffered_bytes} qbuf-free=0 argv-mem=0 multi-mem=0 "
+            f"rbs=0 rbp=0 obl=0 oll={len(client.held)} omem=0 tot-mem=0 events=r "
+            f"cmd={client.last_command} user=default redir=-1 resp={client.protocol} "
+            f"lib-name={client.lib_name.decode(errors='replace')} "
+            f"lib-ver={client.lib_ver.decode(errors='replace')}")
