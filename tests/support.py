@@ -57,18 +57,21 @@ def _answers_ping(port: int) -> bool:
 class CaskdProcess:
     """caskd running as a subprocess on a free port with its own data directory."""
 
-    def __init__(self, data_dir: Path, *args: str, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, *args: str, port: int | None = None,
+                 config_file: Path | None = None) -> None:
         self.dir = Path(data_dir)
         self.port = port or free_port()
         self.args = args
+        self.config_file = config_file  # passed first, as redis-server takes it
         self.proc: subprocess.Popen | None = None
         self.log_path = self.dir.parent / f"caskd-{self.port}.log"
 
     def start(self, wait: bool = True) -> CaskdProcess:
         self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "--port", str(self.port), "--dir", str(self.dir),
-             *self.args],
+            [sys.executable, "-m", "server", *([str(self.config_file)] if self.config_file
+                                                else []),
+             "--port", str(self.port), "--dir", str(self.dir), *self.args],
             cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT)
         if wait:
             wait_until(lambda: self._ready(), timeout=30, what="caskd to answer PING")

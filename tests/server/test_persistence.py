@@ -1,0 +1,131 @@
+"""Data survives restarts, kill -9 and compaction (BGREWRITEAOF)."""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+
+from tests.support import wait_until
+
+
+def test_restart_keeps_data_and_ttls(caskd):
+    client = caskd.client()
+    pipe = client.pipeline(transaction=False)
+    for i in range(1000):
+        pipe.set(f"k{i}", f"v{i}")
+    pipe.execute()
+    client.set("ttl", "x", ex=1000)
+    client.delete("k5")
+    client.execute_command("SELECT", 3)
+    caskd.restart()
+    client = caskd.client()
+    assert client.dbsize() == 1000  # 999 + ttl
+    assert client.get("k999") == b"v999"
+    assert client.get("k5") is None
+    assert 990 < client.ttl("ttl") <= 1000
+
+
+def test_kill_9_with_always_loses_no_acknowledged_write(caskd_factory):
+    server = caskd_factory("--appendfsync", "always")
+    acknowledged: list[int] = []
+    stop = threading.Event()
+
+    def writer(worker: int) -> None:
+        client = server.client(socket_timeout=5)
+        i = 0
+        while not stop.is_set():
+            try:
+                client.set(f"w{worker}:{i}", i)
+            except redis.ConnectionError:
+                return
+            acknowledged.append((worker, i))
+            i += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: len(acknowledged) > 2000, timeout=30, what="writes to be acknowledged")
+    server.kill()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    server.start()
+    client = server.client()
+    values = _get_all(client, [f"w{worker}:{i}" for worker, i in acknowledged])
+    missing = [key for key, value in zip(acknowledged, values, strict=True)
+               if value != str(key[1]).encode()]
+    assert missing == []
+
+
+def test_kill_9_with_everysec_loses_nothing_flushed(caskd):
+    client = caskd.client()
+    for i in range(500):
+        client.set(f"k{i}", i)  # each acknowledged after its flush to the OS
+    caskd.kill()
+    caskd.start()
+    assert caskd.client().dbsize() == 500
+
+
+def _get_all(client, keys: list[str]) -> list[bytes | None]:
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.get(key)
+    return pipe.execute()
+
+
+def _dir_size(path) -> int:
+    return sum(f.stat().st_size for f in path.iterdir() if f.suffix in (".log", ".hint"))
+
+
+def test_bgrewriteaof_under_concurrent_writes(caskd_factory):
+    server = caskd_factory("--caskd-segment-size", "1mb")
+    client = server.client()
+    pipe = client.pipeline(transaction=False)
+    for round_ in range(5):  # lots of overwritten (dead) data
+        for i in range(5000):
+            pipe.set(f"key:{i}", f"{round_}:{i}" + "x" * 100)
+        pipe.execute()
+    before = _dir_size(server.dir)
+    latest: dict[str, str] = {}
+    stop = threading.Event()
+
+    def writer() -> None:
+        other = server.client()
+        n = 0
+        while not stop.is_set():
+            key, value = f"key:{n % 5000}", f"late:{n}"
+            other.set(key, value)
+            latest[key] = value
+            n += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert client.bgrewriteaof() in (True, b"Background append only file rewriting started")
+        wait_until(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0
+                   and client.info("persistence")["aof_rewrites"] >= 1,
+                   timeout=60, what="the rewrite to finish")
+    finally:
+        stop.set()
+        thread.join()
+    assert client.info("persistence")["aof_last_bgrewrite_status"] == "ok"
+    expected = {f"key:{i}": latest.get(f"key:{i}", f"4:{i}" + "x" * 100) for i in range(5000)}
+    values = _get_all(client, list(expected))
+    assert [v.decode() for v in values] == list(expected.values())
+    assert _dir_size(server.dir) < before / 2
+    server.restart()
+    assert _get_all(server.client(), list(expected)) == values
+
+
+def test_bgrewriteaof_while_one_runs_reports_in_progress(caskd_factory):
+    server = caskd_factory()
+    pipe = server.client().pipeline(transaction=False)
+    for i in range(50000):
+        pipe.set(f"k{i}", "v" * 1000)
+    pipe.execute()
+    started = b"+Background append only file rewriting started\r\n"
+    busy = b"-ERR Background append only file rewriting already in progress\r\n"
+    raw = server.raw()
+    raw.send(b"*1\r\n$12\r\nBGREWRITEAOF\r\n" * 2)  # both in one read: the merge is running
+    raw.expect(started + busy)
