@@ -55,6 +55,7 @@ class Server:
         self.last_save = int(time.time())
         self.stats = info_module.Stats()
         self.engine: Engine | None = None
+        self.query_buffer_limit = config["client-query-buffer-limit"]
 
     # ------------------------------------------------------------- life cycle
 
@@ -269,6 +270,7 @@ class Server:
 
     def apply_config(self) -> None:
         """Push CONFIG SET changes to the parts that hold a copy."""
+        self.query_buffer_limit = self.config["client-query-buffer-limit"]
         for client in self.clients.values():
             client.parser.proto_max_bulk_len = self.config["proto-max-bulk-len"]
         engine = self.engine

@@ -15,9 +15,8 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from protocol.reply import Error, encode_into
-
 from protocol import ProtocolError, RequestParser
+from protocol.reply import Error, encode_into
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -85,26 +84,24 @@ class Connection(asyncio.Protocol):
         parser.feed(data)
         execute = self.server.execute
         out = self.out
-        resp3 = self.resp3
-        while True:
+        while not self.close_after_reply:
             try:
-                argv = parser.get_command()
+                commands = parser.get_commands()
             except ProtocolError as exc:
                 self.server.log_protocol_error(self, exc)
-                encode_into(out, Error(str(exc)), resp3)
+                encode_into(out, Error(str(exc)), self.resp3)
                 self.close_after_reply = True
                 break
-            if argv is None:
+            if not commands:
                 break
-            reply = execute(self, argv)
-            encode_into(out, reply, self.resp3)
-            if self.close_after_reply:
-                break
-            resp3 = self.resp3
-        if parser.buffered_bytes > self.server.config["client-query-buffer-limit"]:
+            for argv in commands:
+                encode_into(out, execute(self, argv), self.resp3)
+                if self.close_after_reply:  # QUIT, or a command that closes the connection
+                    break
+        if parser.buffered_bytes > self.server.query_buffer_limit:
             self.server.log.warning("Closing client that reached max query buffer length "
                                     "(id=%d addr=%s)", self.id, self.address)
-            self.out.clear()
+            out.clear()
             self.close()
             return
         self.server.schedule_commit(self)
