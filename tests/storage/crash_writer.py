@@ -131,10 +131,8 @@ def main() -> None:
                     auto_compact_min_size=1 << 40)
     rng = random.Random(seed_ + 7 * cycle_)
     _say("ready")
-    made = 0
     for i, change in enumerate(changes(seed_, cycle_)):
         _make(engine, change)
-        made += 1
         if rng.random() < 0.4:
             position = engine.flush()
             flushed.append((position, i))
@@ -145,7 +143,7 @@ def main() -> None:
                 engine.close()  # a whole compaction went by without reaching DIE_AT
                 _say("done")
                 return
-            if not engine.compacting and made % 300 == 0:
+            if not engine.compacting and (i + 1) % 300 == 0:
                 if armed is not None:
                     armed.set()
                 engine.start_compaction()
