@@ -157,6 +157,6 @@ def test_runs_as_a_module_and_prompts(data_dir):
     assert declined.returncode == 1 and "Continue? [y/N]" in declined.stdout
     accepted = subprocess.run(command, cwd=ROOT, input="y\n", capture_output=True, text=True)
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
-    check = subprocess.run(command[:3] + [str(data_dir)], cwd=ROOT, capture_output=True,
+    check = subprocess.run([*command[:3], str(data_dir)], cwd=ROOT, capture_output=True,
                            text=True)
     assert check.returncode == 0

@@ -61,14 +61,14 @@ def test_torn_tail_at_every_byte_of_the_last_record(open_engine, data_dir, tmp_p
 
 
 def test_crash_leaves_no_empty_segments_behind(open_engine, data_dir, tmp_path):
-    engine = open_engine()
+    engine = open_engine(segment_size=4096)
     engine.put(0, b"k", b"v")
     engine.flush()
     image = data_dir
     for round_ in range(3):  # crash right after opening, three times
         image = crash_image(image, tmp_path / f"crash{round_}")
-        Engine(image, fsync="no")  # not closed: the next copy sees a crashed directory
-    engine = Engine(crash_image(image, tmp_path / "final"), fsync="no")
+        Engine(image, fsync="no", segment_size=4096)  # not closed: the copy sees a crash
+    engine = Engine(crash_image(image, tmp_path / "final"), fsync="no", segment_size=4096)
     assert engine.get(0, b"k") == b"v"
     assert len(engine.segment_stats()) == 2  # the data and the new active segment
     engine.close()
