@@ -169,6 +169,7 @@ class Engine:
         self.last_write_ok = True
         self._rotate_failing = False
         self._closed = False
+        self._sealed_unsynced: list[Path] = []  # sealed since the last sync(): see sync()
 
         self._scan_lists: OrderedDict[int, list[bytes]] = OrderedDict()
         self._scan_meta: OrderedDict[int, tuple[int, int]] = OrderedDict()  # id -> (db, removals)
@@ -351,8 +352,7 @@ class Engine:
 
     def flushall(self) -> None:
         self._append(RecordType.FLUSHALL, 0, b"")
-        for db in range(self.databases):
-            self._index_flushdb(db)
+        self._index_flushall()
 
     def swapdb(self, db: int, other: int) -> None:
         self._append(RecordType.SWAPDB, db, str(other).encode())
@@ -526,6 +526,23 @@ class Engine:
         self._removals[db] += len(self._keydirs[db])
         self._keydirs[db] = {}
         self._expires[db] = {}
+
+    def _index_flushall(self) -> None:
+        """Every db emptied. Every record written so far is dead now, so the dead
+        bytes are the segments' sizes: no need to look up each key's record.
+        (Not while a compaction's fix-up runs: it counts the copies it skips.)"""
+        if self._compaction is not None:
+            for db in range(self.databases):
+                self._index_flushdb(db)
+            return
+        for db in range(self.databases):
+            self._removals[db] += len(self._keydirs[db])
+            self._keydirs[db] = {}
+            self._expires[db] = {}
+        for segment in self._segments.values():
+            self._dead_bytes[segment.number] = segment.size
+        if self._active.number in self._dead_bytes:
+            self._dead_bytes[self._active.number] += len(self._pending)
 
     def _index_swapdb(self, db: int, other: int) -> None:
         kd, ex = self._keydirs, self._expires
@@ -723,10 +740,17 @@ class Engine:
         elif rtype == RecordType.FLUSHDB:
             self._index_flushdb(db)
         elif rtype == RecordType.FLUSHALL:
-            for each in range(self.databases):
-                self._index_flushdb(each)
+            self._index_flushall_replayed(number, rec.end)
         elif rtype == RecordType.SWAPDB:
             self._index_swapdb(db, int(key))
+
+    def _index_flushall_replayed(self, number: int, end: int) -> None:
+        """A FLUSHALL met while loading: what came before it in the log is dead."""
+        for db in range(self.databases):
+            self._keydirs[db] = {}
+            self._expires[db] = {}
+        for segment in self._segments.values():
+            self._dead_bytes[segment.number] = segment.size if segment.number != number else end
 
     def _open_active(self) -> None:
         """Create the next active segment; on failure nothing is left behind."""
@@ -783,6 +807,7 @@ class Engine:
         with suppress(OSError):  # harmless: a zero tail is cut when the log is next opened
             os.ftruncate(old_fd, old.size)
         self._syncer.hand_over(old_fd)
+        self._sealed_unsynced.append(old.path)
 
     def disk_size(self) -> int:
         """Bytes of records in the log (the active segment's preallocation excluded)."""
@@ -966,9 +991,23 @@ class Engine:
                 for s in self._segments.values()]
 
     def sync(self) -> None:
-        """Flush and fsync now, on the calling thread (shutdown, SAVE, tests)."""
+        """Flush and fsync now, on the calling thread (SAVE, shutdown, tests).
+
+        Segments sealed since the last call are synced too: their fds belong to
+        the fsync thread (closed at once under "no"), so they are reopened by path.
+        """
         self.flush()
         os.fsync(self._active_fd)
+        sealed, self._sealed_unsynced = self._sealed_unsynced, []
+        for path in sealed:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:  # compacted away meanwhile: its data is elsewhere
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def close(self) -> None:
         """Flush, fsync and release the directory. Waits for a running merge."""

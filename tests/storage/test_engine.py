@@ -530,3 +530,35 @@ def test_close_is_idempotent_and_leaves_no_empty_segment(open_engine, data_dir):
     for _ in range(3):
         open_engine().close()
     assert segment_files(data_dir) == []
+
+
+def test_sync_covers_segments_sealed_since_the_last_sync(open_engine, monkeypatch):
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    engine = open_engine(fsync="no", segment_size=1024)
+    for i in range(30):
+        engine.put(0, b"k%d" % i, b"v" * 100)
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    engine.sync()
+    segments = [str(engine.directory / s["name"]) for s in engine.segment_stats()]
+    assert len(segments) > 2 and set(segments) <= set(synced)
+
+
+def test_flushall_counts_everything_before_it_as_dead(open_engine):
+    engine = open_engine(segment_size=2048)
+    for i in range(100):
+        engine.put(i % 4, b"k%d" % i, b"v" * 50)
+    engine.flush()
+    engine.flushall()
+    engine.flush()
+    info = engine.info()
+    assert info["disk_size"] - info["dead_size"] <= 22  # just the FLUSHALL record
+    engine.close()
+    engine = open_engine(segment_size=2048)
+    info = engine.info()
+    assert info["disk_size"] - info["dead_size"] <= 22 and engine.dbsize(0) == 0
