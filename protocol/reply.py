@@ -12,6 +12,7 @@ float                  double ``,`` (``%.17g``)     bulk string, same digits
 list, tuple            array ``*``                  same
 dict                   map ``%``                    flat array: key, value, ...
 set, frozenset         set ``~``                    array
+OrderedSet             set ``~``, in order          array
 SimpleString           ``+``                        same
 Error                  ``-``                        same
 Verbatim               verbatim ``=``               bulk string of the text
@@ -85,6 +86,13 @@ class Verbatim:
 
 class Push(list):
     """Out-of-band data (pub/sub messages, invalidations): RESP3 ``>``, RESP2 an array."""
+
+    __slots__ = ()
+
+
+class OrderedSet(tuple):
+    """A set whose members Redis sends in a fixed order (ACL GETUSER flags): RESP3 ``~``,
+    RESP2 an array."""
 
     __slots__ = ()
 
@@ -209,11 +217,11 @@ _COMMON: _Table = {
 }
 _RESP2: _Table = {
     **_COMMON, type(None): _null2, _NullArray: _null_array2, float: _double2, dict: _map2,
-    set: _array, frozenset: _array, Push: _array, Verbatim: _verbatim2,
+    set: _array, frozenset: _array, OrderedSet: _array, Push: _array, Verbatim: _verbatim2,
 }
 _RESP3: _Table = {
     **_COMMON, type(None): _null3, _NullArray: _null3, float: _double3, dict: _map3,
-    set: _set3, frozenset: _set3, Push: _push3, Verbatim: _verbatim3,
+    set: _set3, frozenset: _set3, OrderedSet: _set3, Push: _push3, Verbatim: _verbatim3,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 Handler = Callable[[Any, list[bytes]], Any]
@@ -28,10 +29,18 @@ NOSCRIPT = "noscript"
 BLOCKING = "blocking"
 PUBSUB = "pubsub"
 
-# Group -> ACL category, as Redis assigns them.
-_GROUP_CATEGORY = {"string": "@string", "generic": "@keyspace", "connection": "@connection",
-                   "server": "", "transactions": "@transaction", "hash": "@hash",
-                   "list": "@list", "set": "@set", "sorted-set": "@sortedset"}
+# Redis's ACL categories, in its order (ACL CAT, COMMAND INFO).
+ACL_CATEGORIES = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string",
+                  "bitmap", "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow",
+                  "blocking", "dangerous", "connection", "transaction", "scripting")
+
+# Group -> the category Redis declares for most commands of the group; a row's ``acl``
+# replaces it where Redis declares something else.
+_GROUP_CATEGORY = {"string": "string", "generic": "keyspace", "connection": "connection",
+                   "transactions": "transaction", "hash": "hash", "list": "list", "set": "set",
+                   "sorted-set": "sortedset", "bitmap": "bitmap", "hyperloglog": "hyperloglog",
+                   "geo": "geo", "stream": "stream", "pubsub": "pubsub",
+                   "scripting": "scripting"}
 
 
 @dataclass(eq=False)
@@ -49,6 +58,9 @@ class Command:
     group: str
     since: str = "1.0.0"
     subcommands: dict[bytes, Command] = field(default_factory=dict)
+    # The ACL categories Redis declares for the command ("@keyspace @dangerous"); None: the
+    # group's (a container: none). Its flags add the implied ones (see acl_categories).
+    acl: str | None = None
     # Filled in at run time, read by INFO commandstats.
     calls: int = 0
     usec: int = 0
@@ -65,17 +77,25 @@ class Command:
     def arity_ok(self, argc: int) -> bool:
         return argc == self.arity if self.arity > 0 else argc >= -self.arity
 
-    @property
-    def acl_categories(self) -> list[str]:
-        categories = [_GROUP_CATEGORY.get(self.group, "")]
-        if self.is_write:
-            categories.append("@write")
-        if READONLY in self.flag_set:
-            categories.append("@read")
-        if ADMIN in self.flag_set:
-            categories += ["@admin", "@dangerous"]
-        categories.append("@fast" if FAST in self.flag_set else "@slow")
-        return [c for c in categories if c]
+    @cached_property
+    def acl_categories(self) -> tuple[str, ...]:
+        """``@category`` names in Redis's order: the declared ones plus those the flags
+        imply, as Redis's setImplicitACLCategories adds them."""
+        if self.acl is not None:
+            declared = {name.lstrip("@") for name in self.acl.split()}
+        elif self.subcommands:
+            declared = set()
+        else:
+            declared = {_GROUP_CATEGORY.get(self.group, "")}
+        flags = self.flag_set
+        implied = {"write": WRITE in flags, "read": READONLY in flags and "scripting" not in
+                   declared, "admin": ADMIN in flags, "dangerous": ADMIN in flags,
+                   "pubsub": PUBSUB in flags, "fast": FAST in flags,
+                   "blocking": BLOCKING in flags}
+        declared |= {name for name, on in implied.items() if on}
+        if "fast" not in declared:
+            declared.add("slow")
+        return tuple(f"@{name}" for name in ACL_CATEGORIES if name in declared)
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         """Indexes of the key arguments in ``argv`` (COMMAND GETKEYS, ACL)."""
@@ -102,4 +122,21 @@ def build_lookup(table: list[Command]) -> dict[bytes, Command]:
     for command in table:
         lookup[command.name.encode()] = command
         lookup[command.name.upper().encode()] = command
+    return lookup
+
+
+def renamed(lookup: dict[bytes, Command], renames: list[tuple[str, str]]) -> dict[bytes, Command]:
+    """A copy of ``lookup`` after redis.conf's ``rename-command`` lines: the old name is
+    unknown from then on, the new one (unless "") finds the command. The rows keep their
+    names (COMMAND INFO, ACL rules), as in Redis. ValueError: Redis's reason."""
+    lookup = dict(lookup)
+    for old, new in renames:
+        command = lookup.pop(old.lower().encode(), None)
+        if command is None:
+            raise ValueError("No such command in rename-command")
+        lookup.pop(old.upper().encode(), None)
+        if new:
+            if new.lower().encode() in lookup:
+                raise ValueError("Target command name already exists")
+            lookup[new.lower().encode()] = lookup[new.upper().encode()] = command
     return lookup
