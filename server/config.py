@@ -108,6 +108,13 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _int("hz", 10, 1, 500),
     _string("requirepass", ""),
     _bool("protected-mode", True),
+    _string("aclfile", "", mutable=False),
+    _int("acllog-max-len", 128, 0, 2**63 - 1),
+    _int("tls-port", 0, 0, 65535, mutable=False),
+    _string("tls-cert-file", "", mutable=False),
+    _string("tls-key-file", "", mutable=False),
+    _string("tls-ca-cert-file", "", mutable=False),
+    _enum("tls-auth-clients", "yes", ("no", "yes", "optional"), mutable=False),
     _memory("proto-max-bulk-len", 512 * 1024 * 1024, 1024 * 1024, 512 * 1024 * 1024),
     _memory("client-query-buffer-limit", 1024 * 1024 * 1024, 1024 * 1024),
     _memory("maxmemory", 0),
@@ -126,6 +133,7 @@ class Config:
     def __init__(self) -> None:
         self.values: dict[str, object] = {name: s.default for name, s in SETTINGS.items()}
         self.config_file: Path | None = None
+        self.renames: list[tuple[str, str]] = []  # rename-command: (command, new name or "")
 
     def __getitem__(self, name: str) -> object:
         return self.values[name]
@@ -165,14 +173,27 @@ class Config:
             if not rest and name.lower() != "save":
                 raise ConfigError(f"{path}:{number}: '{name}' needs a value")
             try:
+                if name.lower() == "rename-command":
+                    self.rename_command(rest)
+                    continue
                 self.set(name, " ".join(rest))
             except ConfigError as exc:
                 raise ConfigError(f"{path}:{number}: {exc}") from None
 
+    def rename_command(self, args: list[str]) -> None:
+        """``rename-command NAME NEW`` (``""``: the command is gone); the server applies
+        it to its command lookup (Server.__init__)."""
+        if len(args) != 2:
+            raise ConfigError("Bad directive or wrong number of arguments for "
+                              "'rename-command'")
+        self.renames.append((args[0], args[1]))
+
     def rewrite_lines(self) -> list[str]:
         """The non-default settings as redis.conf lines (CONFIG REWRITE)."""
         return [f"{name} {shlex.quote(SETTINGS[name].show(value))}"
-                for name, value in self.values.items() if value != SETTINGS[name].default]
+                for name, value in self.values.items() if value != SETTINGS[name].default] + \
+            [f"rename-command {shlex.quote(old)} {shlex.quote(new)}"
+             for old, new in self.renames]
 
 
 def parse_command_line(argv: list[str]) -> Config:
@@ -191,5 +212,8 @@ def parse_command_line(argv: list[str]) -> Config:
             values.append(args.pop(0))
         if not values and flag[2:].lower() != "save":
             raise ConfigError(f"Setting '{flag[2:]}' needs a value")
-        config.set(flag[2:], " ".join(values))
+        if flag[2:].lower() == "rename-command":
+            config.rename_command(values)
+        else:
+            config.set(flag[2:], " ".join(values))
     return config
