@@ -16,15 +16,21 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from protocol.reply import QUEUED, Error
 from server import info as info_module
-from server.commands.registry import Command
+from server import observe
+from server.commands import transactions
+from server.commands.registry import ADMIN, NO_MULTI, READONLY, SKIP_SLOWLOG, Command
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.connection import Connection
 from server.errors import NOAUTH, CommandError, unknown_command, unknown_subcommand, wrong_arity
+from server.pause import ClientPause
+from server.replies import NO_REPLY
+from server.watch import Watches
 from storage.engine import Engine
 
 if TYPE_CHECKING:
@@ -56,6 +62,14 @@ class Server:
         self.stats = info_module.Stats()
         self.engine: Engine | None = None
         self.query_buffer_limit = config["client-query-buffer-limit"]
+        # Observers: call() does their work only while ``observed`` is set.
+        self.watches = Watches(self.refresh_observed)
+        self.monitors: list[Connection] = []
+        self.observed = False
+        self.pause = ClientPause(self)
+        self.slowlog = observe.SlowLog(config["slowlog-max-len"])
+        self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
+        self.bgsave_scheduled = False
 
     # ------------------------------------------------------------- life cycle
 
@@ -123,6 +137,8 @@ class Server:
             return False
         self.clients[client.id] = client
         self.stats.total_connections_received += 1
+        if self.pause.mode is not None:
+            client.slow_path = True
         sock = client.transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -131,6 +147,8 @@ class Server:
     def forget(self, client: Connection) -> None:
         self.clients.pop(client.id, None)
         self.holding.discard(client)
+        self.watches.unwatch_all(client)
+        self.set_monitoring(client, False)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
         self.log.debug("Protocol error (%s) from client: id=%d addr=%s", exc, client.id,
@@ -160,15 +178,56 @@ class Server:
             return self._reject(client, command, wrong_arity(command.full_name))
         if not client.authenticated and command.needs_auth:
             return self._reject(client, command, NOAUTH)
-        if client.multi is not None and command.queued_in_multi:
-            client.multi.append((command, argv))
-            return QUEUED
+        if client.slow_path:
+            return self.execute_special(client, command, argv)
         if command.is_write and not self.engine.writable:
             return self._reject(client, command, self.misconf_error())
         return self.call(client, command, argv)
 
+    def execute_special(self, client: Connection, command: Command, argv: list[bytes]):
+        """The rest of execute() for a client in MULTI, in CLIENT REPLY OFF|SKIP, in
+        MONITOR, or while the server is paused (``client.slow_path``). May raise
+        Postponed: the connection then keeps the command until the pause ends."""
+        if client.monitoring and (command.is_write or READONLY in command.flag_set):
+            reply = self._refuse(client, command, "ERR Replica can't interact with the keyspace")
+        elif not self.engine.writable and self._writes(client, command):
+            reply = self._refuse(client, command, self.misconf_error())
+        else:
+            self.pause.hold(client, command)
+            if client.multi is None or not command.queued_in_multi:
+                reply = self.call(client, command, argv)
+            elif NO_MULTI in command.flag_set:
+                reply = self._refuse(client, command, "ERR Command not allowed inside a "
+                                                      "transaction")
+            else:
+                client.multi.append((command, argv))
+                reply = QUEUED
+        return self._reply_mode(client, command, reply)
+
+    @staticmethod
+    def _writes(client: Connection, command: Command) -> bool:
+        """A write command, or an EXEC that would run one."""
+        return command.is_write or (command.full_name == "exec" and client.multi is not None
+                                    and any(queued.is_write for queued, _ in client.multi))
+
+    @staticmethod
+    def _reply_mode(client: Connection, command: Command | None, reply):
+        """CLIENT REPLY OFF drops replies; SKIP drops the next one. CLIENT REPLY decides
+        about its own reply."""
+        mode = client.reply_mode
+        if mode == "on" or (command is not None and command.full_name == "client|reply"):
+            return reply
+        if mode == "skip":
+            client.reply_mode = "on"
+            client.server.refresh_slow_path(client)
+        return NO_REPLY
+
     def call(self, client: Connection, command: Command, argv: list[bytes]):
-        """Run a handler, counting it for INFO commandstats."""
+        """Run a handler, counting it for INFO commandstats and SLOWLOG; while anyone
+        WATCHes or MONITORs (``observed``), tell them too."""
+        observed = self.observed
+        if observed:
+            log_end = self.engine.position + self.engine.pending_bytes
         client.last_command = command.full_name
         started = time.perf_counter_ns()
         try:
@@ -176,15 +235,47 @@ class Server:
         except CommandError as exc:
             command.failed_calls += 1
             reply = self.error_reply(str(exc))
+        usec = (time.perf_counter_ns() - started) // 1000
         command.calls += 1
-        command.usec += (time.perf_counter_ns() - started) // 1000
+        command.usec += usec
         if type(reply) is Error:
             self.stats.count_error(reply.text)
+        if usec >= self.slowlog_threshold and SKIP_SLOWLOG not in command.flag_set:
+            self.slowlog.record(client, command.full_name, argv, usec)
+        if observed:
+            self._observe(client, command, argv, log_end)
         return reply
 
-    def _reject(self, client: Connection, command: Command | None, message: str) -> Error:
+    def _observe(self, client: Connection, command: Command, argv: list[bytes],
+                 log_end: int) -> None:
+        """After a command: a write that changed something (the log grew) touches its
+        keys for WATCH; MONITOR clients see every command but admin ones."""
+        if self.watches and command.is_write and \
+                self.engine.position + self.engine.pending_bytes != log_end:
+            self.watches.touch(client.db, [argv[i] for i in command.key_positions(argv)])
+        if self.monitors and ADMIN not in command.flag_set:
+            line = observe.monitor_line(client, command.full_name, argv)
+            for monitor in self.monitors:
+                if not monitor.out:
+                    self.schedule_commit(monitor)
+                monitor.out.append(line)
+
+    def _reject(self, client: Connection, command: Command | None, message: str):
+        """A command refused before it runs (unknown, wrong arity, NOAUTH, MISCONF)."""
+        error = self._refuse(client, command, message)
+        return self._reply_mode(client, command, error) if client.slow_path else error
+
+    def _refuse(self, client: Connection, command: Command | None, message: str) -> Error:
+        """Count a refusal; inside MULTI it dooms the transaction, and a refused EXEC
+        discards it (Redis's rejectCommand)."""
         if command is not None:
             command.rejected_calls += 1
+            if command.full_name == "exec":
+                transactions.end_transaction(client)
+                reason = message[4:] if message.startswith("ERR ") else message
+                message = f"EXECABORT Transaction discarded because of: {reason}"
+        if client.multi is not None:
+            client.multi_failed = True
         return self.error_reply(message)
 
     def error_reply(self, message: str) -> Error:
@@ -202,8 +293,51 @@ class Server:
         else:
             self.stats.keyspace_misses += 1
 
-    def keys_flushed(self) -> None:
-        """FLUSHDB/FLUSHALL happened (WATCH and similar hook in here)."""
+    def keys_flushed(self, dbs: Iterable[int] | None = None) -> None:
+        """The contents of ``dbs`` (None: all) were emptied or swapped (FLUSHDB,
+        FLUSHALL, SWAPDB, DEBUG RELOAD): clients watching keys there must know."""
+        if self.watches:
+            self.watches.flushed(self.engine, dbs)
+
+    def touch_keys(self, db: int, keys: list[bytes]) -> None:
+        """A command changed keys outside ``client.db`` (MOVE, COPY … DB): the
+        dispatcher only sees the keys of the client's own db."""
+        if self.watches:
+            self.watches.touch(db, keys)
+
+    def refresh_observed(self) -> None:
+        self.observed = bool(self.watches) or bool(self.monitors)
+
+    def set_monitoring(self, client: Connection, on: bool) -> None:
+        """MONITOR (on), RESET or a disconnect (off)."""
+        if client.monitoring != on:
+            client.monitoring = on
+            if on:
+                self.monitors.append(client)
+            else:
+                self.monitors.remove(client)
+            self.refresh_observed()
+            self.refresh_slow_path(client)
+
+    def refresh_slow_path(self, client: Connection) -> None:
+        """Whether ``client``'s commands need execute_special."""
+        client.slow_path = (client.multi is not None or client.reply_mode != "on"
+                            or client.monitoring or self.pause.mode is not None)
+
+    def refresh_all_slow_paths(self) -> None:
+        for client in self.clients.values():
+            self.refresh_slow_path(client)
+
+    def reopen_storage(self) -> None:
+        """DEBUG RELOAD: close the engine and load the data set again from disk."""
+        self.engine.close()  # flushed and fsynced: every held reply may go now
+        for client in list(self.holding):
+            client.release(1 << 62)
+        self.holding.clear()
+        self.open_storage()
+        for client in self.clients.values():
+            client.engine = self.engine
+        self.keys_flushed()
 
     # ------------------------------------------------------- replies and log
 
@@ -251,6 +385,9 @@ class Server:
         while True:
             await asyncio.sleep(1 / self.config["hz"])
             self.engine.tick()
+            if self.bgsave_scheduled and not self.engine.compacting:
+                self.bgsave_scheduled = False
+                self.engine.start_compaction()
             if self.holding:
                 self.release()
             self.stats.sample(time.monotonic(), info_module.total_commands(self))
@@ -277,16 +414,20 @@ class Server:
         engine.auto_compact_percentage = self.config["auto-aof-rewrite-percentage"]
         engine.auto_compact_min_size = self.config["auto-aof-rewrite-min-size"]
         engine.auto_compact_dead_ratio = self.config["caskd-dead-ratio-percent"] / 100
+        self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
+        self.slowlog.max_len = self.config["slowlog-max-len"]
+        self.slowlog.trim()
         if engine.fsync_policy != self.config["appendfsync"]:
             engine.set_fsync_policy(self.config["appendfsync"])
             self.release()
 
     def reset_stats(self) -> None:
         self.stats = info_module.Stats()
-        for command in self._all_commands():
+        self.engine.stats["expired_keys"] = 0
+        for command in self.all_commands():
             command.calls = command.usec = command.rejected_calls = command.failed_calls = 0
 
-    def _all_commands(self) -> list[Command]:
+    def all_commands(self) -> list[Command]:
         rows = []
         for command in self.command_table:
             rows.append(command)

@@ -92,7 +92,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _string("bind", "127.0.0.1", mutable=False),
     _int("port", 6379, 0, 65535, mutable=False),
     _string("dir", "./data", mutable=False),
-    _enum("appendfsync", "everysec", ("always", "everysec", "no")),
+    _enum("appendfsync", "everysec", ("everysec", "always", "no")),  # Redis's order
     _bool("appendonly", True, mutable=False),  # always on: the log is the store
     _string("appendfilename", "appendonly.aof", mutable=False),  # accepted, unused
     _string("save", "", mutable=True),  # accepted for compatibility; no RDB
@@ -124,6 +124,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _memory("caskd-segment-size", 64 * 1024 * 1024, 1024, 1 << 30),
     _int("slowlog-log-slower-than", 10000, -1, 2**62),
     _int("slowlog-max-len", 128, 0, 2**31 - 1),
+    _int("latency-monitor-threshold", 0, 0, 2**63 - 1),  # caskd records no latency events
+    _enum("enable-debug-command", "no", ("no", "yes", "local"), mutable=False),
 )}
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from protocol import ProtocolError, RequestParser
 from protocol.reply import Error, encode_into
+from server.pause import Postponed
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -51,6 +52,15 @@ class Connection(asyncio.Protocol):
         self.last_interaction = self.created
         self.last_command = "NULL"
         self.multi: list | None = None  # queued commands while in MULTI
+        self.multi_failed = False  # a command was refused while queuing: EXEC aborts
+        self.in_exec = False
+        self.watched: dict[tuple[int, bytes], int | None] = {}  # see server.watch
+        self.cas_dirty = False  # a watched key changed: EXEC will answer null
+        self.reply_mode = "on"  # CLIENT REPLY: on, off, skip (the next reply)
+        self.monitoring = False
+        self.no_evict = False
+        self.postponed: list[list[bytes]] | None = None  # commands held by CLIENT PAUSE
+        self.slow_path = False  # any of the above in effect: see Server.execute_special
 
     # ------------------------------------------------------------ transport
 
@@ -73,38 +83,60 @@ class Connection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self.closed:
+        if self.transport is not None and not self.closed and self.postponed is None:
             self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
         if self.closed or self.close_after_reply:
             return
         self.last_interaction = time.monotonic()
+        self.parser.feed(data)
+        self._process()
+
+    def _process(self) -> None:
+        """Execute every complete command buffered, unless a CLIENT PAUSE holds us."""
         parser = self.parser
-        parser.feed(data)
-        execute = self.server.execute
-        out = self.out
-        while not self.close_after_reply:
+        while not self.close_after_reply and self.postponed is None:
             try:
                 commands = parser.get_commands()
             except ProtocolError as exc:
                 self.server.log_protocol_error(self, exc)
-                encode_into(out, Error(str(exc)), self.resp3)
+                encode_into(self.out, Error(str(exc)), self.resp3)
                 self.close_after_reply = True
                 break
             if not commands:
                 break
+            self._run(commands)
+        if parser.buffered_bytes > self.server.query_buffer_limit:
+            self.server.log.warning("Closing client that reached max query buffer length "
+                                    "(id=%d addr=%s)", self.id, self.address)
+            self.out.clear()
+            self.close()
+            return
+        self.server.schedule_commit(self)
+
+    def _run(self, commands: list[list[bytes]]) -> None:
+        execute = self.server.execute
+        out = self.out
+        argv = None
+        try:
             for argv in commands:
                 encode_into(out, execute(self, argv), self.resp3)
                 if self.close_after_reply:  # QUIT, or a command that closes the connection
                     break
-        if parser.buffered_bytes > self.server.query_buffer_limit:
-            self.server.log.warning("Closing client that reached max query buffer length "
-                                    "(id=%d addr=%s)", self.id, self.address)
-            out.clear()
-            self.close()
-            return
-        self.server.schedule_commit(self)
+        except Postponed:  # the server is paused: this command and the rest wait
+            start = next(i for i, queued in enumerate(commands) if queued is argv)
+            self.postponed = commands[start:]
+            if self.transport is not None:
+                self.transport.pause_reading()
+
+    def resume(self) -> None:
+        """The pause is over: run the commands that waited, then what came meanwhile."""
+        commands, self.postponed = self.postponed, None
+        self._run(commands)
+        if self.postponed is None and self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+        self._process()
 
     # -------------------------------------------------------------- replies
 

@@ -40,6 +40,12 @@ def unknown_subcommand(command: str, sub: bytes) -> str:
             f"Try {command.upper()} HELP.")
 
 
+def bad_subcommand_usage(command: str, sub: bytes) -> CommandError:
+    """Redis's addReplySubcommandSyntaxError: a subcommand given the wrong arguments."""
+    return CommandError(f"ERR unknown subcommand or wrong number of arguments for "
+                        f"'{sub.decode('utf-8', 'replace')[:128]}'. Try {command.upper()} HELP.")
+
+
 def parse_int(arg: bytes, error: str = NOT_INTEGER) -> int:
     """A signed 64-bit integer in Redis's strict syntax (string2ll: no spaces, no '+',
     no leading zeros)."""

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
                     "cpu", "modules", "errorstats", "cluster", "keyspace")
+LRU_CLOCK_MAX = (1 << 24) - 1  # Redis's LRU clock: seconds, 24 bits
+
 ALL_SECTIONS = (*DEFAULT_SECTIONS[:-3], "commandstats", *DEFAULT_SECTIONS[-3:])
 
 
@@ -63,7 +65,7 @@ def _rss_bytes() -> int:
 
 
 def total_commands(server: Server) -> int:
-    return sum(c.calls for c in server._all_commands())
+    return sum(c.calls for c in server.all_commands())
 
 
 def _server(server: Server) -> dict:
@@ -76,24 +78,33 @@ def _server(server: Server) -> dict:
         "redis_mode": "standalone",
         "os": f"{platform.system()} {platform.release()} {platform.machine()}",
         "arch_bits": 64 if sys.maxsize > 2**32 else 32,
+        "monotonic_clock": "POSIX clock_gettime",
         "multiplexing_api": "epoll",
         "python_version": platform.python_version(),
         "process_id": os.getpid(),
+        "process_supervised": "no",
         "run_id": server.run_id,
         "tcp_port": server.config["port"],
         "server_time_usec": time.time_ns() // 1000,
         "uptime_in_seconds": uptime,
         "uptime_in_days": uptime // 86400,
         "hz": server.config["hz"],
+        "configured_hz": server.config["hz"],
+        "lru_clock": int(time.time()) & LRU_CLOCK_MAX,
         "executable": sys.argv[0],
         "config_file": server.config.config_file or "",
+        "io_threads_active": 0,
     }
 
 
 def _clients(server: Server) -> dict:
     return {
         "connected_clients": len(server.clients),
+        "cluster_connections": 0,
         "maxclients": server.config["maxclients"],
+        "client_recent_max_input_buffer": max(
+            (c.parser.buffered_bytes for c in server.clients.values()), default=0),
+        "client_recent_max_output_buffer": 0,
         "blocked_clients": 0,
         "tracking_clients": 0,
         "clients_in_timeout_table": 0,
@@ -160,13 +171,27 @@ def _stats(server: Server) -> dict:
         "total_commands_processed": total_commands(server),
         "instantaneous_ops_per_sec": _ops_per_sec(samples),
         "rejected_connections": stats.rejected_connections,
+        "sync_full": 0,
+        "sync_partial_ok": 0,
+        "sync_partial_err": 0,
         "expired_keys": server.engine.stats["expired_keys"],
         "evicted_keys": 0,
+        "evicted_clients": 0,
         "keyspace_hits": stats.keyspace_hits,
         "keyspace_misses": stats.keyspace_misses,
         "pubsub_channels": 0,
         "pubsub_patterns": 0,
+        "pubsubshard_channels": 0,
+        "latest_fork_usec": 0,
+        "total_forks": 0,
+        "migrate_cached_sockets": 0,
+        "slave_expires_tracked_keys": 0,
+        "tracking_total_keys": 0,
+        "tracking_total_items": 0,
+        "tracking_total_prefixes": 0,
+        "unexpected_error_replies": 0,
         "total_error_replies": stats.total_error_replies,
+        "dump_payload_sanitizations": 0,
     }
 
 
@@ -178,12 +203,21 @@ def _ops_per_sec(samples: list[tuple[float, int]]) -> int:
 
 def _replication(server: Server) -> dict:
     return {"role": "master", "connected_slaves": 0, "master_failover_state": "no-failover",
-            "master_replid": server.run_id, "master_repl_offset": 0}
+            "master_replid": server.run_id, "master_replid2": "0" * 40,
+            "master_repl_offset": 0, "second_repl_offset": -1, "repl_backlog_active": 0,
+            "repl_backlog_size": 1048576, "repl_backlog_first_byte_offset": 0,
+            "repl_backlog_histlen": 0}
 
 
 def _cpu(server: Server) -> dict:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"used_cpu_sys": f"{usage.ru_stime:.6f}", "used_cpu_user": f"{usage.ru_utime:.6f}"}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    main = resource.getrusage(resource.RUSAGE_THREAD)  # the event loop's thread
+    return {"used_cpu_sys": f"{usage.ru_stime:.6f}", "used_cpu_user": f"{usage.ru_utime:.6f}",
+            "used_cpu_sys_children": f"{children.ru_stime:.6f}",
+            "used_cpu_user_children": f"{children.ru_utime:.6f}",
+            "used_cpu_sys_main_thread": f"{main.ru_stime:.6f}",
+            "used_cpu_user_main_thread": f"{main.ru_utime:.6f}"}
 
 
 def _errorstats(server: Server) -> dict:
@@ -193,7 +227,7 @@ def _errorstats(server: Server) -> dict:
 
 def _commandstats(server: Server) -> dict:
     rows = {}
-    for command in server._all_commands():
+    for command in server.all_commands():
         if command.calls or command.rejected_calls or command.failed_calls:
             per_call = command.usec / command.calls if command.calls else 0
             rows[f"cmdstat_{command.full_name}"] = (
@@ -236,16 +270,34 @@ def render(server: Server, requested: list[str]) -> str:
     return "\r\n\r\n".join(blocks) + ("\r\n" if blocks else "")
 
 
+def local_address(client: Connection) -> str:
+    """The server side of the connection, ``ip:port`` (CLIENT LIST laddr=)."""
+    sock = client.transport.get_extra_info("sockname") if client.transport else None
+    return f"{sock[0]}:{sock[1]}" if isinstance(sock, tuple) else "?"
+
+
+def _client_flags(client: Connection) -> str:
+    """Redis's letters, in Redis's order; N when none applies."""
+    flags = "".join(letter for letter, on in (
+        ("O", client.monitoring), ("x", client.multi is not None), ("d", client.cas_dirty),
+        ("c", client.close_after_reply), ("e", client.no_evict)) if on)
+    return flags or "N"
+
+
 def describe_client(server: Server, client: Connection) -> str:
-    """A CLIENT LIST / CLIENT INFO line."""
+    """A CLIENT LIST / CLIENT INFO line, Redis 7.0's fields (plus 7.2's lib-name and
+    lib-ver, which CLIENT SETINFO sets)."""
     now = time.monotonic()
     in_multi = client.multi is not None
-    return (f"id={client.id} addr={client.address} laddr=? fd=-1 "
+    sock = client.transport.get_extra_info("socket") if client.transport else None
+    return (f"id={client.id} addr={client.address} laddr={local_address(client)} "
+            f"fd={sock.fileno() if sock is not None else -1} "
             f"name={client.name.decode(errors='replace')} age={int(now - client.created)} "
-            f"idle={int(now - client.last_interaction)} flags={'x' if in_multi else 'N'} "
+            f"idle={int(now - client.last_interaction)} flags={_client_flags(client)} "
             f"db={client.db} sub=0 psub=0 ssub=0 multi={len(client.multi) if in_multi else -1} "
             f"qbuf={client.parser.buffered_bytes} qbuf-free=0 argv-mem=0 multi-mem=0 "
-            f"rbs=0 rbp=0 obl=0 oll={len(client.held)} omem=0 tot-mem=0 events=r "
+            f"rbs=0 rbp=0 obl=0 oll={len(client.held)} omem=0 tot-mem=0 "
+            f"events={'rw' if client.held else 'r'} "
             f"cmd={client.last_command} user=default redir=-1 resp={client.protocol} "
             f"lib-name={client.lib_name.decode(errors='replace')} "
             f"lib-ver={client.lib_ver.decode(errors='replace')}")

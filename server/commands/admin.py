@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 from protocol.reply import OK, SimpleString, Verbatim
-from server.commands.registry import Command
+from server.commands.registry import CASKD_ONLY_FLAGS, Command
 from server.config import ConfigError
-from server.errors import SYNTAX, CommandError
+from server.errors import SYNTAX, CommandError, bad_subcommand_usage
+from server.glob import compile_pattern
 from server.replies import NO_REPLY
 
 
@@ -25,15 +26,25 @@ def config_get(client, argv: list[bytes]):
 
 
 def config_set(client, argv: list[bytes]):
+    """CONFIG SET name value [name value ...]: all of them, or (on any error) none."""
     if len(argv) % 2:
         raise CommandError("ERR wrong number of arguments for 'config|set' command")
     server = client.server
+    config = server.config
     pairs = [(argv[i].decode(errors="replace"), argv[i + 1].decode(errors="replace"))
              for i in range(2, len(argv), 2)]
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name.lower() in seen:
+            raise CommandError(f"ERR CONFIG SET failed (possibly related to argument "
+                               f"'{name}') - duplicate parameter")
+        seen.add(name.lower())
+    before = dict(config.values)
     try:
         for name, value in pairs:
-            server.config.set(name, value, at_runtime=True)
+            config.set(name, value, at_runtime=True)
     except ConfigError as exc:
+        config.values = before
         raise CommandError(f"ERR {exc}") from None
     server.apply_config()
     return OK
@@ -59,16 +70,37 @@ def bgrewriteaof(client, argv: list[bytes]):
 
 
 def save(client, argv: list[bytes]):
-    client.server.engine.sync()
-    client.server.last_save = int(time.time())
+    """caskd's log is its save file: SAVE makes it durable and compacts it (blocking,
+    as Redis's SAVE blocks), waiting for a compaction already running instead."""
+    server = client.server
+    engine = server.engine
+    engine.sync()
+    if not engine.compacting:
+        engine.start_compaction()
+    while engine.compacting:
+        engine.compaction_step(budget=1 << 62)  # returns at once while the merge runs
+        if engine.compacting:
+            time.sleep(0.001)
+    server.last_save = int(time.time())
     return OK
 
 
 def bgsave(client, argv: list[bytes]):
-    if len(argv) > 2 or (len(argv) == 2 and argv[1].upper() != b"SCHEDULE"):
+    """Durable now, compacted in the background; SCHEDULE waits for a running compaction."""
+    schedule = len(argv) == 2 and argv[1].upper() == b"SCHEDULE"
+    if len(argv) > 2 or (len(argv) == 2 and not schedule):
         raise CommandError(SYNTAX)
-    client.server.engine.sync()
-    client.server.last_save = int(time.time())
+    server = client.server
+    server.engine.sync()
+    server.last_save = int(time.time())
+    if server.engine.compacting:
+        if not schedule:  # INFO shows a compaction as aof_rewrite_in_progress
+            raise CommandError("ERR An AOF log rewriting in progress: can't BGSAVE right now. "
+                               "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever "
+                               "possible.")
+        server.bgsave_scheduled = True
+        return SimpleString("Background saving scheduled")
+    server.engine.start_compaction()
     return SimpleString("Background saving started")
 
 
@@ -97,12 +129,14 @@ def shutdown(client, argv: list[bytes]):
 
 
 def _command_info(command: Command) -> list:
-    """One entry of COMMAND / COMMAND INFO, in Redis 7.0's layout."""
+    """One entry of COMMAND / COMMAND INFO, in Redis 7.0's layout (tips, key specs and
+    an empty subcommand list are RESP3 sets there)."""
+    subcommands = [_command_info(sub) for sub in command.subcommands.values()]
     return [command.full_name.encode(), command.arity,
-            {SimpleString(flag) for flag in sorted(command.flag_set)},
+            {SimpleString(flag) for flag in command.flag_set - CASKD_ONLY_FLAGS},
             command.first_key, command.last_key, command.step,
             {SimpleString(category) for category in command.acl_categories},
-            [], [], [_command_info(sub) for sub in command.subcommands.values()]]
+            set(), set(), subcommands or set()]
 
 
 def _command_docs(command: Command) -> dict:
@@ -123,7 +157,23 @@ def command_count(client, argv: list[bytes]):
 
 
 def command_list(client, argv: list[bytes]):
-    return [c.name.encode() for c in client.server.command_table]
+    """COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: every
+    command and subcommand (``config|get``)."""
+    rows = client.server.all_commands()
+    if len(argv) == 2:
+        return [c.full_name.encode() for c in rows]
+    if len(argv) != 5 or argv[2].upper() != b"FILTERBY":
+        raise CommandError(SYNTAX)
+    kind, value = argv[3].upper(), argv[4]
+    if kind == b"MODULE":
+        return []
+    if kind == b"ACLCAT":
+        category = "@" + value.decode(errors="replace").lower()
+        return [c.full_name.encode() for c in rows if category in c.acl_categories]
+    if kind == b"PATTERN":
+        matches = compile_pattern(value.lower())
+        return [c.full_name.encode() for c in rows if matches(c.full_name.encode())]
+    raise CommandError(SYNTAX)
 
 
 def command_info(client, argv: list[bytes]):
@@ -151,3 +201,39 @@ def command_getkeys(client, argv: list[bytes]):
     if not positions:
         raise CommandError("ERR The command has no key arguments")
     return [target[i] for i in positions]
+
+
+# ----------------------------------------------------------------- FUNCTION
+# caskd runs no scripts, so there are never any functions: these succeed, empty.
+
+
+def function_flush(client, argv: list[bytes]):
+    if len(argv) > 3:
+        raise bad_subcommand_usage("function", argv[1])
+    if len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC"):
+        raise CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+    return OK
+
+
+def function_list(client, argv: list[bytes]):
+    """FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern]."""
+    with_code = named = False
+    i = 2
+    while i < len(argv):
+        option = argv[i].upper()
+        if option == b"WITHCODE" and not with_code:
+            with_code = True
+        elif option == b"LIBRARYNAME" and not named:
+            if i == len(argv) - 1:
+                raise CommandError("ERR library name argument was not given")
+            named = True
+            i += 1
+        else:
+            raise CommandError(f"ERR Unknown argument {argv[i].decode(errors='replace')}")
+        i += 1
+    return []
+
+
+def function_stats(client, argv: list[bytes]):
+    return {b"running_script": None,
+            b"engines": {b"LUA": {b"libraries_count": 0, b"functions_count": 0}}}

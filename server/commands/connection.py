@@ -1,9 +1,21 @@
-"""Connection commands: PING, ECHO, SELECT, HELLO, AUTH, CLIENT …, QUIT."""
+"""Connection commands: PING, ECHO, SELECT, HELLO, AUTH, RESET, CLIENT …, QUIT."""
 
 from __future__ import annotations
 
-from protocol.reply import OK, PONG, Verbatim
-from server.errors import DB_INDEX, NOT_INTEGER, SYNTAX, WRONGPASS, CommandError, parse_int
+from protocol.reply import OK, PONG, SimpleString, Verbatim
+from server.commands.transactions import end_transaction
+from server.errors import (
+    DB_INDEX,
+    NOT_INTEGER,
+    SYNTAX,
+    WRONGPASS,
+    CommandError,
+    bad_subcommand_usage,
+    parse_int,
+)
+from server.info import local_address
+from server.pause import ALL, WRITE
+from server.replies import NO_REPLY
 
 
 def ping(client, argv: list[bytes]):
@@ -57,15 +69,14 @@ def hello(client, argv: list[bytes]):
             raise CommandError("ERR Protocol version is not an integer or out of range") from None
         if version not in (2, 3):
             raise CommandError("NOPROTO unsupported protocol version")
-    name = None
     i = 2
-    while i < len(argv):
+    while i < len(argv):  # Redis 7.0 acts on each option as it reads it
         option = argv[i].upper()
         if option == b"AUTH" and i + 2 < len(argv):
             _authenticate(client, argv[i + 1], argv[i + 2])
             i += 3
         elif option == b"SETNAME" and i + 1 < len(argv):
-            name = _valid_name(argv[i + 1])
+            client.name = _valid_name(argv[i + 1])
             i += 2
         else:
             option_text = argv[i].decode(errors="replace")
@@ -75,8 +86,6 @@ def hello(client, argv: list[bytes]):
                            "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
                            "to authenticate the client and select the RESP protocol version at "
                            "the same time")
-    if name is not None:
-        client.name = name
     client.protocol = version
     client.resp3 = version == 3
     return {b"server": b"redis", b"version": client.server.redis_version.encode(),
@@ -120,5 +129,171 @@ def client_info(client, argv: list[bytes]):
 
 
 def client_list(client, argv: list[bytes]):
-    lines = [client.server.describe_client(c) for c in client.server.clients.values()]
-    return Verbatim("".join(line + "\n" for line in lines))
+    """CLIENT LIST [TYPE type | ID id ...]."""
+    server = client.server
+    if len(argv) == 2:
+        listed = list(server.clients.values())
+    elif len(argv) == 4 and argv[2].upper() == b"TYPE":
+        kind = _client_type(argv[3])
+        listed = [c for c in server.clients.values() if kind == "normal"]
+    elif len(argv) > 3 and argv[2].upper() == b"ID":
+        ids = [parse_int(arg, "ERR Invalid client ID") for arg in argv[3:]]
+        listed = [server.clients[i] for i in ids if i in server.clients]
+    else:
+        raise CommandError(SYNTAX)
+    return Verbatim("".join(server.describe_client(c) + "\n" for c in listed))
+
+
+# Redis's client types; every caskd client is "normal" (MONITOR ones included,
+# as in Redis).
+_CLIENT_TYPES = {b"normal": "normal", b"slave": "replica", b"replica": "replica",
+                 b"pubsub": "pubsub", b"master": "master"}
+
+
+def _client_type(name: bytes) -> str:
+    kind = _CLIENT_TYPES.get(name.lower())
+    if kind is None:
+        raise CommandError(f"ERR Unknown client type '{name.decode(errors='replace')}'")
+    return kind
+
+
+def client_kill(client, argv: list[bytes]):
+    """CLIENT KILL addr:port, or CLIENT KILL [ID id] [TYPE type] [USER user] [ADDR addr]
+    [LADDR addr] [SKIPME yes|no]: the filters all have to match."""
+    if len(argv) == 3:  # the old form: no SKIPME, a client may kill itself
+        killed = _kill(client, {"addr": argv[2].decode(errors="replace")}, skipme=False)
+        if not killed:
+            raise CommandError("ERR No such client")
+        return OK
+    if len(argv) % 2:
+        raise CommandError(SYNTAX)
+    filters: dict = {}
+    skipme = True
+    for option, value in zip(argv[2::2], argv[3::2], strict=True):
+        option = option.lower()
+        if option == b"id":
+            try:
+                filters["id"] = parse_int(value)
+            except CommandError:
+                filters["id"] = 0
+            if filters["id"] <= 0:
+                raise CommandError("ERR client-id should be greater than 0")
+        elif option == b"type":
+            filters["type"] = _client_type(value)
+        elif option == b"user":
+            if value != b"default":
+                raise CommandError(f"ERR No such user '{value.decode(errors='replace')}'")
+        elif option in (b"addr", b"laddr"):
+            filters[option.decode()] = value.decode(errors="replace")
+        elif option == b"skipme" and value.lower() in (b"yes", b"no"):
+            skipme = value.lower() == b"yes"
+        else:
+            raise CommandError(SYNTAX)
+    return _kill(client, filters, skipme)
+
+
+def _kill(client, filters: dict, skipme: bool) -> int:
+    """Close every client matching ``filters``; the caller itself after this reply."""
+    killed = 0
+    for other in list(client.server.clients.values()):
+        if ("id" in filters and other.id != filters["id"]) \
+                or ("type" in filters and filters["type"] != "normal") \
+                or ("addr" in filters and other.address != filters["addr"]) \
+                or ("laddr" in filters and local_address(other) != filters["laddr"]) \
+                or (other is client and skipme):
+            continue
+        if other is client:
+            client.close_after_reply = True
+        else:
+            other.close()
+        killed += 1
+    return killed
+
+
+def client_pause(client, argv: list[bytes]):
+    """CLIENT PAUSE timeout-ms [WRITE|ALL]."""
+    if len(argv) > 4:
+        raise bad_subcommand_usage("client", argv[1])
+    mode = argv[3].lower().decode(errors="replace") if len(argv) == 4 else ALL
+    if mode not in (WRITE, ALL):
+        raise CommandError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+    timeout = parse_int(argv[2], "ERR timeout is not an integer or out of range")
+    if timeout < 0:
+        raise CommandError("ERR timeout is negative")
+    client.server.pause.pause(mode, timeout / 1000)
+    return OK
+
+
+def client_unpause(client, argv: list[bytes]):
+    client.server.pause.unpause()
+    return OK
+
+
+def client_reply(client, argv: list[bytes]):
+    """CLIENT REPLY ON|OFF|SKIP; only ON answers (Server._reply_mode does the rest)."""
+    mode = argv[2].lower()
+    if mode not in (b"on", b"off", b"skip"):
+        raise CommandError(SYNTAX)
+    if mode == b"skip" and client.reply_mode == "off":
+        return NO_REPLY  # replies stay off
+    client.reply_mode = mode.decode()
+    client.server.refresh_slow_path(client)
+    return OK if mode == b"on" else NO_REPLY
+
+
+def client_no_evict(client, argv: list[bytes]):
+    """caskd never evicts clients; the flag only shows in CLIENT LIST (``e``)."""
+    mode = argv[2].lower()
+    if mode not in (b"on", b"off"):
+        raise CommandError(SYNTAX)
+    client.no_evict = mode == b"on"
+    return OK
+
+
+def client_tracking(client, argv: list[bytes]):
+    """Client-side caching is not supported: tracking can only be switched off."""
+    mode = argv[2].lower()
+    if mode == b"off":
+        return OK
+    if mode != b"on":
+        raise CommandError(SYNTAX)
+    raise CommandError("ERR CLIENT TRACKING is not supported by caskd")
+
+
+def client_trackinginfo(client, argv: list[bytes]):
+    return {b"flags": {b"off"}, b"redirect": -1, b"prefixes": []}
+
+
+def client_getredir(client, argv: list[bytes]):
+    return -1
+
+
+def client_caching(client, argv: list[bytes]):
+    raise CommandError("ERR CLIENT CACHING can be called only when the client is in tracking "
+                       "mode with OPTIN or OPTOUT mode enabled")
+
+
+def client_unblock(client, argv: list[bytes]):
+    """CLIENT UNBLOCK id [TIMEOUT|ERROR]: caskd has no blocking commands, so 0."""
+    if len(argv) > 4:
+        raise bad_subcommand_usage("client", argv[1])
+    if len(argv) == 4 and argv[3].upper() not in (b"TIMEOUT", b"ERROR"):
+        raise CommandError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    parse_int(argv[2])
+    return 0
+
+
+def reset(client, argv: list[bytes]):
+    """Back to a fresh connection's state: no MULTI, WATCH, MONITOR, name or CLIENT
+    REPLY mode; db 0, RESP2, and the default user's authentication."""
+    server = client.server
+    end_transaction(client)
+    server.set_monitoring(client, False)
+    client.db = 0
+    client.protocol = 2
+    client.resp3 = False
+    client.name = b""
+    client.reply_mode = "on"
+    client.authenticated = client.parser.authenticated = not server.config["requirepass"]
+    server.refresh_slow_path(client)
+    return SimpleString("RESET")

@@ -32,7 +32,7 @@ def _flush_mode(argv: list[bytes]) -> None:
 def flushdb(client, argv: list[bytes]):
     _flush_mode(argv)
     client.engine.flushdb(client.db)
-    client.server.keys_flushed()
+    client.server.keys_flushed([client.db])
     return OK
 
 

@@ -28,6 +28,8 @@ STALE = "stale"
 NOSCRIPT = "noscript"
 BLOCKING = "blocking"
 PUBSUB = "pubsub"
+SKIP_SLOWLOG = "skip_slowlog"
+CASKD_ONLY_FLAGS = frozenset({ALLOW_IN_MULTI})  # not Redis's: COMMAND INFO leaves them out
 
 # Redis's ACL categories, in its order (ACL CAT, COMMAND INFO).
 ACL_CATEGORIES = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string",

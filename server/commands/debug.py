@@ -1,0 +1,56 @@
+"""DEBUG SLEEP and DEBUG RELOAD, allowed as Redis 7.0 allows DEBUG: only when
+``enable-debug-command`` is ``yes``, or ``local`` and the client is on loopback."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from protocol.reply import OK
+from server.errors import CommandError, bad_subcommand_usage
+from storage.engine import StorageError
+
+_NOT_ALLOWED = ("ERR DEBUG command not allowed. If the enable-debug-command option is set "
+                "to \"local\", you can run it from a local connection, otherwise you need to "
+                "set this option in the configuration file, and then restart the server.")
+_LOCAL_HOSTS = ("127.0.0.1", "::1")
+_FLOAT_PREFIX = re.compile(rb"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_RELOAD_OPTIONS = (b"MERGE", b"NOFLUSH", b"NOSAVE")
+
+
+def debug(client, argv: list[bytes]):
+    allowed = client.server.config["enable-debug-command"]
+    if allowed == "no" or (allowed == "local"
+                           and client.address.rsplit(":", 1)[0] not in _LOCAL_HOSTS):
+        raise CommandError(_NOT_ALLOWED)
+    sub = argv[1].lower()
+    if sub == b"sleep" and len(argv) == 3:
+        time.sleep(max(_strtod(argv[2]), 0.0))  # blocks the server, which is the point
+        return OK
+    if sub == b"reload":
+        return _reload(client, argv[2:])
+    raise bad_subcommand_usage("debug", argv[1])
+
+
+def _strtod(arg: bytes) -> float:
+    """C's strtod, as DEBUG SLEEP reads its argument: the longest numeric prefix, or 0."""
+    match = _FLOAT_PREFIX.match(arg)
+    return float(match.group()) if match else 0.0
+
+
+def _reload(client, options: list[bytes]):
+    """Close the engine (everything flushed and fsynced) and load the data set from
+    disk again: every key must come back exactly as it was."""
+    if any(option.upper() not in _RELOAD_OPTIONS for option in options):
+        raise CommandError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
+                           "options.")
+    if client.in_exec:  # the transaction's batch is still open on the engine
+        raise CommandError("ERR DEBUG RELOAD is not allowed inside MULTI/EXEC")
+    server = client.server
+    try:
+        server.reopen_storage()
+    except (StorageError, OSError) as exc:
+        server.log.warning("DEBUG RELOAD could not load the data set: %s", exc)
+        server.request_shutdown()
+        raise CommandError("ERR Error trying to load the RDB dump, check server logs.") from None
+    return OK

@@ -1,0 +1,78 @@
+"""CLIENT PAUSE: hold clients' commands (all of them, or only writes) until a deadline
+or CLIENT UNPAUSE.
+
+A command that must wait raises :class:`Postponed` from the dispatcher; its
+connection keeps it, and the commands after it, stops reading, and runs them
+when the pause ends, in the order the clients were stopped. MONITOR clients are
+never paused (Redis treats them as replicas).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.app import Server
+    from server.commands.registry import Command
+    from server.connection import Connection
+
+WRITE = "write"
+ALL = "all"
+
+
+class Postponed(Exception):
+    """The server is paused for this command: run it when the pause ends."""
+
+
+class ClientPause:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.mode: str | None = None  # None, WRITE or ALL
+        self.end = 0.0  # loop time
+        self._timer: asyncio.TimerHandle | None = None
+        self.waiting: list[Connection] = []
+
+    def pause(self, mode: str, seconds: float) -> None:
+        """As Redis does, a new pause never shortens or weakens the current one."""
+        if self.mode != ALL:
+            self.mode = mode
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        if end > self.end or self._timer is None:
+            self.end = end
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(end, self.unpause)
+        self.server.refresh_all_slow_paths()
+
+    def unpause(self) -> None:
+        if self.mode is None:
+            return
+        self.mode = None
+        self.end = 0.0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.server.refresh_all_slow_paths()
+        waiting, self.waiting = self.waiting, []
+        for client in waiting:
+            if not client.closed:
+                client.resume()
+
+    def hold(self, client: Connection, command: Command) -> None:
+        """Raise Postponed (and remember the client) if ``command`` must wait."""
+        if self._must_wait(client, command):
+            self.waiting.append(client)
+            raise Postponed
+
+    def _must_wait(self, client: Connection, command: Command) -> bool:
+        if self.mode is None or client.monitoring:
+            return False
+        if self.mode == ALL:
+            return True
+        if command.is_write:
+            return True
+        # EXEC waits if it would run a write.
+        return command.full_name == "exec" and client.multi is not None and \
+            any(queued.is_write for queued, _ in client.multi)
