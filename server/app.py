@@ -62,6 +62,7 @@ class Server:
         self.stats = info_module.Stats()
         self.engine: Engine | None = None
         self.query_buffer_limit = config["client-query-buffer-limit"]
+        self._refused_bytes = 0  # log bytes the disk refused, as of the last commit
         # Observers: call() does their work only while ``observed`` is set.
         self.watches = Watches(self.refresh_observed)
         self.monitors: list[Connection] = []
@@ -352,8 +353,12 @@ class Server:
         self._commit_scheduled = False
         engine = self.engine
         engine.flush()
-        # Where this iteration's writes end; a failed flush keeps them pending.
-        position = engine.position + engine.pending_bytes
+        # Where this iteration's writes end; a failed flush keeps them pending. While
+        # the disk refuses writes, an iteration that added none (its writes got
+        # -MISCONF) waits for no refused byte: its reads and errors are answered.
+        refused = engine.pending_bytes
+        position = engine.position + (refused if refused != self._refused_bytes else 0)
+        self._refused_bytes = refused
         released = self.released_position()
         clients, self._to_commit = self._to_commit, []
         for client in clients:
