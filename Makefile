@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench cluster-demo lint clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,10 @@ test: install
 
 bench: install
 	$(PY) -m scripts.bench $(ARGS)
+
+# N caskd nodes behind twemproxy (needs nutcracker): ARGS="--nodes 5 --base-port 7000"
+cluster-demo: install
+	$(PY) -m scripts.cluster_demo $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
