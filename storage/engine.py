@@ -72,6 +72,9 @@ RELOCATIONS_PER_STEP = 20000
 RANDOM_KEY_TRIES = 100
 
 
+_unpack_lengths = LENGTHS.unpack_from  # bound once: get() is the hottest path
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -215,7 +218,7 @@ class Engine:
         if number == active.number and offset >= active.size:
             return record.value_at(self._pending, offset - active.size)
         view = self._views[number]
-        key_len, value_len = LENGTHS.unpack_from(view, offset + LENGTHS_OFFSET)
+        key_len, value_len = _unpack_lengths(view, offset + LENGTHS_OFFSET)
         start = offset + HEADER_SIZE + key_len
         return view[start:start + value_len]
 

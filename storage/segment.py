@@ -79,7 +79,7 @@ def map_file(path: Path) -> mmap.mmap | None:
         return mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) if size else None
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """A segment as the engine holds it: read through ``view`` (an mmap)."""
 
