@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from scripts.twemproxy import (
@@ -113,12 +114,10 @@ def banner(proxy: Nutcracker, nodes: list[Node], password: str | None) -> str:
     return "\n".join(lines)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def run(opts: argparse.Namespace, workdir: Path, stack: contextlib.ExitStack) -> None:
-    """Start the nodes, then the proxy; ``stack`` stops them in reverse order."""
+def start_cluster(opts: argparse.Namespace, workdir: Path, stack: contextlib.ExitStack,
+                  stop: threading.Event) -> bool:
+    """Start the nodes, then the proxy, unless ``stop`` is set first; True when all
+    are up. ``stack`` stops whatever started, in reverse order."""
     binary = find_nutcracker()
     if binary is None:
         raise RuntimeError("nutcracker is not installed (apt-get install nutcracker)")
@@ -128,23 +127,28 @@ def run(opts: argparse.Namespace, workdir: Path, stack: contextlib.ExitStack) ->
     extra = ["--requirepass", opts.requirepass] if opts.requirepass else []
     nodes = [Node(node_name(i), port, workdir, extra) for i, port in enumerate(node_ports)]
     for node in nodes:
+        if stop.is_set():
+            return False
         stack.callback(node.stop)
         node.start()
     pool = Pool(opts.base_port, node_ports, password=opts.requirepass)
     proxy = Nutcracker(workdir, pool, stats_port, binary)
+    if stop.is_set():
+        return False
     stack.callback(proxy.stop)
     proxy.start()
     print(banner(proxy, nodes, opts.requirepass), flush=True)
-    while True:
-        signal.pause()
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    # SIGINT too: a shell starts background jobs with it ignored, which would
-    # leave Python's own KeyboardInterrupt handler out.
+    # Ctrl-C and SIGTERM only note the request. Raised as KeyboardInterrupt, one
+    # arriving inside subprocess.Popen would lose the child being started. SIGINT
+    # needs its handler set too: a shell starts background jobs with it ignored.
+    stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
+        signal.signal(signum, lambda signum, frame: stop.set())
     with contextlib.ExitStack() as stack:
         if opts.dir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(
@@ -153,12 +157,12 @@ def main(argv: list[str] | None = None) -> int:
             workdir = opts.dir.resolve()
             workdir.mkdir(parents=True, exist_ok=True)
         try:
-            run(opts, workdir, stack)
-        except KeyboardInterrupt:
-            print("\nstopping the proxy and the nodes…", flush=True)
+            if start_cluster(opts, workdir, stack, stop):
+                stop.wait()
         except RuntimeError as exc:
             print(f"cluster_demo: {exc}", file=sys.stderr)
             return 1
+        print("\nstopping the proxy and the nodes…", flush=True)
     print("stopped.", flush=True)
     return 0
 

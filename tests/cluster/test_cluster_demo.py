@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from scripts.twemproxy import HOST, accepts_connections, find_nutcracker, redis_py_options
-from tests.support import ROOT, require_tool
+from tests.support import ROOT, require_tool, wait_until
 
 NODES = 2
 
@@ -80,6 +80,20 @@ class Demo:
             self.proc.wait()
 
 
+def processes_mentioning(path: Path) -> list[str]:
+    """Command lines of running processes that name ``path``: the demo's nodes and
+    proxy all do, so none may be left once it has exited."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:  # exited meanwhile
+            continue
+        if any(str(path) in arg for arg in args):
+            found.append(" ".join(args))
+    return found
+
+
 @pytest.fixture
 def nutcracker():
     return find_nutcracker() or require_tool("nutcracker")
@@ -104,6 +118,21 @@ def test_demo_serves_through_the_proxy_and_stops_everything_on_a_signal(nutcrack
         assert redis.Redis(port=base, **redis_py_options()).get("demo") == b"kept"
         demo.stop(signal.SIGTERM)
         assert not any(accepts_connections(port) for port in ports)
+        assert processes_mentioning(tmp_path) == []
+    finally:
+        demo.kill()
+
+
+def test_demo_stopped_while_starting_leaves_no_process_behind(nutcracker, tmp_path):
+    base = free_port_run(NODES + 2)
+    demo = Demo(base, tmp_path)
+    try:
+        # Stop it as soon as the first node is up, while the rest is starting.
+        wait_until(lambda: demo.proc.poll() is not None or accepts_connections(base + 1),
+                   timeout=30, what="the first node")
+        out = demo.stop(signal.SIGTERM)
+        assert out.rstrip().endswith("stopped.")
+        assert processes_mentioning(tmp_path) == []
     finally:
         demo.kill()
 
