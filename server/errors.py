@@ -15,6 +15,7 @@ NOT_INTEGER = "ERR value is not an integer or out of range"
 NOT_FLOAT = "ERR value is not a valid float"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NO_SUCH_KEY = "ERR no such key"
+SAME_OBJECT = "ERR source and destination objects are the same"
 DB_INDEX = "ERR DB index is out of range"
 NOAUTH = "NOAUTH Authentication required."
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
@@ -55,4 +56,14 @@ def parse_int(arg: bytes, error: str = NOT_INTEGER) -> int:
     value = int(arg)
     if not -(2**63) <= value < 2**63:
         raise CommandError(error)
+    return value
+
+
+def parse_int32(arg: bytes, error: str | None = None) -> int:
+    """A C int as Redis's getIntFromObjectOrReply reads it; ``error`` (when given)
+    replaces both of its messages."""
+    value = parse_int(arg, error or NOT_INTEGER)
+    if not -(2**31) <= value < 2**31:
+        raise CommandError(error or "ERR value is out of range, value must between "
+                                    "-2147483648 and 2147483647")
     return value

@@ -1,58 +1,85 @@
-"""TTL commands."""
+"""TTL commands: EXPIRE and friends (NX/XX/GT/LT), TTL/PTTL, EXPIRETIME/PEXPIRETIME,
+PERSIST, with Redis 7.0's argument checks in Redis's order."""
 
 from __future__ import annotations
 
 from server.errors import CommandError, parse_int
 from storage.engine import now_ms
 
+LLONG_MAX = 2**63 - 1
+_EXPIRE_FLAGS = (b"NX", b"XX", b"GT", b"LT")
 
-def _ttl_ms(client, key: bytes) -> int:
-    """Remaining ms; -2 if no key, -1 if no TTL (Redis's conventions)."""
+
+def _ttl_generic(client, key: bytes, in_ms: bool, absolute: bool) -> int:
+    """-2 if no key, -1 if no TTL, else the TTL (or expiry time) rounded as Redis does.
+    The lookup counts as a keyspace hit or miss, as Redis's does."""
     expire_at = client.engine.get_expire(client.db, key)
+    client.server.count_lookup(expire_at is not None)
     if expire_at is None:
         return -2
-    if expire_at == 0:
+    if not expire_at:
         return -1
-    return max(expire_at - now_ms(), 0)
+    ms = expire_at if absolute else max(expire_at - now_ms(), 0)
+    return ms if in_ms else (ms + 500) // 1000
 
 
 def ttl(client, argv: list[bytes]):
-    ms = _ttl_ms(client, argv[1])
-    return ms if ms < 0 else (ms + 500) // 1000
+    return _ttl_generic(client, argv[1], in_ms=False, absolute=False)
 
 
 def pttl(client, argv: list[bytes]):
-    return _ttl_ms(client, argv[1])
+    return _ttl_generic(client, argv[1], in_ms=True, absolute=False)
+
+
+def expiretime(client, argv: list[bytes]):
+    return _ttl_generic(client, argv[1], in_ms=False, absolute=True)
+
+
+def pexpiretime(client, argv: list[bytes]):
+    return _ttl_generic(client, argv[1], in_ms=True, absolute=True)
+
+
+def _expire_flags(argv: list[bytes]) -> set[bytes]:
+    """NX / XX / GT / LT, checked before the time argument as Redis does."""
+    flags = set()
+    for arg in argv[3:]:
+        flag = arg.upper()
+        if flag not in _EXPIRE_FLAGS:
+            raise CommandError(f"ERR Unsupported option {arg.decode('utf-8', 'surrogateescape')}")
+        flags.add(flag)
+    if b"NX" in flags and len(flags) > 1:
+        raise CommandError("ERR NX and XX, GT or LT options at the same time are not compatible")
+    if {b"GT", b"LT"} <= flags:
+        raise CommandError("ERR GT and LT options at the same time are not compatible")
+    return flags
 
 
 def _expire_generic(client, argv: list[bytes], unit_ms: int, absolute: bool, command: str):
     """EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT key amount [NX|XX|GT|LT]."""
     key = argv[1]
-    amount = parse_int(argv[2])
-    options = {arg.upper() for arg in argv[3:]}
-    unknown = options - {b"NX", b"XX", b"GT", b"LT"}
-    if unknown:
-        raise CommandError(f"ERR Unsupported option {next(iter(unknown)).decode()}")
-    if b"NX" in options and options & {b"XX", b"GT", b"LT"}:
-        raise CommandError("ERR NX and XX, GT or LT options at the same time are not compatible")
-    if {b"GT", b"LT"} <= options:
-        raise CommandError("ERR GT and LT options at the same time are not compatible")
+    flags = _expire_flags(argv)
+    when = parse_int(argv[2])
     invalid = f"ERR invalid expire time in '{command}' command"
-    if unit_ms == 1000 and not -(2**63) // 1000 <= amount <= (2**63 - 1) // 1000:
+    if unit_ms == 1000:
+        if not -(LLONG_MAX // 1000) <= when <= LLONG_MAX // 1000:  # C division truncates
+            raise CommandError(invalid)
+        when *= 1000
+    base = 0 if absolute else now_ms()
+    if when > LLONG_MAX - base:
         raise CommandError(invalid)
-    when = amount * unit_ms + (0 if absolute else now_ms())
-    if not -(2**63) <= when < 2**63:
-        raise CommandError(invalid)
+    when += base
     engine, db = client.engine, client.db
-    current = engine.get_expire(db, key)
+    current = engine.get_expire(db, key)  # 0: no TTL, which GT and LT take as infinite
     if current is None:
         return 0
-    # A key with no TTL counts as an infinite TTL for GT and LT.
-    if (b"NX" in options and current) or (b"XX" in options and not current) \
-            or (b"GT" in options and (not current or when <= current)) \
-            or (b"LT" in options and current and when >= current):
+    if (b"NX" in flags and current) or (b"XX" in flags and not current) \
+            or (b"GT" in flags and (not current or when <= current)) \
+            or (b"LT" in flags and current and when >= current):
         return 0
-    engine.set_expire(db, key, max(when, 1) if when <= now_ms() else when)
+    if when <= now_ms():  # a time in the past deletes the key
+        engine.delete(db, key)
+    else:
+        engine.set_expire(db, key, when)
     return 1
 
 

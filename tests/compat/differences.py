@@ -1,0 +1,98 @@
+"""Where caskd intentionally answers differently from Redis 7.0, or where the compat
+suite cannot compare two servers byte for byte: the one list, each with its reason.
+
+An entry with a ``compare`` function can be passed to ``Pair.check(..., allow=...)``:
+the two decoded replies are then compared by it instead of byte for byte. Entries
+without one are not compared at all; the README's compatibility table says the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Difference:
+    what: str
+    why: str
+    compare: Callable[[Any, Any], bool] | None = None
+
+    def same(self, redis_reply: Any, caskd_reply: Any) -> bool:
+        if self.compare is None:
+            raise AssertionError(f"{self.what}: not comparable ({self.why})")
+        return self.compare(redis_reply, caskd_reply)
+
+
+def _sorted_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(a) == sorted(b)
+    return a == b
+
+
+def _within(tolerance: int) -> Callable[[Any, Any], bool]:
+    """Equal, or both non-negative integers at most ``tolerance`` apart."""
+
+    def compare(a: Any, b: Any) -> bool:
+        if isinstance(a, int) and isinstance(b, int) and a >= 0 and b >= 0:
+            return abs(a - b) <= tolerance
+        return a == b
+
+    return compare
+
+
+KEY_ORDER = Difference(
+    "order of the keys KEYS returns",
+    "Redis lists keys in hash-table order, caskd in its index's (insertion) order; "
+    "neither is specified, so the lists are compared sorted.",
+    _sorted_equal)
+SCAN_CURSOR = Difference(
+    "SCAN cursor values and how keys are split between calls",
+    "caskd's cursor encodes a position in a snapshot of the key list (so no key present "
+    "for the whole scan is missed, as Redis guarantees) and COUNT is how many keys of "
+    "it one call looks at; Redis's cursor walks hash buckets. The suite compares the "
+    "keys of a whole iteration instead.")
+RANDOM_KEY = Difference(
+    "which key RANDOMKEY picks",
+    "it is random in both; compared: a key when the database has one, null when not.",
+    lambda a, b: (a is None) == (b is None) and type(a) is type(b))
+TTL_CLOCK = Difference(
+    "TTL / EXPIRETIME of a relative expiry, in seconds",
+    "not a difference in behaviour: the two servers read their clocks at different "
+    "instants, so a rounded second may differ by one.",
+    _within(1))
+PTTL_CLOCK = Difference(
+    "PTTL / PEXPIRETIME of a relative expiry, in milliseconds",
+    "not a difference in behaviour: the two servers read their clocks at different "
+    "instants (allowed: 2 s apart on a loaded machine).",
+    _within(2000))
+OBJECT_ENCODING = Difference(
+    "OBJECT ENCODING after APPEND, SETRANGE or INCRBYFLOAT",
+    "caskd keeps no in-memory object, so it derives the encoding from the value as "
+    "SET would store it (int / embstr up to 44 bytes / raw). Redis reports 'raw' for "
+    "strings APPEND or SETRANGE modified in place and 'embstr' for INCRBYFLOAT "
+    "results that look like integers.")
+OBJECT_IDLETIME = Difference(
+    "OBJECT IDLETIME",
+    "caskd keeps no access time per key (memory holds only the packed index), so "
+    "it answers 0 for any existing key; missing keys answer null as in Redis.",
+    lambda a, b: b == 0 if isinstance(a, int) else a == b)
+MEMORY_USAGE = Difference(
+    "MEMORY USAGE after APPEND or SETRANGE",
+    "caskd reports what Redis would use for the key with its value as SET stores it "
+    "(jemalloc size classes included), so tools that rank keys by it behave alike; "
+    "values modified in place have spare room in Redis. caskd's own RAM per key is "
+    "the index entry only: values live on disk.")
+HELLO_ID = Difference(
+    "the id field of HELLO's reply",
+    "client ids are each server's own counter; the suite switches to RESP3 without "
+    "comparing the greeting.")
+INFO_FIELDS = Difference(
+    "INFO's text",
+    "caskd reports Redis's field names where they apply, adds caskd_* fields (log "
+    "segments, dead bytes) and leaves out what has no meaning for it (RDB, replication "
+    "backlog). keyspace_hits and keyspace_misses are compared by value.")
+
+DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
+               OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS]
