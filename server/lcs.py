@@ -41,7 +41,7 @@ def table_cells(a: bytes, b: bytes) -> int:
     return (len(a) + 1) * (len(b) + 1)
 
 
-def _rows(a: bytes, b: bytes) -> list[int]:
+def table_rows(a: bytes, b: bytes) -> list[int]:
     """Row ``i`` of the table, as a bit vector, for i = 0 .. len(a)."""
     mask = (1 << len(b)) - 1
     where: dict[int, int] = {}  # byte -> bits of the positions in b holding it
@@ -59,7 +59,7 @@ def _rows(a: bytes, b: bytes) -> list[int]:
 def lcs(a: bytes, b: bytes, walk: bool = True, min_match: int = 0) -> Lcs:
     """The LCS of ``a`` and ``b``. With ``walk`` (Redis skips it for LEN) also the
     string itself and the runs of at least ``min_match`` bytes, last run first."""
-    rows = _rows(a, b)
+    rows = table_rows(a, b)
 
     def cell(i: int, j: int) -> int:
         return j - (rows[i] & ((1 << j) - 1)).bit_count()
