@@ -1,12 +1,16 @@
 """Compaction: merge sealed segments into new ones holding only live records.
 
-:func:`merge` is a pure function of files: it never touches the live index, so it
-runs in a background thread (or could run in another process). It replays its
-input segments in order, keeps for each key the latest value and TTL, writes
-them to new segments with a hint file beside each, and returns, for every key,
-where its value was and where it is now. The engine then moves an index entry
-to the new place only if it still points at the old one: anything written
-since the merge started wins.
+:func:`merge` is a pure function of files: it never touches the live index. It
+replays its input segments in order, keeps for each key the latest value and
+TTL, writes them to new segments with a hint file beside each, and returns, for
+every key, where its value was and where it is now. The engine then moves an
+index entry to the new place only if it still points at the old one: anything
+written since the merge started wins.
+
+The engine runs it in a child process (:func:`merge_in_child`), so the copying
+does not compete with the event loop for the GIL; the relocations come back
+through a file that the engine reads in bounded slices. The child dies with
+its parent, so it can never publish outputs behind the back of a later opener.
 
 Inputs are always the oldest segments (a prefix of the log), so nothing older
 can hold a key they delete: their tombstones are dropped.
@@ -14,8 +18,16 @@ can hold a key they delete: their tombstones are dropped.
 
 from __future__ import annotations
 
+import ctypes
+import json
+import mmap
 import os
-from collections.abc import Callable
+import signal
+import struct
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +58,7 @@ class MergeInput:
 @dataclass
 class MergeResult:
     outputs: list[tuple[int, int]] = field(default_factory=list)  # (major, minor)
-    relocations: list[Relocation] = field(default_factory=list)
+    relocations: Sequence[Relocation] = field(default_factory=list)
     bytes_written: int = 0
 
 
@@ -59,11 +71,14 @@ def merge(
     now_ms: int,
     databases: int,
     progress: Callable[[float], None] = lambda fraction: None,
+    before_publish: Callable[[MergeResult], None] = lambda result: None,
 ) -> MergeResult:
     """Write the live contents of ``inputs`` as segments ``major-first_minor…``.
 
     ``inputs`` must be the oldest segments of the log, in log order: replaying
-    them in another order would let an older value win.
+    them in another order would let an older value win. ``before_publish`` sees
+    the result after the outputs are written and synced, before they are
+    renamed into place.
     """
     views = {item.number: map_file(item.path) for item in inputs}
     try:
@@ -71,7 +86,7 @@ def merge(
         writer = _OutputWriter(directory, major, first_minor, segment_size)
         try:
             _write_live(writer, live, expires, views, now_ms, progress)
-            return writer.finish()
+            return writer.finish(before_publish)
         except BaseException:
             writer.abort()
             raise
@@ -195,12 +210,14 @@ class _OutputWriter:
         self.fd = -1
         write_hint(self.temps[-1][3], bytes(self.hints), self.hint_count)
 
-    def finish(self) -> MergeResult:
+    def finish(self, before_publish: Callable[[MergeResult], None]) -> MergeResult:
         """fsync, then rename hints and segments into place and fsync the directory."""
         if self.hint_count == 0 and len(self.temps) == 1:
             self.abort()  # nothing live: no output at all
+            before_publish(self.result)
             return self.result
         self._end_segment()
+        before_publish(self.result)
         try:
             for minor, temp, final, hint_temp, hint_final in self.temps:
                 os.rename(hint_temp, hint_final)
@@ -225,3 +242,149 @@ class _OutputWriter:
         for _, temp, _, hint_temp, _ in self.temps:
             for path in (temp, hint_temp):
                 path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- in a child process
+
+# The relocation file: magic, count; then per relocation
+# db, old location, output index (-1: dropped), record offset, key length, key.
+RELOCATION_MAGIC = b"CASKREL1"
+RELOCATION_HEADER = struct.Struct("<8sQ")
+RELOCATION_ENTRY = struct.Struct("<BQiII")
+PR_SET_PDEATHSIG = 1
+
+
+def write_relocations(path: Path, relocations: Sequence[Relocation]) -> None:
+    with open(path, "wb") as f:
+        f.write(RELOCATION_HEADER.pack(RELOCATION_MAGIC, len(relocations)))
+        pack = RELOCATION_ENTRY.pack
+        chunk = bytearray()
+        for db, key, old, output, offset in relocations:
+            chunk += pack(db, old, output, offset, len(key))
+            chunk += key
+            if len(chunk) >= 1 << 20:
+                f.write(chunk)
+                chunk = bytearray()
+        f.write(chunk)
+
+
+class RelocationFile(Sequence):
+    """The relocations a child merge wrote, read lazily in log order.
+
+    Only iteration is supported (the engine applies them in slices, in order);
+    the file is mapped, not loaded, so a million relocations cost the parent
+    no memory until they are applied.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as f:
+            self._view = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        magic, self._count = RELOCATION_HEADER.unpack_from(self._view)
+        if magic != RELOCATION_MAGIC:
+            raise ValueError(f"{path} is not a relocation file")
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):  # Sequence's abstract method; not used
+        raise TypeError("relocations are read in order: iterate")
+
+    def __iter__(self) -> Iterator[Relocation]:
+        view, unpack, size = self._view, RELOCATION_ENTRY.unpack_from, RELOCATION_ENTRY.size
+        pos = RELOCATION_HEADER.size
+        for _ in range(self._count):
+            db, old, output, offset, key_len = unpack(view, pos)
+            pos += size
+            yield db, view[pos:pos + key_len], old, output, offset
+            pos += key_len
+
+    def close(self) -> None:
+        """Unmap and delete the file (the merge is applied or abandoned)."""
+        self._view.close()
+        self.path.unlink(missing_ok=True)
+
+
+def merge_in_child(inputs: list[MergeInput], directory: Path, major: int, first_minor: int,
+                   segment_size: int, now_ms: int, databases: int,
+                   progress: Callable[[float], None] = lambda fraction: None,
+                   started: Callable[[subprocess.Popen], None] = lambda process: None,
+                   ) -> MergeResult:
+    """:func:`merge` in a child process. Blocks (without holding the GIL) until
+    it is done, so call it from a thread. On any failure, removes whatever the
+    child left (temp files, and outputs it may have published) and raises."""
+    relocations = directory / f"{major:010d}-{first_minor:04d}.reloc.tmp"
+    spec = {"inputs": [[item.number, str(item.path)] for item in inputs],
+            "directory": str(directory), "major": major, "first_minor": first_minor,
+            "segment_size": segment_size, "now_ms": now_ms, "databases": databases,
+            "relocations": str(relocations), "parent": os.getpid()}
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
+                                                       os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen([sys.executable, "-m", "storage.compaction", json.dumps(spec)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                               close_fds=True, text=True)
+    started(process)
+    summary = None
+    try:
+        for line in process.stdout:
+            if line.startswith("progress "):
+                progress(float(line.split()[1]))
+            elif line.startswith("{"):
+                summary = json.loads(line)
+        error = process.stderr.read()
+        code = process.wait()
+        if code != 0 or summary is None:
+            raise RuntimeError(f"compaction process failed (exit status {code}): "
+                               f"{error.strip()[-500:]}")
+        return MergeResult([tuple(output) for output in summary["outputs"]],
+                           RelocationFile(relocations), summary["bytes_written"])
+    except BaseException:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        _remove_outputs(directory, major, first_minor)
+        relocations.unlink(missing_ok=True)
+        raise
+
+
+def _remove_outputs(directory: Path, major: int, first_minor: int) -> None:
+    """Delete every file a failed merge into ``major-first_minor…`` may have left:
+    temp files, and outputs it renamed into place (unknown to the engine, they
+    would sort before a later merge's outputs and replay stale contents)."""
+    prefix = f"{major:010d}-"
+    for path in directory.glob(prefix + "*"):
+        minor = path.name[len(prefix):len(prefix) + 4]
+        if minor.isdigit() and int(minor) >= first_minor:
+            path.unlink(missing_ok=True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL us when the engine's process dies (a crash must not
+    leave a merge running on its own), and stop if it already has."""
+    with suppress(OSError, AttributeError):  # not Linux: the check below still helps
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _child_main(argument: str) -> None:
+    spec = json.loads(argument)
+    _die_with_parent(spec["parent"])
+    inputs = [MergeInput(number, Path(path)) for number, path in spec["inputs"]]
+    relocations = Path(spec["relocations"])
+
+    def report(fraction: float) -> None:
+        print(f"progress {fraction:.4f}", flush=True)
+
+    result = merge(inputs, Path(spec["directory"]), spec["major"], spec["first_minor"],
+                   spec["segment_size"], spec["now_ms"], spec["databases"], progress=report,
+                   before_publish=lambda result: write_relocations(relocations,
+                                                                   result.relocations))
+    print(json.dumps({"outputs": result.outputs, "bytes_written": result.bytes_written}),
+          flush=True)
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1])

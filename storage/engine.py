@@ -31,7 +31,7 @@ from itertools import islice
 from pathlib import Path
 
 from storage import record
-from storage.compaction import MergeInput, MergeResult, merge
+from storage.compaction import MergeInput, MergeResult, RelocationFile, merge, merge_in_child
 from storage.record import (
     BODY,
     CRC,
@@ -118,6 +118,8 @@ class CompactionState:
     error: BaseException | None = None
     applied: int = 0
     output_numbers: list[int] | None = None
+    pending: Iterator | None = None  # the relocations not yet applied
+    process: object = None  # the merge's child process, while it runs
 
 
 class Engine:
@@ -126,6 +128,11 @@ class Engine:
     ``on_durable(position)`` is called from the fsync thread whenever every write
     flushed up to ``position`` (see :attr:`position`) is on disk.
     """
+
+    #: Run the merge in a child process (no GIL contention with the owner). False
+    #: runs it in a thread of this process: the fallback if a process cannot be
+    #: started, and what tests use to observe the merge's file operations.
+    merge_in_child = True
 
     def __init__(
         self,
@@ -867,10 +874,23 @@ class Engine:
         merge_inputs = [MergeInput(s.number, s.path) for s in inputs]
 
         def run() -> None:
+            arguments = (merge_inputs, self.directory, major, first_minor, self.segment_size,
+                         now, self.databases)
+
+            def progress(fraction: float) -> None:
+                state.progress = fraction
+
             try:
-                state.result = merge(merge_inputs, self.directory, major, first_minor,
-                                     self.segment_size, now, self.databases,
-                                     progress=lambda f: setattr(state, "progress", f))
+                if self.merge_in_child:
+                    try:
+                        state.result = merge_in_child(
+                            *arguments, progress=progress,
+                            started=lambda process: setattr(state, "process", process))
+                        return
+                    except OSError as exc:  # no process: merge here instead
+                        log.warning("Cannot run compaction in a child process (%s); "
+                                    "merging in a thread", exc)
+                state.result = merge(*arguments, progress=progress)
             except BaseException as exc:  # reported by compaction_step on the owner
                 state.error = exc
 
@@ -894,10 +914,11 @@ class Engine:
                                     for major, minor in result.outputs]
             self._segments = dict(sorted(self._segments.items(),
                                          key=lambda item: _log_order(item[1])))
+            state.pending = iter(result.relocations)
         numbers = state.output_numbers
-        relocations = result.relocations
-        stop = min(state.applied + budget, len(relocations))
-        for merged_db, key, old, output, offset in relocations[state.applied:stop]:
+        count = 0
+        for merged_db, key, old, output, offset in islice(state.pending, budget):
+            count += 1
             db = state.db_of[merged_db]
             keydir = self._keydirs[db]
             if keydir.get(key) != old:
@@ -909,9 +930,11 @@ class Engine:
                 keydir[key] = pack_location(numbers[output], offset)
             else:
                 self._relocate_dropped(state, db, key, old)
-        state.applied = stop
-        if stop < len(relocations):
+        state.applied += count
+        if state.applied < len(result.relocations):
             return
+        if isinstance(result.relocations, RelocationFile):
+            result.relocations.close()
         self._retire(state.inputs)
         self._compaction = None
         self.compaction_status = "ok"
@@ -919,7 +942,7 @@ class Engine:
         self._compaction_failures = 0
         self.base_size = self.disk_size()
         log.info("Background compaction finished in %.2f s (%d keys moved)",
-                 time.time() - state.started, len(relocations))
+                 time.time() - state.started, state.applied)
 
     def _relocate_dropped(self, state: CompactionState, db: int, key: bytes,
                           old: int) -> None:

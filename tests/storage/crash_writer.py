@@ -129,6 +129,8 @@ def main() -> None:
 
     engine = Engine(directory, fsync=policy, segment_size=64 * 1024, on_durable=on_durable,
                     auto_compact_min_size=1 << 40)
+    if armed is not None:
+        engine.merge_in_child = False  # count the merge's file operations in this process
     rng = random.Random(seed_ + 7 * cycle_)
     _say("ready")
     for i, change in enumerate(changes(seed_, cycle_)):

@@ -3,6 +3,8 @@ during compaction can leave behind."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -292,6 +294,7 @@ def test_deleted_keys_do_not_return_after_partial_merge_and_restart(merged_image
 def test_failed_compaction_leaves_no_temp_files_and_backs_off(open_engine, data_dir,
                                                             monkeypatch):
     engine = open_engine(segment_size=2048, auto_compact_min_size=1)
+    engine.merge_in_child = False  # so the patched write_hint is the one the merge calls
     fill(engine)
     expected = state_of(engine)
     real_write = storage.compaction.write_hint
@@ -331,3 +334,49 @@ def test_automatic_compaction_on_dead_bytes(open_engine):
         time.sleep(0.001)
     assert engine.dead_size() < engine.disk_size()
     assert all(engine.get(0, b"k%d" % i) == b"59" * 20 for i in range(20))
+
+
+def test_merge_runs_in_a_child_process(open_engine):
+    engine = open_engine(segment_size=2048)
+    fill(engine)
+    expected = state_of(engine)
+    assert engine.start_compaction()
+    engine._compaction.thread.join()
+    process = engine._compaction.process
+    assert process is not None and process.pid != os.getpid() and process.returncode == 0
+    finish_compaction(engine)
+    assert state_of(engine) == expected and engine.compaction_status == "ok"
+    assert not list(engine.directory.glob("*.tmp"))  # the relocation file is gone too
+
+
+def test_killed_merge_process_leaves_nothing_behind(open_engine, data_dir):
+    engine = open_engine(segment_size=2048)
+    fill(engine, rounds=6)
+    expected = state_of(engine)
+    before = {p.name for p in data_dir.iterdir()}
+    assert engine.start_compaction()
+    deadline = time.monotonic() + 10
+    while engine._compaction.process is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    os.kill(engine._compaction.process.pid, signal.SIGKILL)
+    finish_compaction(engine)
+    assert engine.compaction_status == "err"
+    # Only the segment the compaction's rotation started is new.
+    assert len({p.name for p in data_dir.iterdir()} - before) == 1
+    assert not list(data_dir.glob("*.tmp")) and state_of(engine) == expected
+    engine._compaction_retry_at = 0
+    compact(engine)
+    assert engine.compaction_status == "ok" and state_of(engine) == expected
+
+
+def test_outputs_of_a_failed_merge_are_removed(tmp_path):
+    from storage.compaction import _remove_outputs
+    names = ["0000000007-0000.log", "0000000007-0001.log", "0000000007-0002.log",
+             "0000000007-0002.hint", "0000000007-0003.log.tmp", "0000000007-0002.reloc.tmp",
+             "0000000008-0002.log"]
+    for name in names:
+        (tmp_path / name).touch()
+    _remove_outputs(tmp_path, 7, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "0000000007-0000.log", "0000000007-0001.log", "0000000008-0002.log"]

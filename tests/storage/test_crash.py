@@ -70,6 +70,20 @@ class Child:
         return max(marks, default=-1)
 
 
+def merge_processes(directory: Path) -> list[int]:
+    """Pids of compaction child processes working on ``directory``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"storage.compaction" in cmdline and str(directory).encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
 def recovered_state(directory: Path) -> dict:
     engine = Engine(directory, fsync="no")
     try:
@@ -108,6 +122,10 @@ def run_cycles(tmp_path: Path, policy: str, mode: str, seed: int) -> None:
         time.sleep(rng.uniform(0.05, 0.4))
         child.kill()
         assert child.proc.returncode == -signal.SIGKILL, child.stderr
+        deadline = time.monotonic() + 5
+        while merge_processes(directory):  # a merge dies with the process that ran it
+            assert time.monotonic() < deadline, "a compaction process outlived its parent"
+            time.sleep(0.01)
         durable, flushed = child.last("D"), child.last("F")
         assert durable <= flushed
         safe = durable if policy == "always" else flushed  # a process crash keeps flushed data

@@ -42,8 +42,10 @@ class EngineVersusDict(RuleBasedStateMachine):
         self.model: dict[tuple[int, bytes], tuple[bytes, int]] = {}  # -> (value, expire_at)
 
     def _open(self) -> Engine:
-        return Engine(self.directory, fsync="no", segment_size=2048, databases=3,
-                      auto_compact_min_size=1 << 40)
+        engine = Engine(self.directory, fsync="no", segment_size=2048, databases=3,
+                        auto_compact_min_size=1 << 40)
+        engine.merge_in_child = False  # the same merge, without a process start per step
+        return engine
 
     def teardown(self) -> None:
         try:
