@@ -146,6 +146,7 @@ class Acl:
         self.users[b"default"] = self.default
         self.log: list[LogEntry] = []  # newest first
         self.log_max_len = log_max_len
+        self.requirepass = ""  # as last applied to the default user
 
     # ------------------------------------------------------------ commands
 
@@ -387,6 +388,16 @@ class Acl:
             return None
         return user
 
+    def follow_requirepass(self, password: str) -> bool:
+        """``requirepass`` was set: the default user gets it as its only password, or
+        nopass when empty (Redis's ACLUpdateDefaultUserPassword). True if it changed."""
+        if password == self.requirepass:
+            return False
+        self.requirepass = password
+        self.apply_rule(self.default, b"resetpass")
+        self.apply_rule(self.default, b">" + password.encode() if password else b"nopass")
+        return True
+
     def set_default_auth(self, client: Connection) -> None:
         """A new connection's state, and RESET's: the default user, already authenticated
         when that user needs no password (Redis's clientSetDefaultAuth)."""
@@ -470,6 +481,7 @@ class Acl:
 
     def log_denial(self, client: Connection, reason: str, command: Command,
                    argv: list[bytes], index: int, context: str | None = None) -> None:
+        client.last_command = command.full_name  # Redis sets it before any check
         target = command.full_name.encode() if reason == DENIED_CMD else argv[index]
         context = context or ("multi" if client.multi is not None else "toplevel")
         self.add_log_entry(reason, context, target, client.user.name,
@@ -532,11 +544,12 @@ class Acl:
             return f"WARNING: Duplicate user '{shown}' found on line {number}. "
         user = users[name] = User(name)
         problems = []
-        for rule in words[2:]:
+        for rule in (word.strip(b"\t\r\n") for word in words[2:]):
             try:
-                self.apply_rule(user, rule.strip(b"\t\r\n"))
+                self.apply_rule(user, rule)
             except RuleError as exc:
-                problems.append(f"{path}:{number}: {exc}. ")
+                problems.append(f"{path}:{number}: Error in applying operation "
+                                f"'{rule.decode(errors='replace')}': {exc}. ")
         user.refresh()
         return "".join(problems)
 

@@ -13,23 +13,27 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 import time
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from protocol.reply import QUEUED, Error
 from server import info as info_module
 from server import observe
+from server.acl import Acl, AclFileError
 from server.commands import transactions
-from server.commands.registry import ADMIN, NO_MULTI, READONLY, SKIP_SLOWLOG, Command
+from server.commands.registry import ADMIN, NO_MULTI, READONLY, SKIP_SLOWLOG, Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.connection import Connection
 from server.errors import NOAUTH, CommandError, unknown_command, unknown_subcommand, wrong_arity
 from server.pause import ClientPause
 from server.replies import NO_REPLY
+from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.watch import Watches
 from storage.engine import Engine
 
@@ -38,7 +42,6 @@ if TYPE_CHECKING:
 
 REDIS_VERSION = "7.0.15"
 CASKD_VERSION = "0.1.0"
-_ALLOWED_BEFORE_AUTH = frozenset({"auth", "hello", "quit"})
 
 
 class Server:
@@ -50,7 +53,11 @@ class Server:
         self.run_id = uuid.uuid4().hex + uuid.uuid4().hex[:8]
         self.started = time.time()
         self.command_table: list[Command] = TABLE
-        self.commands: dict[bytes, Command] = COMMANDS
+        try:
+            self.commands: dict[bytes, Command] = renamed(COMMANDS, config.renames)
+        except ValueError as exc:
+            raise SystemExit(f"*** FATAL CONFIG FILE ERROR ***\n{exc}") from None
+        self.acl = self._load_acl()
         self.clients: dict[int, Connection] = {}
         self.holding: set[Connection] = set()
         self._to_commit: list[Connection] = []
@@ -74,6 +81,19 @@ class Server:
 
     # ------------------------------------------------------------- life cycle
 
+    def _load_acl(self) -> Acl:
+        """The users: the default one follows ``requirepass``; ``aclfile`` adds the rest
+        (and may redefine the default user). A bad ACL file stops the start."""
+        acl = Acl(TABLE, self.config["acllog-max-len"])
+        acl.follow_requirepass(self.config["requirepass"])
+        if self.config["aclfile"]:
+            try:
+                acl.load_file(Path(self.config["aclfile"]))
+            except AclFileError as exc:
+                raise SystemExit(f"Aborting Redis startup because of ACL errors: {exc}") \
+                    from None
+        return acl
+
     def open_storage(self) -> None:
         config = self.config
         self.engine = Engine(
@@ -90,25 +110,44 @@ class Server:
         """Listen until SHUTDOWN or a signal, then stop gracefully."""
         self.loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
+        tls = self._tls_context()
         self.open_storage()
-        try:
-            for host in str(self.config["bind"]).split():
-                listener = await self.loop.create_server(
-                    lambda: Connection(self), host, self.config["port"],
-                    backlog=self.config["tcp-backlog"], reuse_address=True)
-                self._listeners.append(listener)
-        except OSError as exc:
-            self.engine.close()
-            raise SystemExit(f"Could not listen on {self.config['bind']}:"
-                             f"{self.config['port']}: {exc.strerror}") from None
+        for port, context in ((self.config["port"], None), (self.config["tls-port"], tls)):
+            try:
+                await self._listen(port, context)
+            except OSError as exc:
+                self.engine.close()
+                raise SystemExit(f"Could not listen on {self.config['bind']}:{port}: "
+                                 f"{exc.strerror}") from None
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, self.request_shutdown, signum)
         cron = self.loop.create_task(self._cron())
-        self.log.info("Ready to accept connections tcp on %s port %s",
-                      self.config["bind"], self.config["port"])
+        for kind, port in (("tcp", self.config["port"]), ("tls", self.config["tls-port"])):
+            if port:
+                self.log.info("Ready to accept connections %s on %s port %s", kind,
+                              self.config["bind"], port)
         await self._stopped.wait()
         cron.cancel()
         await self._shutdown()
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if not self.config["tls-port"]:
+            return None
+        config = self.config
+        try:
+            return server_context(config["tls-cert-file"], config["tls-key-file"],
+                                  config["tls-ca-cert-file"], config["tls-auth-clients"])
+        except TlsConfigError as exc:
+            raise SystemExit(f"Failed to configure TLS: {exc}") from None
+
+    async def _listen(self, port: int, tls: ssl.SSLContext | None) -> None:
+        """Listen on ``port`` (0: not at all) at every ``bind`` address."""
+        if not port:
+            return
+        for host in str(self.config["bind"]).split():
+            self._listeners.append(await self.loop.create_server(
+                lambda: Connection(self), host, port, ssl=tls,
+                backlog=self.config["tcp-backlog"], reuse_address=True))
 
     def request_shutdown(self, signum: int | None = None) -> None:
         if signum is not None:
@@ -132,10 +171,16 @@ class Server:
 
     # ----------------------------------------------------------- connections
 
-    def accept(self, client: Connection) -> bool:
+    def accept(self, client: Connection) -> bytes | None:
+        """Register a new connection, or return the error that turns it away (maxclients,
+        protected mode)."""
         if len(self.clients) >= self.config["maxclients"]:
             self.stats.rejected_connections += 1
-            return False
+            return b"-ERR max number of clients reached\r\n"
+        if protected_mode_refuses(self.config["protected-mode"], self.acl.default.nopass,
+                                  client.transport.get_extra_info("peername")):
+            self.stats.rejected_connections += 1
+            return DENIED
         self.clients[client.id] = client
         self.stats.total_connections_received += 1
         if self.pause.mode is not None:
@@ -143,7 +188,7 @@ class Server:
         sock = client.transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return True
+        return None
 
     def forget(self, client: Connection) -> None:
         self.clients.pop(client.id, None)
@@ -154,10 +199,6 @@ class Server:
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
         self.log.debug("Protocol error (%s) from client: id=%d addr=%s", exc, client.id,
                        client.address)
-
-    def check_password(self, username: bytes, password: bytes) -> bool:
-        required = self.config["requirepass"]
-        return username == b"default" and (not required or password == required.encode())
 
     # -------------------------------------------------------------- dispatch
 
@@ -177,8 +218,12 @@ class Server:
             command = sub
         if not command.arity_ok(len(argv)):
             return self._reject(client, command, wrong_arity(command.full_name))
-        if not client.authenticated and command.needs_auth:
+        if not client.authenticated and command.needs_auth and self.acl.auth_required(client):
             return self._reject(client, command, NOAUTH)
+        if not client.user.unrestricted:
+            denied = self.acl.deny(client, command, argv)
+            if denied is not None:
+                return self._reject(client, command, denied)
         if client.slow_path:
             return self.execute_special(client, command, argv)
         if command.is_write and not self.engine.writable:
@@ -415,6 +460,9 @@ class Server:
         self.query_buffer_limit = self.config["client-query-buffer-limit"]
         for client in self.clients.values():
             client.parser.proto_max_bulk_len = self.config["proto-max-bulk-len"]
+        if self.acl.follow_requirepass(self.config["requirepass"]):
+            self.acl.default_changed(self.clients.values())
+        self.acl.log_max_len = self.config["acllog-max-len"]
         engine = self.engine
         engine.auto_compact_percentage = self.config["auto-aof-rewrite-percentage"]
         engine.auto_compact_min_size = self.config["auto-aof-rewrite-min-size"]

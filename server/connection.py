@@ -38,10 +38,8 @@ class Connection(asyncio.Protocol):
         self.name = b""
         self.lib_name = b""
         self.lib_ver = b""
-        self.authenticated = not server.config["requirepass"]
-        self.parser = RequestParser(
-            proto_max_bulk_len=server.config["proto-max-bulk-len"],
-            authenticated=self.authenticated)
+        self.parser = RequestParser(proto_max_bulk_len=server.config["proto-max-bulk-len"])
+        server.acl.set_default_auth(self)  # .user, .authenticated, the parser's pre-AUTH limits
         self.transport: asyncio.Transport | None = None
         self.address = "?"
         self.out: list[bytes] = []
@@ -68,8 +66,9 @@ class Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        if not self.server.accept(self):
-            transport.write(b"-ERR max number of clients reached\r\n")
+        refusal = self.server.accept(self)
+        if refusal is not None:
+            transport.write(refusal)
             transport.close()
             self.closed = True
 

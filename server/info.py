@@ -298,6 +298,7 @@ def describe_client(server: Server, client: Connection) -> str:
             f"qbuf={client.parser.buffered_bytes} qbuf-free=0 argv-mem=0 multi-mem=0 "
             f"rbs=0 rbp=0 obl=0 oll={len(client.held)} omem=0 tot-mem=0 "
             f"events={'rw' if client.held else 'r'} "
-            f"cmd={client.last_command} user=default redir=-1 resp={client.protocol} "
+            f"cmd={client.last_command} user={client.user.name.decode(errors='replace')} "
+            f"redir=-1 resp={client.protocol} "
             f"lib-name={client.lib_name.decode(errors='replace')} "
             f"lib-ver={client.lib_ver.decode(errors='replace')}")

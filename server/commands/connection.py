@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from protocol.reply import OK, PONG, SimpleString, Verbatim
+from server.acl import DENIED_AUTH
 from server.commands.transactions import end_transaction
 from server.errors import (
     DB_INDEX,
@@ -41,21 +42,26 @@ def select(client, argv: list[bytes]):
     return OK
 
 
-def _authenticate(client, username: bytes, password: bytes) -> None:
-    if not client.server.check_password(username, password):
+def _authenticate(client, command: bytes, username: bytes, password: bytes) -> None:
+    """Log in as ``username``, or WRONGPASS (logged in ACL LOG, object: the command)."""
+    acl = client.server.acl
+    user = acl.authenticate(username, password)
+    if user is None:
+        context = "multi" if client.multi is not None else "toplevel"
+        acl.add_log_entry(DENIED_AUTH, context, command, username,
+                          client.server.describe_client(client))
         raise CommandError(WRONGPASS)
-    client.authenticated = True
-    client.parser.authenticated = True
+    acl.log_in(client, user)
 
 
 def auth(client, argv: list[bytes]):
     if len(argv) > 3:
         raise CommandError(SYNTAX)
-    if len(argv) == 2 and not client.server.config["requirepass"]:
+    if len(argv) == 2 and client.server.acl.default.nopass:
         raise CommandError("ERR AUTH <password> called without any password configured "
                            "for the default user. Are you sure your configuration is correct?")
     username = argv[1] if len(argv) == 3 else b"default"
-    _authenticate(client, username, argv[-1])
+    _authenticate(client, argv[0], username, argv[-1])
     return OK
 
 
@@ -73,7 +79,7 @@ def hello(client, argv: list[bytes]):
     while i < len(argv):  # Redis 7.0 acts on each option as it reads it
         option = argv[i].upper()
         if option == b"AUTH" and i + 2 < len(argv):
-            _authenticate(client, argv[i + 1], argv[i + 2])
+            _authenticate(client, argv[0], argv[i + 1], argv[i + 2])
             i += 3
         elif option == b"SETNAME" and i + 1 < len(argv):
             client.name = _valid_name(argv[i + 1])
@@ -81,11 +87,11 @@ def hello(client, argv: list[bytes]):
         else:
             option_text = argv[i].decode(errors="replace")
             raise CommandError(f"ERR Syntax error in HELLO option '{option_text}'")
-    if client.server.config["requirepass"] and not client.authenticated:
+    if not client.authenticated:  # Redis asks this even when no password is needed now
         raise CommandError("NOAUTH HELLO must be called with the client already authenticated, "
-                           "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
-                           "to authenticate the client and select the RESP protocol version at "
-                           "the same time")
+                           "otherwise the HELLO AUTH <user> <pass> option can be used to "
+                           "authenticate the client and select the RESP protocol version at the "
+                           "same time")
     client.protocol = version
     client.resp3 = version == 3
     return {b"server": b"redis", b"version": client.server.redis_version.encode(),
@@ -181,7 +187,8 @@ def client_kill(client, argv: list[bytes]):
         elif option == b"type":
             filters["type"] = _client_type(value)
         elif option == b"user":
-            if value != b"default":
+            filters["user"] = client.server.acl.users.get(value)
+            if filters["user"] is None:
                 raise CommandError(f"ERR No such user '{value.decode(errors='replace')}'")
         elif option in (b"addr", b"laddr"):
             filters[option.decode()] = value.decode(errors="replace")
@@ -198,6 +205,7 @@ def _kill(client, filters: dict, skipme: bool) -> int:
     for other in list(client.server.clients.values()):
         if ("id" in filters and other.id != filters["id"]) \
                 or ("type" in filters and filters["type"] != "normal") \
+                or ("user" in filters and other.user is not filters["user"]) \
                 or ("addr" in filters and other.address != filters["addr"]) \
                 or ("laddr" in filters and local_address(other) != filters["laddr"]) \
                 or (other is client and skipme):
@@ -294,6 +302,6 @@ def reset(client, argv: list[bytes]):
     client.resp3 = False
     client.name = b""
     client.reply_mode = "on"
-    client.authenticated = client.parser.authenticated = not server.config["requirepass"]
+    server.acl.set_default_auth(client)
     server.refresh_slow_path(client)
     return SimpleString("RESET")

@@ -108,10 +108,11 @@ class Command:
 
 
 def container(name: str, arity: int, flags: str, summary: str, group: str, since: str,
-              subcommands: list[Command], handler: Handler | None = None) -> Command:
+              subcommands: list[Command], handler: Handler | None = None,
+              acl: str | None = None) -> Command:
     """A command like CONFIG or CLIENT whose first argument picks a subcommand;
     ``handler`` answers the bare command (COMMAND with no arguments)."""
-    parent = Command(name, arity, flags, 0, 0, 0, handler, summary, group, since)
+    parent = Command(name, arity, flags, 0, 0, 0, handler, summary, group, since, acl=acl)
     for sub in subcommands:
         sub.full_name = f"{name}|{sub.name}"
         parent.subcommands[sub.name.encode()] = sub

@@ -49,7 +49,11 @@ def exec_(client, argv: list[bytes]):
     try:
         with client.engine.batch():
             for command, args in queued:
-                replies.append(server.call(client, command, args))
+                # The user's rights may have changed since the command was queued.
+                denied = None if client.user.unrestricted else \
+                    server.acl.deny_in_exec(client, command, args)
+                replies.append(server.call(client, command, args) if denied is None
+                               else server.error_reply(denied))
     finally:
         client.in_exec = False
     return replies
