@@ -448,14 +448,15 @@ class Engine:
         except OSError as exc:
             self._on_write_error(exc)
             return self.position
+        offset = active.size
         active.size = end
         self.position += len(pending)
-        self._pending = bytearray()
+        self._pending = bytearray()  # the syncer keeps the old one until it is synced
         if self.write_error is not None:
             log.warning("Writing to the log works again; writes are accepted")
             self.write_error = None
         self.last_write_ok = True
-        self._syncer.submit(self._active_fd, self.position)
+        self._syncer.submit(self._active_fd, self.position, offset, pending)
         return self.position
 
     def _on_write_error(self, exc: OSError) -> None:

@@ -6,6 +6,12 @@ since its last round and then reports the position that is now durable through
 ``on_durable``. Everything flushed while one fsync runs is covered by the next
 one, so under load one fsync serves many writes (group commit), and the writer
 never waits for the disk.
+
+A failed fsync is not simply retried: Linux marks the pages of a failed
+writeback clean, so a second fsync can succeed while the data never reached the
+disk. The syncer therefore keeps every flushed chunk until an fsync covers it,
+and after a failure writes the kept chunks again before the next fsync; only
+then is anything reported durable.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 log = logging.getLogger("caskd.storage")
@@ -52,6 +59,10 @@ class Syncer:
         self._cond = threading.Condition()
         self._position = 0
         self._dirty: dict[int, bool] = {}  # fd -> close it once synced
+        # Flushed chunks no fsync has covered yet: (fd, file offset, data, log position
+        # at their end). Written again after a failed fsync (see the module docstring).
+        self._unsynced: deque[tuple[int, int, bytes | bytearray, int]] = deque()
+        self._rewrite = False  # the last round failed: write the kept chunks again
         self._stopping = False
         self._now = False  # sync_now asked for a round before the second is up
         self._thread: threading.Thread | None = None
@@ -59,14 +70,21 @@ class Syncer:
             self._thread = threading.Thread(target=self._run, name="caskd-fsync", daemon=True)
             self._thread.start()
 
-    def submit(self, fd: int, position: int) -> None:
-        """``fd`` has data written up to the log ``position``; sync it per policy."""
+    def submit(self, fd: int, position: int, offset: int = -1,
+               data: bytes | bytearray | None = None) -> None:
+        """``fd`` has data written up to the log ``position``; sync it per policy.
+
+        ``data``, written at ``offset`` of ``fd``, is kept until an fsync covers it
+        (the caller must not change it afterwards).
+        """
         if self._thread is None:
             self.synced_position = position  # "no": the OS decides; nothing to wait for
             return
         with self._cond:
             self._dirty.setdefault(fd, False)
             self._position = position
+            if data is not None:
+                self._unsynced.append((fd, offset, data, position))
             if self.policy == "always":
                 self._cond.notify()
 
@@ -101,8 +119,15 @@ class Syncer:
                 dirty, self._dirty = self._dirty, {}
                 position = self._position
                 stopping = self._stopping
-            failed = self._sync(dirty)
+                rewrite = list(self._unsynced) if self._rewrite else []
+            failed = self._write_again(rewrite, dirty) if rewrite else {}
             if not failed:
+                failed = self._sync(dirty)
+            if not failed:
+                with self._cond:
+                    while self._unsynced and self._unsynced[0][3] <= position:
+                        self._unsynced.popleft()
+                    self._rewrite = False
                 self.synced_position = position
                 self.last_sync_time = time.time()
                 if self.on_durable is not None:
@@ -113,7 +138,8 @@ class Syncer:
             if stopping:
                 return
             if failed:
-                with self._cond:  # retry these fds in the next round
+                with self._cond:  # retry in the next round, after writing the data again
+                    self._rewrite = True
                     for fd, close in failed.items():
                         self._dirty[fd] = self._dirty.get(fd, False) or close
                 time.sleep(RETRY_INTERVAL)
@@ -132,24 +158,46 @@ class Syncer:
     def _dirty_work(self) -> bool:
         return self._position > self.synced_position or any(self._dirty.values())
 
+    def _write_again(self, chunks: list, dirty: dict[int, bool]) -> dict[int, bool]:
+        """After a failed fsync: write every kept chunk again, so the next fsync
+        really covers it. Returns ``dirty`` (all to retry) if a write fails."""
+        try:
+            for fd, offset, data, _ in chunks:
+                view = memoryview(data)
+                done = 0
+                while done < len(view):
+                    done += os.pwrite(fd, view[done:], offset + done)
+                dirty.setdefault(fd, False)
+        except OSError as exc:
+            self._note_error(exc)
+            return dirty
+        return {}
+
+    def _note_error(self, exc: OSError) -> None:
+        if self.error is None:
+            log.warning("fsync failed: %s; writes are refused until it succeeds", exc)
+        self.error = exc
+
     def _sync(self, dirty: dict[int, bool]) -> dict[int, bool]:
-        """fsync each fd; returns those that failed. Errors stay in ``self.error``."""
-        failed = {}
-        for fd, close in dirty.items():
+        """fsync each fd; returns them all if one failed (the round is redone: its
+        data is written again first). Errors stay in ``self.error``. Handed-over
+        fds are closed only once a round succeeds: kept chunks may need them."""
+        failed = False
+        for fd in dirty:
             try:
                 if _FSYNC_LOG:
                     _fsync_and_log(fd, _FSYNC_LOG)
                 else:
                     os.fsync(fd)
             except OSError as exc:
-                if self.error is None:
-                    log.warning("fsync failed: %s; writes are refused until it succeeds", exc)
-                self.error = exc
-                failed[fd] = close
-                continue
+                self._note_error(exc)
+                failed = True
+        if failed:
+            return dirty
+        for fd, close in dirty.items():
             if close:
                 os.close(fd)
-        if not failed and self.error is not None:
+        if self.error is not None:
             log.warning("fsync succeeded again; writes are accepted")
             self.error = None
-        return failed
+        return {}

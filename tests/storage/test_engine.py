@@ -562,3 +562,66 @@ def test_flushall_counts_everything_before_it_as_dead(open_engine):
     engine = open_engine(segment_size=2048)
     info = engine.info()
     assert info["disk_size"] - info["dead_size"] <= 22 and engine.dbsize(0) == 0
+
+
+def test_failed_fsync_rewrites_the_data_before_reporting_it_durable(open_engine, monkeypatch):
+    """Linux marks pages whose writeback failed clean: a retried fsync can succeed
+    without the data on disk. The data must be written again before the retry."""
+    events: list[tuple] = []
+    failures = [1]  # fail the fsync thread's first fsync
+    real_fsync, real_pwrite = os.fsync, os.pwrite
+
+    def fsync(fd):
+        if threading.current_thread().name == "caskd-fsync":
+            if failures[0]:
+                failures[0] -= 1
+                events.append(("fsync failed",))
+                raise OSError(5, "Input/output error")
+            events.append(("fsync",))
+        real_fsync(fd)
+
+    def pwrite(fd, data, offset):
+        if threading.current_thread().name == "caskd-fsync":
+            events.append(("pwrite", offset, bytes(data)))
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    monkeypatch.setattr(storage.syncer, "RETRY_INTERVAL", 0.05)
+    reports = []
+    engine = open_engine(fsync="always", on_durable=reports.append)
+    engine.put(0, b"key", b"precious")
+    position = engine.flush()
+    wait_for(lambda: events)
+    assert events[0] == ("fsync failed",)
+    wait_for(lambda: reports and reports[-1] >= position)
+    assert events[1][0] == "pwrite" and events[1][1] == 0 and b"precious" in events[1][2]
+    assert events[2] == ("fsync",)
+    assert engine.writable
+    engine.put(0, b"more", b"v")
+    second = engine.flush()
+    wait_for(lambda: reports[-1] >= second)
+    assert [e for e in events[3:] if e[0] == "pwrite"] == []  # no failure: nothing re-written
+
+
+def test_writes_are_refused_while_fsync_fails(open_engine, monkeypatch):
+    failing = threading.Event()
+    failing.set()
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if threading.current_thread().name == "caskd-fsync" and failing.is_set():
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(storage.syncer, "RETRY_INTERVAL", 0.05)
+    reports = []
+    engine = open_engine(fsync="always", on_durable=reports.append)
+    engine.put(0, b"k", b"v")
+    position = engine.flush()
+    wait_for(lambda: not engine.writable)
+    assert engine.last_error.errno == 28 and engine.get(0, b"k") == b"v"
+    assert not reports or reports[-1] < position  # nothing claimed durable
+    failing.clear()
+    wait_for(lambda: engine.writable and reports and reports[-1] >= position)
