@@ -39,6 +39,9 @@ DENIED_CMD, DENIED_KEY, DENIED_AUTH = "command", "key", "auth"  # ACL LOG reason
 LOG_GROUPING_MS = 60_000  # Redis merges like log entries this close in time
 _LOG_SCAN = 10  # ... among this many recent ones
 
+# Names, patterns and rules are bytes; as text they are decoded with "surrogateescape",
+# which the reply encoder and the ACL file reverse, so any byte comes back unchanged.
+
 # Why a rule was refused: Redis's ACLSetUserStringError texts.
 UNKNOWN_NAME = "Unknown command or category name in ACL"
 SYNTAX = "Syntax error"
@@ -298,7 +301,7 @@ class Acl:
                 self.apply_rule(staged, rule)
             except RuleError as exc:
                 raise RuleError(f"Error in ACL SETUSER modifier "
-                                f"'{rule.decode(errors='replace')}': {exc}") from None
+                                f"'{rule.decode(errors='surrogateescape')}': {exc}") from None
         user = existing or self.users.setdefault(name, User(name))
         user.copy_from(staged)
         user.refresh()
@@ -327,13 +330,13 @@ class Acl:
     def describe_keys(user: User) -> str:
         if user.all_keys:
             return "~*"
-        return " ".join("~" + p.decode(errors="replace") for p in user.key_patterns)
+        return " ".join("~" + p.decode(errors="surrogateescape") for p in user.key_patterns)
 
     @staticmethod
     def describe_channels(user: User) -> str:
         if user.all_channels:
             return "&*"
-        return " ".join("&" + p.decode(errors="replace") for p in user.channel_patterns)
+        return " ".join("&" + p.decode(errors="surrogateescape") for p in user.channel_patterns)
 
     def describe_commands(self, user: User) -> str:
         """Rules that rebuild exactly the user's command bits, the way Redis 7.0 words
@@ -360,7 +363,7 @@ class Acl:
                 rules.append(("+" if has else "-") + command.full_name)
                 _change_permission(described, command, has)
             if not has:
-                rules += [f"+{command.full_name}|{arg.decode(errors='replace')}"
+                rules += [f"+{command.full_name}|{arg.decode(errors='surrogateescape')}"
                           for arg in user.first_args.get(command, ())]
         return " ".join(rules)
 
@@ -537,7 +540,7 @@ class Acl:
         if words[0] != b"user" or len(words) < 2:
             return f"{path}:{number} should start with user keyword followed by the username. "
         name = words[1]
-        shown = name.decode(errors="replace")
+        shown = name.decode(errors="surrogateescape")
         if has_spaces(name):
             return f"'{path}:{number}: username '{shown}' contains invalid characters. "
         if name in users:
@@ -549,7 +552,7 @@ class Acl:
                 self.apply_rule(user, rule)
             except RuleError as exc:
                 problems.append(f"{path}:{number}: Error in applying operation "
-                                f"'{rule.decode(errors='replace')}': {exc}. ")
+                                f"'{rule.decode(errors='surrogateescape')}': {exc}. ")
         user.refresh()
         return "".join(problems)
 

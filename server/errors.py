@@ -25,20 +25,30 @@ def wrong_arity(name: str) -> str:
     return f"ERR wrong number of arguments for '{name}' command"
 
 
+def _printed(arg: bytes, limit: int) -> bytes:
+    """What C's ``%.*s`` prints of an argument: up to its first NUL, at most ``limit``
+    bytes."""
+    return arg.split(b"\0", 1)[0][:limit]
+
+
+def _text(raw: bytes) -> str:
+    """Any bytes as reply text: the reply encoder writes them back unchanged."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def unknown_command(argv: list[bytes]) -> str:
     """Redis quotes the first arguments, up to about 128 bytes of them."""
-    args = ""
+    args = b""
     for arg in argv[1:]:
         if len(args) >= 128:
             break
-        args += f"'{arg.decode('utf-8', 'replace')[: 128 - len(args)]}' "
-    name = argv[0].decode("utf-8", "replace")[:128]
-    return f"ERR unknown command '{name}', with args beginning with: {args}"
+        args += b"'%b' " % _printed(arg, 128 - len(args))
+    return (f"ERR unknown command '{_text(_printed(argv[0], 128))}', "
+            f"with args beginning with: {_text(args)}")
 
 
 def unknown_subcommand(command: str, sub: bytes) -> str:
-    return (f"ERR unknown subcommand '{sub.decode('utf-8', 'replace')[:128]}'. "
-            f"Try {command.upper()} HELP.")
+    return f"ERR unknown subcommand '{_text(_printed(sub, 128))}'. Try {command.upper()} HELP."
 
 
 def bad_subcommand_usage(command: str, sub: bytes) -> CommandError:

@@ -75,9 +75,9 @@ def getuser(client, argv: list[bytes]):
         flags.append(user.sanitize)
     return {b"flags": OrderedSet(flag.encode() for flag in flags),
             b"passwords": [digest.encode() for digest in user.passwords],
-            b"commands": acl.describe_commands(user).encode(),
-            b"keys": acl.describe_keys(user).encode(),
-            b"channels": acl.describe_channels(user).encode(),
+            b"commands": acl.describe_commands(user).encode(errors="surrogateescape"),
+            b"keys": acl.describe_keys(user).encode(errors="surrogateescape"),
+            b"channels": acl.describe_channels(user).encode(errors="surrogateescape"),
             b"selectors": []}
 
 
@@ -92,7 +92,7 @@ def deluser(client, argv: list[bytes]):
 
 def list_(client, argv: list[bytes]):
     acl = client.server.acl
-    return [b"user %b %b" % (name, acl.describe(user).encode())
+    return [b"user %b %b" % (name, acl.describe(user).encode(errors="surrogateescape"))
             for name, user in sorted(acl.users.items())]
 
 
@@ -150,13 +150,14 @@ def dryrun(client, argv: list[bytes]):
     server = client.server
     user = server.acl.users.get(argv[2])
     if user is None:
-        raise CommandError(f"ERR User '{argv[2].decode(errors='replace')}' not found")
+        raise CommandError(f"ERR User '{argv[2].decode(errors='surrogateescape')}' not found")
     target = argv[3:]
     command = server.commands.get(target[0].lower())
     if command is not None and command.subcommands and len(target) > 1:
         command = command.subcommands.get(target[1].lower())
     if command is None:
-        raise CommandError(f"ERR Command '{target[0].decode(errors='replace')}' not found")
+        raise CommandError(f"ERR Command '{target[0].decode(errors='surrogateescape')}' "
+                           f"not found")
     if not command.arity_ok(len(target)):
         raise CommandError(wrong_arity(command.full_name))
     denied = server.acl.check(user, command, target)

@@ -94,5 +94,34 @@ INFO_FIELDS = Difference(
     "segments, dead bytes) and leaves out what has no meaning for it (RDB, replication "
     "backlog). keyspace_hits and keyspace_misses are compared by value.")
 
+
+
+def _rules_sorted(reply: Any) -> Any:
+    """A reply with the single-command rules of each ACL rule list (``+get``,
+    ``-config``) sorted; ``+@all`` / ``-@all`` and the categories keep their places."""
+    if isinstance(reply, list):
+        return [_rules_sorted(item) for item in reply]
+    if isinstance(reply, dict):
+        return {key: _rules_sorted(value) for key, value in reply.items()}
+    if not isinstance(reply, bytes) or b"@all" not in reply:
+        return reply
+    words = reply.split()
+    first = next((i for i, w in enumerate(words) if w[:1] in b"+-" and w[1:2] != b"@"),
+                 len(words))
+    return b" ".join(words[:first] + sorted(words[first:]))
+
+
+ACL_RULE_ORDER = Difference(
+    "order of the single-command rules in ACL LIST / ACL GETUSER",
+    "Redis names them in the order of its command dictionary, hashed with a seed chosen "
+    "at random when it starts; caskd in its command table's order. Compared sorted (the "
+    "categories in front keep their order).",
+    lambda a, b: _rules_sorted(a) == _rules_sorted(b))
+ACL_CAT_COMMANDS = Difference(
+    "ACL CAT <category>",
+    "the same commands for every command both servers have, in table order (Redis: "
+    "hash order); caskd lacks some of Redis's commands.")
+
 DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
-               OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS]
+               OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS, ACL_RULE_ORDER,
+               ACL_CAT_COMMANDS]
