@@ -4,10 +4,10 @@ computes and reports it.
 Redis fills the whole dynamic-programming table ``LCS(i, j)`` (the LCS length of
 ``a[:i]`` and ``b[:j]``) and walks back from the corner. A table of Python ints
 would be slow, so each row is kept as one bit vector (Hyyrö's bit-parallel
-algorithm): bit ``j`` of row ``i`` is clear exactly where ``LCS(i, j + 1)`` is one
-more than ``LCS(i, j)``, so ``LCS(i, j)`` is the number of clear bits below ``j``.
-The walk back then takes the same steps as Redis's, so the matches reported and
-their order are Redis's.
+algorithm): bit ``k`` of row ``i`` is clear exactly where ``LCS(i, k + 1)`` is one
+more than ``LCS(i, k)``, so ``LCS(i, j)`` is ``j`` minus the set bits below ``j``.
+The walk back takes the same steps as Redis's (skipping runs of plain steps), so
+the matches reported and their order are Redis's.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Match:
-    """One run of the LCS: ranges in ``a`` and ``b`` (inclusive) and its length."""
+    """One run of the LCS: ranges in ``a`` and ``b`` (inclusive)."""
 
     a_start: int
     a_end: int
@@ -42,30 +42,55 @@ def table_cells(a: bytes, b: bytes) -> int:
 
 
 def table_rows(a: bytes, b: bytes) -> list[int]:
-    """Row ``i`` of the table, as a bit vector, for i = 0 .. len(a)."""
+    """Row ``i`` of the table, as a bit vector over ``b``, for i = 0 .. len(a)."""
+    if not b:
+        return [0] * (len(a) + 1)
     mask = (1 << len(b)) - 1
-    where: dict[int, int] = {}  # byte -> bits of the positions in b holding it
-    for j, byte in enumerate(b):
-        where[byte] = where.get(byte, 0) | (1 << j)
+    backwards = b[::-1]  # so that b[k] becomes bit k of a base-2 literal
+    where = {}  # byte -> bits of the positions in b holding it, built in C
+    for byte in set(a):
+        digits = bytearray(b"0" * 256)
+        digits[byte] = ord("1")
+        where[byte] = int(backwards.translate(digits), 2)
     row = mask
     rows = [row]
     for byte in a:
-        matching = row & where.get(byte, 0)
+        matching = row & where[byte]
         row = ((row + matching) | (row - matching)) & mask
         rows.append(row)
     return rows
 
 
+def _next_stop(line: int, text: bytes, byte: int, position: int) -> int:
+    """Walking along one line of the table (a row, or a column) from ``position``:
+    the next position where the walk may do anything but step on along the line,
+    a match with ``byte`` or a drop of the LCS, or 0. The positions between are
+    skipped: a tiny string against a huge one would be a Python step per byte."""
+    match = text.rfind(bytes((byte,)), 0, position - 1)
+    drop = (~line & ((1 << (position - 1)) - 1)).bit_length() - 1
+    return max(match, drop) + 1
+
+
+class _Table:
+    """The table, kept as bit vectors along the longer string (so that building it
+    takes a Python step per byte of the shorter one): rows over ``b``, or columns
+    over ``a`` (the table of (b, a), transposed)."""
+
+    def __init__(self, a: bytes, b: bytes) -> None:
+        self.by_rows = len(a) <= len(b)
+        self.lines = table_rows(a, b) if self.by_rows else table_rows(b, a)
+
+    def cell(self, i: int, j: int) -> int:
+        line, width = (i, j) if self.by_rows else (j, i)
+        return width - (self.lines[line] & ((1 << width) - 1)).bit_count()
+
+
 def lcs(a: bytes, b: bytes, walk: bool = True, min_match: int = 0) -> Lcs:
     """The LCS of ``a`` and ``b``. With ``walk`` (Redis skips it for LEN) also the
     string itself and the runs of at least ``min_match`` bytes, last run first."""
-    rows = table_rows(a, b)
-
-    def cell(i: int, j: int) -> int:
-        return j - (rows[i] & ((1 << j) - 1)).bit_count()
-
+    table = _Table(a, b)
     i, j = len(a), len(b)
-    result = Lcs(cell(i, j))
+    result = Lcs(table.cell(i, j))
     if not walk:
         return result
     text = bytearray(result.length)
@@ -85,10 +110,10 @@ def lcs(a: bytes, b: bytes, walk: bool = True, min_match: int = 0) -> Lcs:
             i -= 1
             j -= 1
         else:
-            if cell(i - 1, j) > cell(i, j - 1):
-                i -= 1
+            if table.cell(i - 1, j) > table.cell(i, j - 1):  # Redis's choice of step
+                i = i - 1 if table.by_rows else _next_stop(table.lines[j], a, b[j - 1], i)
             else:
-                j -= 1
+                j = _next_stop(table.lines[i], b, a[i - 1], j) if table.by_rows else j - 1
             emit = run is not None
         if emit and run is not None:
             if run.length >= min_match:

@@ -27,13 +27,39 @@ def test_every_cell_matches_the_plain_table(a, b):
             assert j - (rows[i] & ((1 << j) - 1)).bit_count() == table[i][j]
 
 
-@given(SMALL_ALPHABET, SMALL_ALPHABET)
-def test_the_walk_spells_a_common_subsequence_of_that_length(a, b):
-    found = lcs(a, b)
-    assert len(found.text) == found.length == _table(a, b)[len(a)][len(b)]
-    for match in found.matches:
-        assert a[match.a_start:match.a_end + 1] == b[match.b_start:match.b_end + 1]
-    assert sum(match.length for match in found.matches) == found.length
+def _redis_walk(a: bytes, b: bytes) -> tuple[bytes, list[tuple[int, int, int, int]]]:
+    """lcsCommand's walk back over the plain table, step by step."""
+    table = _table(a, b)
+    i, j = len(a), len(b)
+    text, runs, run = b"", [], None
+    while i > 0 and j > 0:
+        if a[i - 1] == b[j - 1]:
+            text = a[i - 1:i] + text
+            run = (i - 1, i - 1 if run is None else run[1], j - 1,
+                   j - 1 if run is None else run[3])
+            i, j = i - 1, j - 1
+            if run[0] == 0 or run[2] == 0:
+                runs.append(run)
+                run = None
+        else:
+            if table[i - 1][j] > table[i][j - 1]:
+                i -= 1
+            else:
+                j -= 1
+            if run is not None:
+                runs.append(run)
+                run = None
+    return text, runs
+
+
+# Lengths from 0 up, both ways round: the table is kept along the longer string.
+@given(SMALL_ALPHABET, SMALL_ALPHABET.map(lambda s: s * 3))
+def test_the_walk_takes_redis_steps(a, b):
+    for first, second in ((a, b), (b, a)):
+        found = lcs(first, second)
+        text, runs = _redis_walk(first, second)
+        assert found.text == text and found.length == len(text)
+        assert [(m.a_start, m.a_end, m.b_start, m.b_end) for m in found.matches] == runs
 
 
 def test_redis_documented_example():
