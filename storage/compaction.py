@@ -93,7 +93,11 @@ def merge(
     finally:
         for view in views.values():
             if view is not None:
-                view.close()
+                # After an error, the traceback's frames may still hold slices of a
+                # map; closing it then raises BufferError, which would hide the
+                # error itself. The map is freed with the frames instead.
+                with suppress(BufferError):
+                    view.close()
 
 
 def _write_live(writer: _OutputWriter, live: list[dict[bytes, int]],
@@ -152,9 +156,13 @@ def _latest_records(inputs: list[MergeInput], views: dict, databases: int
 
     for item in inputs:
         view = views[item.number]
-        if view is not None:
+        if view is None:
+            continue
+        try:
             for rec in iter_records(memoryview(view), 0, len(view), verify=False):
                 apply(rec, item.number)
+        except record.CorruptRecord as exc:
+            raise record.CorruptRecord(exc.offset, f"{exc.reason} in {item.path}") from None
     return live, expires
 
 
@@ -322,22 +330,25 @@ def merge_in_child(inputs: list[MergeInput], directory: Path, major: int, first_
     env = {**os.environ,
            "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
                                                        os.environ.get("PYTHONPATH")]))}
+    # One pipe for both streams: a child that filled an unread stderr would hang.
     process = subprocess.Popen([sys.executable, "-m", "storage.compaction", json.dumps(spec)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                                close_fds=True, text=True)
     started(process)
     summary = None
+    other: list[str] = []  # anything else it printed: a traceback, say
     try:
         for line in process.stdout:
             if line.startswith("progress "):
                 progress(float(line.split()[1]))
             elif line.startswith("{"):
                 summary = json.loads(line)
-        error = process.stderr.read()
+            else:
+                other.append(line)
         code = process.wait()
         if code != 0 or summary is None:
             raise RuntimeError(f"compaction process failed (exit status {code}): "
-                               f"{error.strip()[-500:]}")
+                               f"{''.join(other).strip()[-500:]}")
         return MergeResult([tuple(output) for output in summary["outputs"]],
                            RelocationFile(relocations), summary["bytes_written"])
     except BaseException:

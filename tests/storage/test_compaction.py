@@ -380,3 +380,31 @@ def test_outputs_of_a_failed_merge_are_removed(tmp_path):
     _remove_outputs(tmp_path, 7, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "0000000007-0000.log", "0000000007-0001.log", "0000000008-0002.log"]
+
+
+def test_merge_process_error_is_reported(open_engine, data_dir, caplog):
+    engine = open_engine(segment_size=2048)
+    fill(engine)
+    expected = state_of(engine)
+    engine.start_compaction()
+    finish_compaction(engine)
+    engine.put(0, b"x", b"y")
+    engine.flush()
+    assert engine.start_compaction()  # seals the segment holding x...
+    finish_compaction(engine)
+    engine.put(0, b"z", b"w")
+    engine.flush()
+    engine._rotate()
+    sealed = segment_files(data_dir)[-2]  # ...and this one holds z, sealed
+    with open(sealed, "r+b") as f:  # damage it on disk: an absurd value length
+        f.seek(18)
+        f.write(b"\xff\xff\xff\x7f")
+    with caplog.at_level("WARNING", logger="caskd.storage"):
+        assert engine.start_compaction()
+        finish_compaction(engine)
+    assert engine.compaction_status == "err"
+    assert "compaction process failed" in caplog.text and "bad record header" in caplog.text
+    assert not list(data_dir.glob("*.tmp"))
+    state = state_of(engine)
+    del state[0, b"z"]  # its own record is the damaged one (reads do not verify)
+    assert state == {**expected, (0, b"x"): (b"y", 0)}
