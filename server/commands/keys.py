@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from protocol.reply import OK, SimpleString
-from server.commands.strings import read, stored_int
+from server.commands.strings import stored_int
 from server.errors import (
     DB_INDEX,
     NO_SUCH_KEY,
@@ -253,25 +253,41 @@ def swapdb(client, argv: list[bytes]):
 # ------------------------------------------------------------ introspection
 
 
-def string_encoding(value: bytes) -> str:
+def _peek(engine, db: int, key: bytes) -> tuple[int, bytes | None] | None:
+    """(length, value) of a key; the value is read only when it is short enough
+    (44 bytes) for its encoding to depend on its bytes, so a big one stays on disk."""
+    length = engine.value_length(db, key)
+    if length is None or length > EMBSTR_LIMIT:
+        return None if length is None else (length, None)
+    value = engine.get(db, key)
+    return None if value is None else (length, value)
+
+
+def string_encoding(value: bytes | None) -> str:
     """The encoding Redis gives a string it stores as given (SET, MSET …): "int" for
-    a 64-bit integer, "embstr" up to 44 bytes, "raw" beyond."""
-    if stored_int(value) is not None:
-        return "int"
-    return "embstr" if len(value) <= EMBSTR_LIMIT else "raw"
+    a 64-bit integer, "embstr" up to 44 bytes, "raw" beyond (None: a long value)."""
+    if value is None:
+        return "raw"
+    return "int" if stored_int(value) is not None else "embstr"
+
+
+def _counted_peek(client, key: bytes) -> tuple[int, bytes | None] | None:
+    found = _peek(client.engine, client.db, key)
+    client.server.count_lookup(found is not None)
+    return found
 
 
 def object_encoding(client, argv: list[bytes]):
-    value = read(client, argv[2])
-    return None if value is None else string_encoding(value).encode()
+    found = _counted_peek(client, argv[2])
+    return None if found is None else string_encoding(found[1]).encode()
 
 
 def object_refcount(client, argv: list[bytes]):
     """Redis shares the objects of small integers (refcount INT_MAX); others have 1."""
-    value = read(client, argv[2])
-    if value is None:
+    found = _counted_peek(client, argv[2])
+    if found is None:
         return None
-    number = stored_int(value)
+    number = None if found[1] is None else stored_int(found[1])
     return SHARED_REFCOUNT if number is not None and 0 <= number < SHARED_INTEGERS else 1
 
 
@@ -316,7 +332,7 @@ def _sds_size(length: int, is_key: bool) -> int:
     return _malloc_size(header + length + 1)
 
 
-def redis_memory_usage(key: bytes, value: bytes) -> int:
+def redis_memory_usage(key: bytes, length: int, value: bytes | None) -> int:
     """What MEMORY USAGE reports for this string key in Redis 7.0: key sds + dict
     entry (24) + value object (16) and its bytes. caskd keeps values on disk, but
     tools rank keys by this figure, so it is Redis's rather than caskd's RAM."""
@@ -324,9 +340,9 @@ def redis_memory_usage(key: bytes, value: bytes) -> int:
     if encoding == "int":
         value_size = 16
     elif encoding == "embstr":
-        value_size = _malloc_size(16 + 3 + len(value) + 1)
+        value_size = _malloc_size(16 + 3 + length + 1)
     else:
-        value_size = 16 + _sds_size(len(value), is_key=False)
+        value_size = 16 + _sds_size(length, is_key=False)
     return _sds_size(len(key), is_key=True) + 24 + value_size
 
 
@@ -340,5 +356,5 @@ def memory_usage(client, argv: list[bytes]):
             i += 2
         else:
             raise CommandError(SYNTAX)
-    value = client.engine.get(client.db, argv[2])
-    return None if value is None else redis_memory_usage(argv[2], value)
+    found = _peek(client.engine, client.db, argv[2])
+    return None if found is None else redis_memory_usage(argv[2], *found)
