@@ -105,6 +105,15 @@ class User:
             if attribute != "name":
                 setattr(self, attribute, value.copy() if hasattr(value, "copy") else value)
 
+    def flags(self) -> list[str]:
+        """ACL LIST's and ACL GETUSER's flags, in Redis's order."""
+        flags = ["on" if self.enabled else "off"]
+        if self.nopass:
+            flags.append("nopass")
+        if self.sanitize:
+            flags.append(self.sanitize)
+        return flags
+
     def refresh(self) -> None:
         self.key_matchers = [compile_pattern(p) for p in self.key_patterns]
         self.unrestricted = self.all_commands and self.all_keys
@@ -123,7 +132,7 @@ class LogEntry:
 
     reason: str
     context: str
-    target: bytes  # Redis's "object": the command, key or command name
+    target: bytes  # Redis's "object": the denied command or key, or the failed AUTH/HELLO
     username: bytes
     created_ms: int
     client_info: str
@@ -176,9 +185,9 @@ class Acl:
         """One ACL SETUSER rule (Redis's ACLSetUser); RuleError with Redis's reason.
 
         The caller calls ``user.refresh()`` when done."""
-        lowered = rule.lower()
         if not rule:
             return  # an empty rule does nothing, as in Redis
+        lowered = rule.lower()
         if lowered in (b"on", b"off"):
             user.enabled = lowered == b"on"
         elif lowered in (b"sanitize-payload", b"skip-sanitize-payload"):
@@ -312,11 +321,7 @@ class Acl:
     def describe(self, user: User) -> str:
         """The user as ACL LIST and the ACL file show it: flags, passwords, keys,
         channels, commands."""
-        parts = [flag for flag, on in (("on", user.enabled), ("off", not user.enabled),
-                                       ("nopass", user.nopass)) if on]
-        if user.sanitize:
-            parts.append(user.sanitize)
-        parts += ["#" + digest for digest in user.passwords]
+        parts = user.flags() + ["#" + digest for digest in user.passwords]
         parts += self.describe_keys(user).split()
         if user.all_channels:
             parts.append("&*")

@@ -35,6 +35,8 @@ def redacted(name: str, argv: list[bytes]) -> list[bytes]:
             else:
                 i += 2
         return shown
+    if name == "acl|setuser":  # the user name and every rule: passwords are rules
+        return argv[:2] + [REDACTED] * (len(argv) - 2)
     if name == "config|set":
         return [REDACTED if i > 2 and i % 2 and argv[i - 1].lower() in _SENSITIVE_SETTINGS
                 else arg for i, arg in enumerate(argv)]

@@ -69,11 +69,7 @@ def getuser(client, argv: list[bytes]):
     user = acl.users.get(argv[2])
     if user is None:
         return None
-    flags = [flag for flag, on in (("on", user.enabled), ("off", not user.enabled),
-                                   ("nopass", user.nopass)) if on]
-    if user.sanitize:
-        flags.append(user.sanitize)
-    return {b"flags": OrderedSet(flag.encode() for flag in flags),
+    return {b"flags": OrderedSet(flag.encode() for flag in user.flags()),
             b"passwords": [digest.encode() for digest in user.passwords],
             b"commands": acl.describe_commands(user).encode(errors="surrogateescape"),
             b"keys": acl.describe_keys(user).encode(errors="surrogateescape"),

@@ -167,3 +167,28 @@ def test_genpass(fresh):
         assert len(password) == length
         int(password, 16)
     assert ask(pair.caskd, "ACL", "GENPASS") != ask(pair.caskd, "ACL", "GENPASS")
+
+
+def test_setuser_arguments_are_redacted_in_the_slow_log(fresh):
+    pair = Pair(*fresh)
+    pair.check("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    try:
+        pair.check("SLOWLOG", "RESET")
+        pair.check("ACL", "SETUSER", "zz", "on", ">secret")
+    finally:
+        pair.check("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+    redis, caskd = (decode(raw) for raw in pair.both("SLOWLOG", "GET"))
+    assert [entry[3] for entry in caskd] == [entry[3] for entry in redis]
+    assert [b"ACL", b"SETUSER", b"(redacted)", b"(redacted)", b"(redacted)"] in \
+        [entry[3] for entry in redis]
+
+
+def test_client_kill_by_user(fresh):
+    admin = Pair(*fresh)
+    admin.check("ACL", "SETUSER", "k", "on", "nopass", "~*", "+@all")
+    victim = Pair(*fresh)
+    victim.check("AUTH", "k", "x")
+    admin.check("CLIENT", "KILL", "USER", "nobody")
+    assert admin.check("CLIENT", "KILL", "USER", "k") == 1
+    for connection in (victim.redis, victim.caskd):
+        assert connection.sock.recv(16) == b""

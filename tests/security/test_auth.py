@@ -93,10 +93,12 @@ def test_unauthenticated_requests_are_capped(fresh, request_bytes):
     assert replies[1][1] == b""  # and the connection is closed
 
 
-def test_authenticated_clients_may_send_large_requests(fresh):
+@pytest.mark.parametrize("login", [("AUTH", PASSWORD), ("HELLO", "2", "AUTH", "default", PASSWORD)],
+                         ids=["auth", "hello"])
+def test_authenticated_clients_may_send_large_requests(fresh, login):
     require_password(fresh)
     pair = Pair(*fresh)
-    pair.check("AUTH", PASSWORD)
+    assert not any(reply.startswith(b"-") for reply in pair.both(*login))
     pair.check("SET", "big", "x" * 20000)
     pair.check("MSET", *[f"k{i}" for i in range(12)])
 
