@@ -36,11 +36,16 @@ from pathlib import Path
 
 from storage.engine import Engine
 
-KEY_FORMAT = b"key:%012d"
+DEFAULT_KEY_SIZE = 16  # b"key:%012d", as redis-benchmark's key:__rand_int__
 
 
-def make_keys(count: int) -> list[bytes]:
-    return [KEY_FORMAT % i for i in range(count)]
+def key_format(size: int) -> bytes:
+    return b"key:%0" + str(size - 4).encode() + b"d"
+
+
+def make_keys(count: int, size: int = DEFAULT_KEY_SIZE) -> list[bytes]:
+    fmt = key_format(size)
+    return [fmt % i for i in range(count)]
 
 
 def rss_anon_bytes() -> int:
@@ -76,18 +81,17 @@ def bench_gets(engine: Engine, keys: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-def open_child(directory: Path, count: int) -> dict:
+def open_child(directory: Path, count: int, key_size: int) -> dict:
     """Open ``directory`` in a fresh process: load time and memory per key."""
     out = subprocess.run(
         [sys.executable, "-m", "scripts.bench_engine", "--open-only", str(directory),
-         "--keys", str(count)],
+         "--keys", str(count), "--key-size", str(key_size)],
         check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     return json.loads(out.stdout)
 
 
-def open_only(directory: Path, count: int) -> None:
+def open_only(directory: Path, count: int, key_len: int) -> None:
     """Child side of :func:`open_child`: print JSON figures."""
-    key_len = len(KEY_FORMAT % 0)
     gc.collect()
     before = rss_anon_bytes()
     started = time.perf_counter()
@@ -121,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--value-size", type=int, default=100)
+    parser.add_argument("--key-size", type=int, default=DEFAULT_KEY_SIZE,
+                        help="key length in bytes (memory per key moves in 16-byte steps: "
+                             "CPython rounds each key object up to a multiple of 16)")
     parser.add_argument("--flush-every", type=int, default=100)
     parser.add_argument("--fsync", default="everysec", choices=("always", "everysec", "no"))
     parser.add_argument("--dir", help="data directory (default: a fresh temp dir)")
@@ -129,13 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open-only", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.open_only:
-        open_only(Path(args.open_only), args.keys)
+        open_only(Path(args.open_only), args.keys, args.key_size)
         return 0
 
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="caskd-bench-"))
     directory = base / "data"
     shutil.rmtree(directory, ignore_errors=True)
-    keys = make_keys(args.keys)
+    keys = make_keys(args.keys, args.key_size)
     value = os.urandom(args.value_size)
     order = keys[:]
     random.Random(1).shuffle(order)
@@ -153,19 +160,20 @@ def main(argv: list[str] | None = None) -> int:
         engine.close()
         del engine
         if not args.skip_open:
-            plain = open_child(directory, args.keys)
+            plain = open_child(directory, args.keys, args.key_size)
             results["open_s_no_hints"] = plain["seconds"]
             results["bytes_per_key_no_hints"] = plain["bytes_per_key"]
             engine = Engine(directory, fsync="no")
             compact(engine)
             engine.close()
-            hinted = open_child(directory, args.keys)
+            hinted = open_child(directory, args.keys, args.key_size)
             results["open_s_hints"] = hinted["seconds"]
             results["bytes_per_key"] = hinted["bytes_per_key"]
     finally:
         if not args.dir:
             shutil.rmtree(base, ignore_errors=True)
-    print(f"keys={args.keys} value_size={args.value_size} fsync={args.fsync}")
+    print(f"keys={args.keys} key_size={args.key_size} value_size={args.value_size} "
+          f"fsync={args.fsync}")
     for name, figure in results.items():
         print(f"{name:24} {figure:>14,.2f}" if figure < 1000 else f"{name:24} {figure:>14,.0f}")
     return 0
