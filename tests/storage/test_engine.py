@@ -625,3 +625,30 @@ def test_writes_are_refused_while_fsync_fails(open_engine, monkeypatch):
     assert not reports or reports[-1] < position  # nothing claimed durable
     failing.clear()
     wait_for(lambda: engine.writable and reports and reports[-1] >= position)
+
+
+def test_segment_that_cannot_rotate_keeps_growing_then_rotates(open_engine, data_dir,
+                                                              monkeypatch):
+    engine = open_engine(segment_size=1024)
+    real_open = os.open
+    refusing = [True]
+
+    def open_(path, flags, *args):
+        if refusing[0] and flags & os.O_EXCL:  # only new segments are created with O_EXCL
+            raise OSError(24, "Too many open files")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", open_)
+    for i in range(40):
+        engine.put(0, b"k%d" % i, b"v" * 100)
+        engine.flush()
+    assert len(engine.segment_stats()) == 1 and engine.segment_stats()[0]["size"] > 4000
+    assert engine.writable  # the data is safe: only the rotation waits
+    refusing[0] = False
+    engine.put(0, b"after", b"v")
+    engine.flush()
+    assert len(engine.segment_stats()) == 2
+    engine.close()
+    engine = open_engine(segment_size=1024)
+    assert all(engine.get(0, b"k%d" % i) == b"v" * 100 for i in range(40))
+    assert engine.get(0, b"after") == b"v"
