@@ -7,12 +7,12 @@ from server.acl import DENIED_AUTH
 from server.commands.transactions import end_transaction
 from server.errors import (
     DB_INDEX,
-    NOT_INTEGER,
     SYNTAX,
     WRONGPASS,
     CommandError,
     bad_subcommand_usage,
     parse_int,
+    parse_int32,
 )
 from server.info import local_address
 from server.pause import ALL, WRITE
@@ -35,7 +35,7 @@ def quit_(client, argv: list[bytes]):
 
 
 def select(client, argv: list[bytes]):
-    db = parse_int(argv[1], NOT_INTEGER)
+    db = parse_int32(argv[1])
     if not 0 <= db < client.server.engine.databases:
         raise CommandError(DB_INDEX)
     client.db = db
