@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from protocol.reply import QUEUED, Error
+from protocol.reply import QUEUED, Error, Raw, encode
 from server import info as info_module
 from server import observe
 from server.acl import Acl, AclFileError
@@ -73,6 +73,7 @@ class Server:
         # Observers: call() does their work only while ``observed`` is set.
         self.watches = Watches(self.refresh_observed)
         self.monitors: list[Connection] = []
+        self._own_monitor_lines: list[bytes] = []  # a monitor's own commands: after its reply
         self.observed = False
         self.pause = ClientPause(self)
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
@@ -242,6 +243,9 @@ class Server:
             self.pause.hold(client, command)
             if client.multi is None or not command.queued_in_multi:
                 reply = self.call(client, command, argv)
+                if self._own_monitor_lines:  # a MONITOR client sees its reply first
+                    lines, self._own_monitor_lines = self._own_monitor_lines, []
+                    reply = Raw(encode(reply, client.resp3) + b"".join(lines))
             elif NO_MULTI in command.flag_set:
                 reply = self._refuse(client, command, "ERR Command not allowed inside a "
                                                       "transaction")
@@ -280,7 +284,7 @@ class Server:
             reply = command.handler(client, argv)
         except CommandError as exc:
             command.failed_calls += 1
-            reply = self.error_reply(str(exc))
+            reply = Error(str(exc))  # counted for errorstats just below, like any Error
         usec = (time.perf_counter_ns() - started) // 1000
         command.calls += 1
         command.usec += usec
@@ -302,6 +306,9 @@ class Server:
         if self.monitors and ADMIN not in command.flag_set:
             line = observe.monitor_line(client, command.full_name, argv)
             for monitor in self.monitors:
+                if monitor is client:
+                    self._own_monitor_lines.append(line)
+                    continue
                 if not monitor.out:
                     self.schedule_commit(monitor)
                 monitor.out.append(line)

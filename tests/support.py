@@ -115,6 +115,14 @@ class CaskdProcess:
         return RawClient(self.port)
 
 
+def hello_reply(client_id: int, protocol: int) -> bytes:
+    """HELLO's exact reply, as Redis 7.0.15 sends it: a map in RESP3, pairs in RESP2."""
+    fields = (b"$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n"
+              b"$5\r\nproto\r\n:%d\r\n$2\r\nid\r\n:%d\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"
+              b"$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n" % (protocol, client_id))
+    return (b"%7\r\n" if protocol == 3 else b"*14\r\n") + fields
+
+
 class RawClient:
     """A socket speaking raw RESP, for checking exact reply bytes."""
 
@@ -140,6 +148,27 @@ class RawClient:
             self.buffer += chunk
         data, self.buffer = self.buffer[:expected_len], self.buffer[expected_len:]
         return data
+
+    def client_id(self) -> int:
+        self.send(b"CLIENT ID\r\n")
+        return int(self.read_line()[1:-2])
+
+    def read_line(self) -> bytes:
+        """One line, CRLF included: a status, error or integer reply, or a header."""
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed before a whole line arrived")
+            self.buffer += chunk
+        end = self.buffer.index(b"\r\n") + 2
+        line, self.buffer = self.buffer[:end], self.buffer[end:]
+        return line
+
+    def read_bulk(self) -> bytes:
+        """A bulk (``$``) or verbatim (``=``) reply's payload, whatever its length."""
+        header = self.read_line()
+        assert header[:1] in (b"$", b"="), header
+        return self.read_exact(int(header[1:-2]) + 2)[:-2]
 
     def expect(self, expected: bytes) -> None:
         """Read exactly len(expected) bytes and compare."""

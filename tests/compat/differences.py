@@ -121,7 +121,37 @@ ACL_CAT_COMMANDS = Difference(
     "ACL CAT <category>",
     "the same commands for every command both servers have, in table order (Redis: "
     "hash order); caskd lacks some of Redis's commands.")
+CONFIG_GET_ORDER = Difference(
+    "order of the settings CONFIG GET <pattern> returns",
+    "Redis lists them in the order of a hash table with a random seed, caskd in its "
+    "settings table's order; compared as a map.",
+    lambda a, b: (dict(zip(a[::2], a[1::2], strict=True)) if isinstance(a, list) else a)
+    == (dict(zip(b[::2], b[1::2], strict=True)) if isinstance(b, list) else b))
+CLIENT_TRACKING = Difference(
+    "CLIENT TRACKING ON (and so CLIENT CACHING)",
+    "caskd has no client-side caching: TRACKING ON answers an error saying so; OFF, "
+    "TRACKINGINFO and GETREDIR answer as Redis does for a client that does not track.")
+CLIENT_FIGURES = Difference(
+    "CLIENT LIST / CLIENT INFO buffer figures",
+    "fields and order are Redis 7.0's (plus lib-name and lib-ver, which caskd's CLIENT "
+    "SETINFO from 7.2 sets); qbuf-free, argv-mem, rbs, rbp, omem and tot-mem are 0: "
+    "caskd has no such per-client buffers to measure.")
+COMMAND_DOCS = Difference(
+    "COMMAND DOCS, and COMMAND INFO's key specs and tips",
+    "caskd's table holds summary, since, group and subcommands, not Redis's argument "
+    "specs, complexity, history, key specs or tips; those come back empty.")
+SAVE_IS_COMPACTION = Difference(
+    "what SAVE and BGSAVE do",
+    "there is no RDB file: SAVE fsyncs the log and compacts it, blocking, as SAVE blocks; "
+    "BGSAVE fsyncs and compacts in the background. Replies are Redis's.")
+PAUSE_AND_EXPIRY = Difference(
+    "keys expiring during CLIENT PAUSE",
+    "Redis stops expiring keys while clients are paused; caskd keeps expiring them.")
+DEBUG_RELOAD_IN_EXEC = Difference(
+    "DEBUG RELOAD inside MULTI/EXEC",
+    "refused: the transaction's atomic unit is still open on the log being reloaded.")
 
 DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
                OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS, ACL_RULE_ORDER,
-               ACL_CAT_COMMANDS]
+               ACL_CAT_COMMANDS, CONFIG_GET_ORDER, CLIENT_TRACKING, CLIENT_FIGURES,
+               COMMAND_DOCS, SAVE_IS_COMPACTION, PAUSE_AND_EXPIRY, DEBUG_RELOAD_IN_EXEC]

@@ -10,7 +10,7 @@ import pytest
 
 from storage.record import RecordType, decode_at, iter_records
 from storage.segment import list_segments, segment_name
-from tests.support import wait_until
+from tests.support import hello_reply, wait_until
 
 EXECABORT = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
 RAN = b"*1\r\n+PONG\r\n"
@@ -33,15 +33,7 @@ def other(caskd):
 
 
 def hello3(raw) -> None:
-    """Switch to RESP3, checking HELLO's whole reply (it holds the client id)."""
-    raw.send(b"CLIENT ID\r\n")
-    line = b""
-    while not line.endswith(b"\r\n"):
-        line += raw.read_exact(1)
-    raw.roundtrip("HELLO", "3", reply=(
-        b"%%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n"
-        b"$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:%s\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"
-        b"$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n" % line[1:-2]))
+    raw.roundtrip("HELLO", "3", reply=hello_reply(raw.client_id(), 3))
 
 
 def exec_ping(raw, reply: bytes) -> None:
@@ -167,6 +159,25 @@ def test_flushdb_of_another_db_leaves_the_watch_alone(raw, other):
     other.roundtrip("SELECT", "1", reply=b"+OK\r\n")
     other.roundtrip("FLUSHDB", reply=b"+OK\r\n")
     exec_ping(raw, RAN)
+
+
+def test_swapdb_bringing_in_a_watched_name_fails_exec(raw, other):
+    other.roundtrip("SELECT", "1", reply=b"+OK\r\n")
+    other.roundtrip("SET", "k", "in db 1", reply=b"+OK\r\n")
+    raw.roundtrip("WATCH", "k", "absent", reply=b"+OK\r\n")
+    other.roundtrip("SWAPDB", "0", "1", reply=b"+OK\r\n")
+    exec_ping(raw, ABORTED)
+    raw.roundtrip("WATCH", "absent", reply=b"+OK\r\n")  # in neither db: unchanged
+    other.roundtrip("SWAPDB", "0", "1", reply=b"+OK\r\n")
+    exec_ping(raw, RAN)
+
+
+def test_move_into_the_watched_db_touches_the_key(raw, other):
+    raw.roundtrip("WATCH", "k", reply=b"+OK\r\n")
+    other.roundtrip("SELECT", "1", reply=b"+OK\r\n")
+    other.roundtrip("SET", "k", "v", reply=b"+OK\r\n")
+    other.roundtrip("MOVE", "k", "0", reply=b":1\r\n")
+    exec_ping(raw, ABORTED)
 
 
 def test_watch_is_per_database(raw, other):
