@@ -9,7 +9,7 @@ from server.commands.registry import CASKD_ONLY_FLAGS, Command
 from server.config import ConfigError
 from server.errors import SYNTAX, CommandError, bad_subcommand_usage
 from server.glob import compile_pattern
-from server.replies import NO_REPLY
+from server.replies import NO_REPLY, help_reply
 
 
 def info(client, argv: list[bytes]):
@@ -48,6 +48,22 @@ def config_set(client, argv: list[bytes]):
         raise CommandError(f"ERR {exc}") from None
     server.apply_config()
     return OK
+
+
+_CONFIG_HELP = (
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+)
+
+
+def config_help(client, argv: list[bytes]):
+    return help_reply("CONFIG", _CONFIG_HELP)
 
 
 def config_resetstat(client, argv: list[bytes]):

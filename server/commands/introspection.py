@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from protocol.reply import OK, Verbatim
 from server.errors import CommandError, bad_subcommand_usage, parse_int
-from server.replies import NO_REPLY
+from server.replies import NO_REPLY, help_reply
 
 DEFAULT_SLOWLOG_COUNT = 10
 
@@ -28,6 +28,23 @@ def slowlog_len(client, argv: list[bytes]):
 def slowlog_reset(client, argv: list[bytes]):
     client.server.slowlog.entries.clear()
     return OK
+
+
+_SLOWLOG_HELP = (
+    "GET [<count>]",
+    "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+    "    Entries are made of:",
+    "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+    "    client name",
+    "LEN",
+    "    Return the length of the slowlog.",
+    "RESET",
+    "    Reset the slowlog.",
+)
+
+
+def slowlog_help(client, argv: list[bytes]):
+    return help_reply("SLOWLOG", _SLOWLOG_HELP)
 
 
 def monitor(client, argv: list[bytes]):

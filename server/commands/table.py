@@ -217,6 +217,9 @@ TABLE: list[Command] = [
                     connection.client_unblock,
                     "Unblocks a client blocked by a blocking command from a different "
                     "connection.", "connection", "5.0.0"),
+                  C("help", 2, "loading stale", 0, 0, 0, connection.client_help,
+                    "Returns helpful text about the different subcommands.", "connection",
+                    "5.0.0"),
               ]),
     # transactions
     C("multi", 1, "noscript loading stale fast allow_busy allow_in_multi", 0, 0, 0,
@@ -245,6 +248,9 @@ TABLE: list[Command] = [
                   C("rewrite", 2, "admin noscript loading stale", 0, 0, 0,
                     admin.config_rewrite,
                     "Persists the effective configuration to file.", "server"),
+                  C("help", 2, "loading stale", 0, 0, 0, admin.config_help,
+                    "Returns helpful text about the different subcommands.", "server",
+                    "5.0.0"),
               ]),
     C("bgrewriteaof", 1, "admin noscript", 0, 0, 0, admin.bgrewriteaof,
       "Asynchronously rewrites the append-only file to disk.", "server"),
@@ -270,6 +276,8 @@ TABLE: list[Command] = [
           "Returns the number of entries in the slow log.", "server", "2.2.12"),
         C("reset", 2, "admin loading stale", 0, 0, 0, introspection.slowlog_reset,
           "Clears all entries from the slow log.", "server", "2.2.12"),
+        C("help", 2, "loading stale", 0, 0, 0, introspection.slowlog_help,
+          "Show helpful text about the different subcommands", "server", "6.2.0"),
     ]),
     container("latency", -2, "", "A container for latency diagnostics commands.", "server",
               "2.8.13", [

@@ -140,3 +140,8 @@ def test_slowlog_latency_function_and_time(pair):
         ("FUNCTION", "FLUSH"), ("FUNCTION", "FLUSH", "ASYNC"), ("FUNCTION", "FLUSH", "foo"),
         ("FUNCTION", "FLUSH", "SYNC", "x"), ("FUNCTION", "STATS"),
         ("DEBUG", "SLEEP", "0"), ("TIME", "x"), ("LASTSAVE", "x"), ("BGSAVE", "foo"))
+
+
+def test_help_subcommands(pair):
+    run(pair, ("CLIENT", "HELP"), ("CONFIG", "HELP"), ("SLOWLOG", "HELP"),
+        ("CLIENT", "HELP", "x"))
