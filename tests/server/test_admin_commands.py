@@ -148,8 +148,8 @@ def test_command_count_list_and_filters(caskd, raw):
     assert count == len([n for n in names if "|" not in n]) == len(client.command())
     assert {"multi", "exec", "client|kill", "slowlog|get", "config|set"} <= set(names)
     raw.roundtrip("COMMAND", "LIST", "FILTERBY", "PATTERN", "slowlog*", reply=(
-        b"*4\r\n$7\r\nslowlog\r\n$11\r\nslowlog|get\r\n$11\r\nslowlog|len\r\n"
-        b"$13\r\nslowlog|reset\r\n"))
+        b"*5\r\n$7\r\nslowlog\r\n$11\r\nslowlog|get\r\n$11\r\nslowlog|len\r\n"
+        b"$13\r\nslowlog|reset\r\n$12\r\nslowlog|help\r\n"))
     transaction = client.command_list(category="transaction")
     assert sorted(transaction) == [b"discard", b"exec", b"multi", b"unwatch", b"watch"]
     raw.roundtrip("COMMAND", "LIST", "FILTERBY", "MODULE", "x", reply=b"*0\r\n")
