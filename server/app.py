@@ -285,6 +285,11 @@ class Server:
         except CommandError as exc:
             command.failed_calls += 1
             reply = Error(str(exc))  # counted for errorstats just below, like any Error
+        except Exception as exc:  # a bug in a handler: answer, log, keep serving
+            command.failed_calls += 1
+            self.log.exception("Command %s failed", command.full_name)
+            reply = Error(f"ERR internal error in '{command.full_name}': "
+                          f"{type(exc).__name__}: {exc}")
         usec = (time.perf_counter_ns() - started) // 1000
         command.calls += 1
         command.usec += usec
