@@ -412,6 +412,53 @@ def measure_restart(opts: argparse.Namespace, root: Path) -> Report:
     )
 
 
+# caskd's own compaction triggers, off: only the BGREWRITEAOF below may compact.
+NO_AUTO_COMPACTION = ["--auto-aof-rewrite-percentage", "0", "--caskd-dead-ratio-percent", "100"]
+OVERWRITES = 5  # every key written five times: 80% of the log is dead
+
+
+def measure_compaction(opts: argparse.Namespace, root: Path) -> Report:
+    """caskd alone: SET -P 1 while BGREWRITEAOF merges a log that is 80% dead, as a ratio
+    of the same run without compaction (DESIGN.md: writes go on at close to full speed)."""
+    context = [*common_context(opts), f"load: {opts.keys} keys written {OVERWRITES} times "
+               f"({opts.datasize}-byte values), appendfsync {opts.fsync[0]}"]
+    server = Server("caskd", [*opts.caskd_cmd, *NO_AUTO_COMPACTION],
+                    Path(tempfile.mkdtemp(prefix="caskd-compaction-", dir=root)), opts.fsync[0])
+    args = benchmark_args(opts, "set", "1")
+    with contextlib.ExitStack() as stack:
+        stack.callback(server.stop)
+        server.start()
+        for round_index in range(OVERWRITES):
+            progress(f"loading {opts.keys} keys into caskd ({round_index + 1}/{OVERWRITES})")
+            load_keys(server, opts.keys, opts.datasize)
+        quiet = run_benchmark(server, args, opts.timeout)[0]
+        with server.client() as client:
+            client.bgrewriteaof()
+            busy = run_benchmark(server, args, opts.timeout)[0]
+            overlapped = client.info("persistence")["aof_rewrite_in_progress"] == 1
+            wait_until(lambda: rewrite_idle(client.info("persistence")), opts.timeout,
+                       "caskd's BGREWRITEAOF to finish")
+            status = client.info("persistence")["aof_last_bgrewrite_status"]
+    if status != "ok":
+        raise BenchError(f"caskd: BGREWRITEAOF failed (status {status})")
+    rows = [["SET -P 1 rps", fmt(quiet.rps, ",.0f"), fmt(busy.rps, ",.0f"),
+             fmt(busy.rps / quiet.rps)],
+            ["SET -P 1 p99 ms", fmt(quiet.p99_ms, ".3f"), fmt(busy.p99_ms, ".3f"),
+             fmt(busy.p99_ms / quiet.p99_ms if quiet.p99_ms and busy.p99_ms else None)]]
+    return Report(
+        title="caskd: throughput during compaction",
+        context=context,
+        columns=["metric", "idle", "during BGREWRITEAOF", "ratio"],
+        rows=rows,
+        notes=["ratio = during / idle. The compaction was "
+               + ("still running when the run ended." if overlapped else
+                  "over before the run ended: use more --requests for a full overlap.")],
+        chart={"SET -P 1 during compaction": busy.rps / quiet.rps},
+        data={"idle": dataclasses.asdict(quiet), "busy": dataclasses.asdict(busy),
+              "overlapped": overlapped},
+    )
+
+
 def common_context(opts: argparse.Namespace) -> list[str]:
     """Machine, date and both server command lines: what a reader needs to weigh the numbers."""
     return [
@@ -472,7 +519,8 @@ def write_chart(report: Report, path: Path) -> None:
 
 
 MODES: dict[str, Callable[[argparse.Namespace, Path], Report]] = {
-    "throughput": measure_throughput, "memory": measure_memory, "restart": measure_restart}
+    "throughput": measure_throughput, "memory": measure_memory, "restart": measure_restart,
+    "compaction": measure_compaction}
 
 
 def csv_list(kind: Callable[[str], Any]) -> Callable[[str], list[Any]]:
@@ -505,6 +553,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                       help="compare RSS per key after loading --keys keys")
     mode.add_argument("--restart", dest="mode", action="store_const", const="restart",
                       help="compare time to PONG when restarting on --keys loaded keys")
+    mode.add_argument("--compaction", dest="mode", action="store_const", const="compaction",
+                      help="caskd alone: SET throughput during BGREWRITEAOF vs without")
     parser.set_defaults(mode="throughput")
     parser.add_argument("--caskd-cmd", type=shlex.split,
                         default=[sys.executable, "-m", "server"],
