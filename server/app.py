@@ -470,8 +470,10 @@ class Server:
     def apply_config(self) -> None:
         """Push CONFIG SET changes to the parts that hold a copy."""
         self.query_buffer_limit = self.config["client-query-buffer-limit"]
+        output_limits = self.config["client-output-buffer-limit"]["normal"]
         for client in self.clients.values():
             client.parser.proto_max_bulk_len = self.config["proto-max-bulk-len"]
+            client.set_output_limits(output_limits)
         if self.acl.follow_requirepass(self.config["requirepass"]):
             self.acl.default_changed(self.clients.values())
         self.acl.log_max_len = self.config["acllog-max-len"]

@@ -49,6 +49,8 @@ class Setting:
     low: int | None = None
     high: int | None = None
     choices: tuple[str, ...] = ()
+    # For a value that sets only part of the setting: merge(current, parsed) -> new.
+    merge: Callable[[object, object], object] | None = None
 
     def convert(self, text: str) -> object:
         if self.choices and text.lower() not in self.choices:
@@ -88,6 +90,40 @@ def _string(name: str, default: str, mutable: bool = True) -> Setting:
     return Setting(name, default, str, mutable=mutable)
 
 
+OUTPUT_LIMIT_CLASSES = ("normal", "slave", "pubsub")  # CONFIG GET's order
+_OUTPUT_LIMIT_ERROR = "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+
+
+def _parse_output_limits(text: str) -> dict[str, tuple[int, int, int]]:
+    """client-output-buffer-limit: ``<class> <hard> <soft> <soft-seconds>``, repeated;
+    only the classes named change (see _merge_output_limits)."""
+    words = text.split()
+    if len(words) % 4:
+        raise ValueError("Wrong number of arguments in buffer limit configuration.")
+    limits = {}
+    for i in range(0, len(words), 4):
+        name = {"replica": "slave"}.get(words[i].lower(), words[i].lower())
+        if name not in OUTPUT_LIMIT_CLASSES:
+            raise ValueError("Invalid client class specified in buffer limit configuration.")
+        seconds = words[i + 3]
+        try:
+            hard, soft = parse_memory(words[i + 1]), parse_memory(words[i + 2])
+        except ValueError:
+            raise ValueError(_OUTPUT_LIMIT_ERROR) from None
+        if hard < 0 or soft < 0 or not (seconds.isascii() and seconds.isdigit()):
+            raise ValueError(_OUTPUT_LIMIT_ERROR)
+        limits[name] = (hard, soft, int(seconds))
+    return limits
+
+
+def _merge_output_limits(current: dict, parsed: dict) -> dict[str, tuple[int, int, int]]:
+    return {**current, **parsed}
+
+
+def _show_output_limits(limits: dict) -> str:
+    return " ".join(f"{name} {' '.join(map(str, limits[name]))}" for name in OUTPUT_LIMIT_CLASSES)
+
+
 SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _string("bind", "127.0.0.1", mutable=False),
     _int("port", 6379, 0, 65535, mutable=False),
@@ -117,6 +153,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _enum("tls-auth-clients", "yes", ("no", "yes", "optional"), mutable=False),
     _memory("proto-max-bulk-len", 512 * 1024 * 1024, 1024 * 1024, 512 * 1024 * 1024),
     _memory("client-query-buffer-limit", 1024 * 1024 * 1024, 1024 * 1024),
+    Setting("client-output-buffer-limit",
+            {"normal": (0, 0, 0), "slave": (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
+             "pubsub": (32 * 1024 * 1024, 8 * 1024 * 1024, 60)},
+            _parse_output_limits, _show_output_limits, merge=_merge_output_limits),
     _memory("maxmemory", 0),
     _int("auto-aof-rewrite-percentage", 100, 0, 2**31 - 1),
     _memory("auto-aof-rewrite-min-size", 64 * 1024 * 1024),
@@ -151,12 +191,15 @@ class Config:
             raise ConfigError(f"CONFIG SET failed (possibly related to argument '{name}') - "
                               f"can't set immutable config")
         try:
-            self.values[setting.name] = setting.convert(text)
+            value = setting.convert(text)
         except ValueError as exc:
             if at_runtime:
                 raise ConfigError(f"CONFIG SET failed (possibly related to argument "
                                   f"'{name}') - {exc}") from None
             raise ConfigError(f"Invalid value for '{name}': {text!r} ({exc})") from None
+        if setting.merge is not None:
+            value = setting.merge(self.values[setting.name], value)
+        self.values[setting.name] = value
 
     def matching(self, pattern: bytes) -> dict[str, str]:
         """CONFIG GET: every setting whose name matches the glob ``pattern``."""

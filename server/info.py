@@ -289,6 +289,7 @@ def describe_client(server: Server, client: Connection) -> str:
     lib-ver, which CLIENT SETINFO sets)."""
     now = time.monotonic()
     in_multi = client.multi is not None
+    omem = client.output_size()
     sock = client.transport.get_extra_info("socket") if client.transport else None
     return (f"id={client.id} addr={client.address} laddr={local_address(client)} "
             f"fd={sock.fileno() if sock is not None else -1} "
@@ -296,8 +297,8 @@ def describe_client(server: Server, client: Connection) -> str:
             f"idle={int(now - client.last_interaction)} flags={_client_flags(client)} "
             f"db={client.db} sub=0 psub=0 ssub=0 multi={len(client.multi) if in_multi else -1} "
             f"qbuf={client.parser.buffered_bytes} qbuf-free=0 argv-mem=0 multi-mem=0 "
-            f"rbs=0 rbp=0 obl=0 oll={len(client.held)} omem=0 tot-mem=0 "
-            f"events={'rw' if client.held else 'r'} "
+            f"rbs=0 rbp=0 obl=0 oll={len(client.held)} omem={omem} tot-mem=0 "
+            f"events={'r' if client.reading else ''}{'w' if omem else ''} "
             f"cmd={client.last_command} user={client.user.name.decode(errors='replace')} "
             f"redir=-1 resp={client.protocol} "
             f"lib-name={client.lib_name.decode(errors='replace')} "

@@ -134,8 +134,9 @@ CLIENT_TRACKING = Difference(
 CLIENT_FIGURES = Difference(
     "CLIENT LIST / CLIENT INFO buffer figures",
     "fields and order are Redis 7.0's (plus lib-name and lib-ver, which caskd's CLIENT "
-    "SETINFO from 7.2 sets); qbuf-free, argv-mem, rbs, rbp, omem and tot-mem are 0: "
-    "caskd has no such per-client buffers to measure.")
+    "SETINFO from 7.2 sets); qbuf-free, argv-mem, rbs, rbp and tot-mem are 0: "
+    "caskd has no such per-client buffers to measure; omem is the reply bytes the "
+    "client has not taken yet.")
 COMMAND_DOCS = Difference(
     "COMMAND DOCS, and COMMAND INFO's key specs and tips",
     "caskd's table holds summary, since, group and subcommands, not Redis's argument "
