@@ -129,14 +129,14 @@ def _check_hint(buf: memoryview, report: FileReport) -> None:
         report.hint, report.hint_bad = "damaged (bad checksum or header)", True
         return
     count = 0
-    for db, expire_at, key, offset in iter_hint(*hint):
+    for db, expire_at, key, offset, rtype in iter_hint(*hint):
         count += 1
         try:
             rec = record.decode_at(buf, offset, report.valid_end or len(buf))
         except CorruptRecord:
             rec = None
         if rec is None or (rec.type, rec.db, rec.expire_at, rec.key) != (
-                RecordType.PUT, db, expire_at, key):
+                rtype, db, expire_at, key):
             report.hint = f"does not match the segment (entry {count - 1}, offset {offset})"
             report.hint_bad = True
             return

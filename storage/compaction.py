@@ -14,6 +14,11 @@ its parent, so it can never publish outputs behind the back of a later opener.
 
 Inputs are always the oldest segments (a prefix of the log), so nothing older
 can hold a key they delete: their tombstones are dropped.
+
+A collection (see :mod:`storage.collections`) is rebuilt by replaying its
+operations and written as a snapshot of its contents. The live index holds the
+object itself, which the snapshot replays to, so a kept collection needs no
+relocation; one dropped as expired is reported with ``old`` = COLLECTION.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage import record
+from storage import collections, record
 from storage.record import RecordType, iter_records
 from storage.segment import (
     FILE_MODE,
@@ -47,6 +52,7 @@ from storage.segment import (
 
 # A relocation: (db, key, old location, output index or -1 if dropped, new record offset)
 Relocation = tuple[int, bytes, int, int, int]
+COLLECTION = (1 << 64) - 1  # "old" of a dropped collection: it has no location
 
 
 @dataclass
@@ -100,7 +106,7 @@ def merge(
                     view.close()
 
 
-def _write_live(writer: _OutputWriter, live: list[dict[bytes, int]],
+def _write_live(writer: _OutputWriter, live: list[dict[bytes, object]],
                 expires: list[dict[bytes, int]], views: dict, now_ms: int,
                 progress: Callable[[float], None]) -> None:
     """Copy every live value to the output; keys expired by ``now_ms`` are dropped."""
@@ -110,7 +116,12 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, int]],
         db_expires = expires[db]
         for key, old in keys.items():
             expire_at = db_expires.get(key, 0)
-            if expire_at and expire_at <= now_ms:
+            if type(old) is not int:  # a collection
+                if expire_at and expire_at <= now_ms:
+                    writer.result.relocations.append((db, key, COLLECTION, -1, 0))
+                else:
+                    writer.add_collection(db, key, old, expire_at)
+            elif expire_at and expire_at <= now_ms:
                 writer.result.relocations.append((db, key, old, -1, 0))
             else:
                 number, offset = unpack_location(old)
@@ -121,14 +132,41 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, int]],
 
 
 def _latest_records(inputs: list[MergeInput], views: dict, databases: int
-                    ) -> tuple[list[dict[bytes, int]], list[dict[bytes, int]]]:
-    """Replay the inputs: per db, key -> latest record location, and key -> TTL."""
-    live: list[dict[bytes, int]] = [{} for _ in range(databases)]
+                    ) -> tuple[list[dict[bytes, object]], list[dict[bytes, int]]]:
+    """Replay the inputs: per db, key -> latest record location (a string) or the
+    collection as its operations rebuild it, and key -> TTL."""
+    live: list[dict[bytes, object]] = [{} for _ in range(databases)]
     expires: list[dict[bytes, int]] = [{} for _ in range(databases)]
 
-    def apply(rec: record.Record, number: int) -> None:
+    def apply(rec: record.Record, number: int, view) -> None:
         rtype = rec.type
-        if rtype == RecordType.PUT:
+        if rtype == RecordType.OP:  # as Engine._replay_op
+            keys = live[rec.db]
+            current = keys.get(rec.key)
+            value = collections.replay(current, view[rec.value_offset:rec.end])
+            if not value:
+                keys.pop(rec.key, None)
+                expires[rec.db].pop(rec.key, None)
+            elif value is not current:
+                keys[rec.key] = value
+                expires[rec.db].pop(rec.key, None)
+        elif rtype == RecordType.SNAPSHOT:
+            live[rec.db][rec.key] = collections.replay_snapshot(
+                view[rec.value_offset:rec.end])
+            if rec.expire_at:
+                expires[rec.db][rec.key] = rec.expire_at
+            else:
+                expires[rec.db].pop(rec.key, None)
+        elif rtype == RecordType.RENAME:
+            if rec.key in live[rec.db]:
+                target = view[rec.value_offset:rec.end]
+                expire_at = expires[rec.db].pop(rec.key, 0)
+                live[target[0]][target[1:]] = live[rec.db].pop(rec.key)
+                if expire_at:
+                    expires[target[0]][target[1:]] = expire_at
+                else:
+                    expires[target[0]].pop(target[1:], None)
+        elif rtype == RecordType.PUT:
             live[rec.db][rec.key] = pack_location(number, rec.offset)
             if rec.expire_at:
                 expires[rec.db][rec.key] = rec.expire_at
@@ -160,7 +198,7 @@ def _latest_records(inputs: list[MergeInput], views: dict, databases: int
             continue
         try:
             for rec in iter_records(memoryview(view), 0, len(view), verify=False):
-                apply(rec, item.number)
+                apply(rec, item.number, view)
         except record.CorruptRecord as exc:
             raise record.CorruptRecord(exc.offset, f"{exc.reason} in {item.path}") from None
     return live, expires
@@ -192,16 +230,34 @@ class _OutputWriter:
         self.hint_count = 0
 
     def add(self, db: int, key: bytes, old: int, value: bytes, expire_at: int) -> None:
+        self._rotate_if_full()
+        position = self._add_record(RecordType.PUT, db, key, value, expire_at)
+        self.result.relocations.append((db, key, old, len(self.temps) - 1, position))
+
+    def add_collection(self, db: int, key: bytes, value: object, expire_at: int) -> None:
+        """A collection's snapshot, all in one output segment: a segment published
+        without the next (a crash while renaming) then never holds part of one."""
+        self._rotate_if_full()
+        rtype, record_expire = RecordType.SNAPSHOT, expire_at
+        for chunk in collections.snapshot(value):
+            self._add_record(rtype, db, key, chunk, record_expire)
+            rtype, record_expire = RecordType.OP, 0
+
+    def _rotate_if_full(self) -> None:
         if self.size and self.size + len(self.buffer) >= self.segment_size:
             self._end_segment()
             self._start_segment()
+
+    def _add_record(self, rtype: RecordType, db: int, key: bytes, value: bytes,
+                    expire_at: int) -> int:
+        """Append a record and its hint entry; returns its offset in the segment."""
         position = self.size + len(self.buffer)
-        self.buffer += record.encode(RecordType.PUT, db, key, value, expire_at)
-        self.hints += encode_hint_entry(db, expire_at, key, position)
+        self.buffer += record.encode(rtype, db, key, value, expire_at)
+        self.hints += encode_hint_entry(db, expire_at, key, position, rtype)
         self.hint_count += 1
-        self.result.relocations.append((db, key, old, len(self.temps) - 1, position))
         if len(self.buffer) >= 1 << 20:
             self._write_buffer()
+        return position
 
     def _write_buffer(self) -> None:
         view = memoryview(self.buffer)

@@ -8,8 +8,11 @@ the buffer to the active segment with one ``pwrite``. fsync happens in the
 neither blocks the owner.
 
 The index keeps, per database, key -> location (one packed int: segment number
-and record offset, see :mod:`storage.segment`). Values stay on disk and are read
-through mmap.
+and record offset, see :mod:`storage.segment`) for a string, whose value stays on
+disk and is read through mmap; for a hash, list, set or sorted set it holds the
+collection object itself, which lives in memory and whose changes are logged as
+operations (see :mod:`storage.collections`). So ``type(value) is int`` means a
+string.
 """
 
 from __future__ import annotations
@@ -25,13 +28,22 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+from storage import collections as coll
 from storage import record
-from storage.compaction import MergeInput, MergeResult, RelocationFile, merge, merge_in_child
+from storage.collections import WrongType
+from storage.compaction import (
+    COLLECTION,
+    MergeInput,
+    MergeResult,
+    RelocationFile,
+    merge,
+    merge_in_child,
+)
 from storage.record import (
     BODY,
     CRC,
@@ -212,14 +224,18 @@ class Engine:
     # ------------------------------------------------------------------ reads
 
     def get(self, db: int, key: bytes) -> bytes | None:
-        """The value of ``key``, or None if it does not exist (or has expired)."""
+        """The value of ``key``, or None if it does not exist (or has expired).
+        Raises WrongType if it holds a collection."""
         location = self._keydirs[db].get(key)
         if location is None:
             return None
         if self._expires[db] and self._expire_if_due(db, key):
             return None
         # _read, inlined: this is the hottest path of the server.
-        number = location >> NUMBER_SHIFT
+        try:
+            number = location >> NUMBER_SHIFT
+        except TypeError:  # a collection object, not a location: costs nothing otherwise
+            raise WrongType from None
         offset = location & OFFSET_MASK
         active = self._active
         if number == active.number and offset >= active.size:
@@ -238,8 +254,20 @@ class Engine:
         """The length of the value (STRLEN) without reading it."""
         if not self.exists(db, key):
             return None
-        buf, offset = self._record_buffer(self._keydirs[db][key])
+        location = self._keydirs[db][key]
+        if type(location) is not int:
+            raise WrongType
+        buf, offset = self._record_buffer(location)
         return LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)[1]
+
+    def get_object(self, db: int, key: bytes) -> object:
+        """What ``key`` holds: its collection object (dict, deque, set or ZSet, to
+        read, never to change: see :meth:`apply`), an int for a string (read it
+        with :meth:`get`), or None if there is no such key (or it has expired)."""
+        value = self._keydirs[db].get(key)
+        if value is None or (self._expires[db] and self._expire_if_due(db, key)):
+            return None
+        return value
 
     def get_expire(self, db: int, key: bytes) -> int | None:
         """The absolute expiry time in ms; 0 if the key has none; None if no key."""
@@ -354,6 +382,79 @@ class Engine:
             return True
         self._append(RecordType.EXPIRE, db, key, b"", expire_at)
         self._set_expire_in_index(db, key, expire_at)
+        return True
+
+    def apply(self, db: int, key: bytes, op: coll.Op, args: list[bytes]):
+        """Apply a collection operation to ``key`` (see :mod:`storage.collections`),
+        creating the collection if the key does not exist, and log it; returns the
+        operation's result. A collection left empty is deleted, as in Redis.
+        Raises WrongType if the key holds another type."""
+        keydir = self._keydirs[db]
+        current = keydir.get(key)
+        if current is not None and self._expires[db] and self._expire_if_due(db, key):
+            current = None
+        if current is not None and type(current) is not coll.KIND[op]:
+            raise WrongType
+        self._append(RecordType.OP, db, key, coll.encode(op, args))
+        value, result = coll.apply(current, op, args)
+        if not value:
+            if current is not None:
+                self._index_remove(db, key)
+        elif current is None:
+            keydir[key] = value
+        return result
+
+    def put_object(self, db: int, key: bytes, value: object, expire_at: int = 0) -> None:
+        """Set ``key`` to a whole collection (the STORE commands, COPY), replacing
+        whatever it held; the engine owns ``value`` from now on. An empty
+        collection deletes the key instead."""
+        if not value:
+            self.delete(db, key)
+            return
+        self._write_snapshot(db, key, value, expire_at)
+        self._index_put(db, key, value, expire_at)
+
+    def _write_snapshot(self, db: int, key: bytes, value: object, expire_at: int) -> None:
+        """Log a collection as its contents, in one atomic unit."""
+        chunks = list(coll.snapshot(value))
+        with self.batch() if len(chunks) > 1 else nullcontext():
+            self._append(RecordType.SNAPSHOT, db, key, chunks[0], expire_at)
+            for chunk in chunks[1:]:
+                self._append(RecordType.OP, db, key, chunk)
+
+    def rename(self, db: int, key: bytes, target_db: int, target: bytes) -> bool:
+        """Move ``key``'s value and TTL to ``target`` in ``target_db``, replacing what
+        it held (RENAME, MOVE); False if there is no such key. A collection moves
+        in O(1): one record names the move."""
+        value = self.get_object(db, key)
+        if value is None:
+            return False
+        if (db, key) == (target_db, target):
+            return True
+        expire_at = self._expires[db].get(key, 0)
+        if type(value) is int:  # a string: its value is written under the new name
+            with self.batch():
+                location = self._append(RecordType.PUT, target_db, target, self._read(value),
+                                        expire_at)
+                self._index_put(target_db, target, location, expire_at)
+                self._append(RecordType.DELETE, db, key)
+                self._index_remove(db, key)
+        else:
+            self._append(RecordType.RENAME, db, key, bytes((target_db,)) + target)
+            self._index_rename(db, key, target_db, target)
+        return True
+
+    def copy(self, db: int, key: bytes, target_db: int, target: bytes) -> bool:
+        """Copy ``key``'s value and TTL to ``target`` in ``target_db``, replacing what
+        it held (COPY); False if there is no such key."""
+        value = self.get_object(db, key)
+        if value is None:
+            return False
+        expire_at = self._expires[db].get(key, 0)
+        if type(value) is int:
+            self.put(target_db, target, self._read(value), expire_at)
+        else:
+            self.put_object(target_db, target, coll.copy(value), expire_at)
         return True
 
     def flushdb(self, db: int) -> None:
@@ -521,6 +622,12 @@ class Engine:
             self._expires[db].pop(key, None)
             self._removals[db] += 1
 
+    def _index_rename(self, db: int, key: bytes, target_db: int, target: bytes) -> None:
+        expire_at = self._expires[db].pop(key, 0)
+        value = self._keydirs[db].pop(key)
+        self._removals[db] += 1
+        self._index_put(target_db, target, value, expire_at)
+
     def _set_expire_in_index(self, db: int, key: bytes, expire_at: int) -> None:
         if expire_at:
             self._expires[db][key] = expire_at
@@ -568,7 +675,13 @@ class Engine:
         heapq.heapify(self._expiry_heap)
 
     def _mark_dead(self, location: int) -> None:
-        """The record at ``location`` is superseded: count it for auto-compaction."""
+        """The record at ``location`` is superseded: count it for auto-compaction.
+
+        A collection's records are not counted: which of its operations a later
+        one makes dead is not tracked. Its log still shrinks to one snapshot at the
+        next compaction, which the log's growth triggers."""
+        if type(location) is not int:
+            return
         number = location >> NUMBER_SHIFT
         self._dead_bytes[number] = (self._dead_bytes.get(number, 0)
                                     + record.size_at(*self._record_buffer(location)))
@@ -668,18 +781,25 @@ class Engine:
             segment.path.unlink(missing_ok=True)
 
     def _load_hints(self, segment: Segment, data: bytes, count: int) -> None:
-        """Index a compacted segment from its hint file (only PUTs; no value read)."""
+        """Index a compacted segment from its hint file: a string's value is not read;
+        a collection's records are, and replayed."""
         base = segment.number << NUMBER_SHIFT
         unpack = HINT_ENTRY.unpack_from
         entry_size = HINT_ENTRY.size
         keydirs, expires = self._keydirs, self._expires
         mark_dead = self._mark_dead
+        put = RecordType.PUT
         pos = HINT_HEADER.size
         for _ in range(count):
-            db, expire_at, key_len, offset = unpack(data, pos)
+            db, rtype, expire_at, key_len, offset = unpack(data, pos)
             pos += entry_size
             key = data[pos:pos + key_len]
             pos += key_len
+            if rtype != put:
+                view = segment.view
+                self._apply_record(record.decode_at(view, offset, len(view), verify=False),
+                                   segment.number, view)
+                continue
             keydir = keydirs[db]
             old = keydir.get(key)
             keydir[key] = base | offset
@@ -719,9 +839,9 @@ class Engine:
                     break
                 if rec.type == RecordType.BATCH:
                     for inner in iter_records(buf, rec.value_offset, rec.end, verify=False):
-                        apply(inner, number)
+                        apply(inner, number, buf)
                 else:
-                    apply(rec, number)
+                    apply(rec, number, buf)
                 pos = rec.end
         except record.CorruptRecord as exc:
             damage = exc.reason
@@ -751,10 +871,20 @@ class Engine:
         segment.size = valid_end
         self._views[segment.number] = segment.view
 
-    def _apply_record(self, rec: record.Record, number: int) -> None:
-        """Replay one record into the index (recovery)."""
+    def _apply_record(self, rec: record.Record, number: int, buf) -> None:
+        """Replay one record (of segment ``number``, read from ``buf``) into the index
+        (recovery)."""
         rtype, db, key = rec.type, rec.db, rec.key
-        if rtype == RecordType.PUT:
+        if rtype == RecordType.OP:
+            self._replay_op(db, key, bytes(buf[rec.value_offset:rec.end]))
+        elif rtype == RecordType.SNAPSHOT:
+            value = coll.replay_snapshot(bytes(buf[rec.value_offset:rec.end]))
+            self._index_put(db, key, value, rec.expire_at)
+        elif rtype == RecordType.RENAME:
+            if key in self._keydirs[db]:
+                target = bytes(buf[rec.value_offset:rec.end])
+                self._index_rename(db, key, target[0], target[1:])
+        elif rtype == RecordType.PUT:
             self._index_put(db, key, (number << NUMBER_SHIFT) | rec.offset, rec.expire_at)
         elif rtype == RecordType.DELETE:
             self._index_remove(db, key)
@@ -767,6 +897,16 @@ class Engine:
             self._index_flushall_replayed(number, rec.end)
         elif rtype == RecordType.SWAPDB:
             self._index_swapdb(db, int(key))
+
+    def _replay_op(self, db: int, key: bytes, data: bytes) -> None:
+        """A collection operation met while loading: as :meth:`apply` did it."""
+        current = self._keydirs[db].get(key)
+        value = coll.replay(current, data)
+        if not value:
+            if current is not None:
+                self._index_remove(db, key)
+        elif value is not current:
+            self._index_put(db, key, value, 0)
 
     def _index_flushall_replayed(self, number: int, end: int) -> None:
         """A FLUSHALL met while loading: what came before it in the log is dead."""
@@ -922,7 +1062,9 @@ class Engine:
             count += 1
             db = state.db_of[merged_db]
             keydir = self._keydirs[db]
-            if keydir.get(key) != old:
+            if old == COLLECTION:  # an expired collection the merge dropped
+                self._collection_dropped(state, db, key)
+            elif keydir.get(key) != old:
                 # Written again since the merge started: the newer write wins, and
                 # the copy just made is dead weight for the next compaction.
                 if output >= 0:
@@ -957,6 +1099,22 @@ class Engine:
             return
         location = self._append(RecordType.PUT, db, key, self._read(old), expire_at)
         self._index_put(db, key, location, expire_at)
+
+    def _collection_dropped(self, state: CompactionState, db: int, key: bytes) -> None:
+        """The merge dropped the collection at ``key`` as expired (a collection it
+        keeps needs no index change: the index holds the object, and the merge's
+        snapshot replays to the same contents). If the key still holds a
+        collection that has not expired (its TTL changed after the merge looked,
+        or it is a new one), it is written again whole, so that nothing of it
+        depends on the inputs about to be deleted."""
+        value = self._keydirs[db].get(key)
+        if value is None or type(value) is int:
+            return
+        expire_at = self._expires[db].get(key, 0)
+        if expire_at and expire_at <= state.now:
+            self._index_remove(db, key)  # its records leave with the inputs
+            return
+        self._write_snapshot(db, key, value, expire_at)
 
     def _map_output(self, major: int, minor: int) -> int:
         path = self.directory / segment_name(major, minor)

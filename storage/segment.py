@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.record import RecordType
+
 SEGMENT_RE = re.compile(r"^(\d{10})-(\d{4})\.log$")
 FILE_MODE = 0o600
 
@@ -92,15 +94,18 @@ class Segment:
 
 
 # Hint file: magic, entry count, CRC of the count and the entries; then per entry
-# db, expire_at, key_len, record offset, key. Version 2: version 1 stored value
-# offsets; a version-1 file is simply not recognised (the segment is scanned).
-HINT_MAGIC = b"CASKHNT2"
+# db, record type, expire_at, key_len, record offset, key. A PUT entry is indexed
+# as it is; any other (a collection's records) is read from the segment and
+# replayed. Version 3 added the record type; older versions are simply not
+# recognised (the segment is scanned).
+HINT_MAGIC = b"CASKHNT3"
 HINT_HEADER = struct.Struct("<8sQI")
-HINT_ENTRY = struct.Struct("<BqII")
+HINT_ENTRY = struct.Struct("<BBqII")
 
 
-def encode_hint_entry(db: int, expire_at: int, key: bytes, record_offset: int) -> bytes:
-    return HINT_ENTRY.pack(db, expire_at, len(key), record_offset) + key
+def encode_hint_entry(db: int, expire_at: int, key: bytes, record_offset: int,
+                      rtype: int = RecordType.PUT) -> bytes:
+    return HINT_ENTRY.pack(db, rtype, expire_at, len(key), record_offset) + key
 
 
 def write_hint(path: Path, entries: bytes, count: int) -> None:
@@ -139,8 +144,9 @@ def _hint_crc(count: int, entries: bytes | memoryview) -> int:
     return zlib.crc32(entries, zlib.crc32(count.to_bytes(8, "little")))
 
 
-def iter_hint(data: bytes, count: int) -> Iterator[tuple[int, int, bytes, int]]:
-    """(db, expire_at, key, record offset) of each entry of a hint file's contents."""
+def iter_hint(data: bytes, count: int) -> Iterator[tuple[int, int, bytes, int, int]]:
+    """(db, expire_at, key, record offset, record type) of each entry of a hint
+    file's contents."""
     pos = HINT_HEADER.size
     unpack = HINT_ENTRY.unpack_from
     size = HINT_ENTRY.size
@@ -148,7 +154,7 @@ def iter_hint(data: bytes, count: int) -> Iterator[tuple[int, int, bytes, int]]:
     for _ in range(count):
         if pos + size > end:
             return
-        db, expire_at, key_len, offset = unpack(data, pos)
+        db, rtype, expire_at, key_len, offset = unpack(data, pos)
         pos += size
-        yield db, expire_at, data[pos:pos + key_len], offset
+        yield db, expire_at, data[pos:pos + key_len], offset, rtype
         pos += key_len

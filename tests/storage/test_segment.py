@@ -38,7 +38,7 @@ def test_locations_are_small_ints():
 
 
 def test_hint_round_trip(tmp_path):
-    entries = [(0, 0, b"a", 0), (15, 1234, b"\0binary\n", 40), (3, 0, b"", 99)]
+    entries = [(0, 0, b"a", 0, 1), (15, 1234, b"\0binary\n", 40, 1), (3, 0, b"", 99, 16)]
     blob = b"".join(encode_hint_entry(*entry) for entry in entries)
     path = tmp_path / "x.hint"
     write_hint(path, blob, len(entries))
