@@ -43,8 +43,13 @@ class SlowReader:
         server.client().set("big", VALUE)
         self.reply = reply
         self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=60)
-        requests = encode_command(("CLIENT", "SETNAME", name)) + request * count
-        self.sender = threading.Thread(target=self._send, args=(requests,), daemon=True)
+        self.sock.sendall(encode_command(("CLIENT", "SETNAME", name)))
+        greeting = b""
+        while len(greeting) < 5 and (chunk := self._read(5 - len(greeting))):
+            greeting += chunk
+        assert greeting == b"+OK\r\n"  # named, so CLIENT LIST shows it from now on
+        self.sender = threading.Thread(target=self._send, args=(request * count,),
+                                       daemon=True)
         self.sender.start()
 
     def _send(self, requests: bytes) -> None:
@@ -54,10 +59,6 @@ class SlowReader:
     def read_replies(self, count: int) -> int:
         """Read (checking every byte) until ``count`` replies came or the server
         closed the connection; returns how many came whole."""
-        greeting = b""
-        while len(greeting) < 5 and (chunk := self._read(5 - len(greeting))):
-            greeting += chunk
-        assert greeting == b"+OK\r\n"  # CLIENT SETNAME
         size = len(self.reply)
         template = self.reply * ((1 << 20) // size + 2)
         received = 0
