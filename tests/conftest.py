@@ -28,3 +28,19 @@ def caskd_factory(tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def raw(caskd):
+    """A raw RESP connection to ``caskd``: for checking exact reply bytes."""
+    client = caskd.raw()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def other(caskd):
+    """A second raw connection to ``caskd`` (a concurrent client)."""
+    client = caskd.raw()
+    yield client
+    client.close()

@@ -13,12 +13,6 @@ from tests.support import hello_reply, wait_until
 OK = b"+OK\r\n"
 
 
-@pytest.fixture
-def raw(caskd):
-    client = caskd.raw()
-    yield client
-    client.close()
-
 
 def info(raw, *sections: str) -> str:
     raw.command("INFO", *sections)

@@ -20,18 +20,6 @@ CLIENT_FIELDS = ["id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "d
                  "resp", "lib-name", "lib-ver"]
 
 
-@pytest.fixture
-def raw(caskd):
-    client = caskd.raw()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def other(caskd):
-    client = caskd.raw()
-    yield client
-    client.close()
 
 
 def client_info(raw) -> dict[str, str]:

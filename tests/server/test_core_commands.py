@@ -7,13 +7,6 @@ import time
 import pytest
 
 
-@pytest.fixture
-def raw(caskd):
-    client = caskd.raw()
-    yield client
-    client.close()
-
-
 def test_ping_echo_and_inline(raw):
     raw.roundtrip("PING", reply=b"+PONG\r\n")
     raw.roundtrip("PING", "hi", reply=b"$2\r\nhi\r\n")

@@ -17,19 +17,6 @@ RAN = b"*1\r\n+PONG\r\n"
 ABORTED = b"*-1\r\n"
 
 
-@pytest.fixture
-def raw(caskd):
-    client = caskd.raw()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def other(caskd):
-    """A second connection: the concurrent writer."""
-    client = caskd.raw()
-    yield client
-    client.close()
 
 
 def hello3(raw) -> None:
