@@ -7,7 +7,6 @@ DENIED explanation and is disconnected.
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 
 DENIED = (
@@ -27,16 +26,12 @@ DENIED = (
 
 
 def is_loopback(peer: object) -> bool:
-    """Whether a peer address (asyncio's ``peername``) is this machine's loopback; a
-    Unix socket's (a string) counts as local too."""
+    """Whether a peer address (asyncio's ``peername``) counts as local for protected
+    mode. Redis 7.0 compares the peer's text with "127.0.0.1" and "::1" exactly, so a
+    client from 127.0.0.2 is refused too; a Unix socket's (a string) is local."""
     if not isinstance(peer, tuple):
         return True
-    try:
-        address = ipaddress.ip_address(peer[0])
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return (mapped or address).is_loopback
+    return peer[0] in ("127.0.0.1", "::1")
 
 
 def protected_mode_refuses(protected_mode: bool, default_user_nopass: bool,
