@@ -25,16 +25,25 @@ from protocol.reply import QUEUED, Error, Raw, encode
 from server import info as info_module
 from server import observe
 from server.acl import Acl, AclFileError
+from server.blocking import BlockedClients
 from server.commands import transactions
 from server.commands.registry import ADMIN, NO_MULTI, READONLY, SKIP_SLOWLOG, Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.connection import Connection
-from server.errors import NOAUTH, CommandError, unknown_command, unknown_subcommand, wrong_arity
+from server.errors import (
+    NOAUTH,
+    WRONGTYPE,
+    CommandError,
+    unknown_command,
+    unknown_subcommand,
+    wrong_arity,
+)
 from server.pause import ClientPause
 from server.replies import NO_REPLY
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.watch import Watches
+from storage.collections import WrongType
 from storage.engine import Engine
 
 if TYPE_CHECKING:
@@ -72,6 +81,7 @@ class Server:
         self._refused_bytes = 0  # log bytes the disk refused, as of the last commit
         # Observers: call() does their work only while ``observed`` is set.
         self.watches = Watches(self.refresh_observed)
+        self.blocking = BlockedClients(self)
         self.monitors: list[Connection] = []
         self._own_monitor_lines: list[bytes] = []  # a monitor's own commands: after its reply
         self.observed = False
@@ -195,6 +205,7 @@ class Server:
         self.clients.pop(client.id, None)
         self.holding.discard(client)
         self.watches.unwatch_all(client)
+        self.blocking.forget(client)
         self.set_monitoring(client, False)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
@@ -285,6 +296,9 @@ class Server:
         except CommandError as exc:
             command.failed_calls += 1
             reply = Error(str(exc))  # counted for errorstats just below, like any Error
+        except WrongType:  # the engine met a key of another type (a string command's)
+            command.failed_calls += 1
+            reply = Error(WRONGTYPE)
         except Exception as exc:  # a bug in a handler: answer, log, keep serving
             command.failed_calls += 1
             self.log.exception("Command %s failed", command.full_name)
@@ -304,10 +318,17 @@ class Server:
     def _observe(self, client: Connection, command: Command, argv: list[bytes],
                  log_end: int) -> None:
         """After a command: a write that changed something (the log grew) touches its
-        keys for WATCH; MONITOR clients see every command but admin ones."""
-        if self.watches and command.is_write and \
+        keys for WATCH, and readies them for clients blocked on them (served once the
+        command, or its whole transaction, is over); MONITOR clients see every
+        command but admin ones."""
+        if command.is_write and (self.watches or self.blocking.waiters) and \
                 self.engine.position + self.engine.pending_bytes != log_end:
-            self.watches.touch(client.db, [argv[i] for i in command.key_positions(argv)])
+            keys = [argv[i] for i in command.key_positions(argv)]
+            if self.watches:
+                self.watches.touch(client.db, keys)
+            self.blocking.signal(client.db, keys)
+        if self.blocking.ready and not client.in_exec:
+            self.blocking.serve()
         if self.monitors and ADMIN not in command.flag_set:
             line = observe.monitor_line(client, command.full_name, argv)
             for monitor in self.monitors:
@@ -356,15 +377,18 @@ class Server:
         FLUSHALL, SWAPDB, DEBUG RELOAD): clients watching keys there must know."""
         if self.watches:
             self.watches.flushed(self.engine, dbs)
+        if self.blocking.waiters:
+            self.blocking.signal_dbs(None if dbs is None else set(dbs))
 
     def touch_keys(self, db: int, keys: list[bytes]) -> None:
         """A command changed keys outside ``client.db`` (MOVE, COPY … DB): the
         dispatcher only sees the keys of the client's own db."""
         if self.watches:
             self.watches.touch(db, keys)
+        self.blocking.signal(db, keys)
 
     def refresh_observed(self) -> None:
-        self.observed = bool(self.watches) or bool(self.monitors)
+        self.observed = bool(self.watches) or bool(self.monitors) or bool(self.blocking.waiters)
 
     def set_monitoring(self, client: Connection, on: bool) -> None:
         """MONITOR (on), RESET or a disconnect (off)."""
@@ -462,7 +486,8 @@ class Server:
         timeout = self.config["timeout"]
         if timeout:
             for client in list(self.clients.values()):
-                if now - client.last_interaction > timeout and client.multi is None:
+                if now - client.last_interaction > timeout and client.multi is None \
+                        and client.blocked is None:
                     client.close()
 
     # --------------------------------------------------------------- config

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from protocol import ProtocolError, RequestParser
 from protocol.reply import Error, encode_into
+from server.blocking import Blocked
 from server.pause import Postponed
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ class Connection(asyncio.Protocol):
         self.no_evict = False
         self.postponed: list[list[bytes]] | None = None  # commands held by CLIENT PAUSE
         self.backlog: list[list[bytes]] | None = None  # commands waiting for the client to read
+        self.blocked = None  # while a blocking command waits: its server.blocking.BlockState
+        self.waiting: list[list[bytes]] | None = None  # commands sent after it meanwhile
         self.writing_paused = False  # its transport holds more than the high-water mark
         self.output_limits = (0, 0, 0)  # client-output-buffer-limit normal: hard, soft, s
         self._soft_limit_timer: asyncio.TimerHandle | None = None
@@ -162,10 +165,11 @@ class Connection(asyncio.Protocol):
         self._process()
 
     def _process(self) -> None:
-        """Execute every complete command buffered, unless a CLIENT PAUSE holds us or
-        earlier replies wait to be read (backlog)."""
+        """Execute every complete command buffered, unless a CLIENT PAUSE holds us,
+        earlier replies wait to be read (backlog) or a blocking command waits."""
         parser = self.parser
-        while not self.close_after_reply and self.postponed is None and self.backlog is None:
+        while not self.close_after_reply and self.postponed is None and self.backlog is None \
+                and self.waiting is None:
             try:
                 commands = parser.get_commands()
             except ProtocolError as exc:
@@ -198,6 +202,10 @@ class Connection(asyncio.Protocol):
             self.postponed = commands[start:]
             if self.transport is not None:
                 self.transport.pause_reading()
+        except Blocked as blocked:  # it waits; the rest runs once it is answered
+            start = next(i for i, queued in enumerate(commands) if queued is argv)
+            self.waiting = commands[start + 1:]
+            self.server.blocking.block(self, argv, blocked)
 
     def _run_bounded(self, commands: list[list[bytes]]) -> None:
         """_run, but once the replies pass OUTPUT_BATCH the rest of the commands go to
@@ -210,6 +218,9 @@ class Connection(asyncio.Protocol):
             rest = commands[start + OUTPUT_SLICE:]
             if self.postponed is not None:  # CLIENT PAUSE: the rest waits with it
                 self.postponed += rest
+                return
+            if self.waiting is not None:  # a blocking command waits: so does the rest
+                self.waiting += rest
                 return
             if self.close_after_reply or not rest:
                 return
@@ -238,6 +249,15 @@ class Connection(asyncio.Protocol):
         if self.postponed is None and self.backlog is None and self.transport is not None \
                 and not self.closed:
             self.transport.resume_reading()
+        self._process()
+
+    def resume_after_block(self) -> None:
+        """A blocking command was answered: run what was sent while it waited (reading
+        never stopped, so a disconnection was noticed meanwhile)."""
+        commands, self.waiting = self.waiting, None
+        if commands is None or self.closed:
+            return
+        self._run_bounded(commands)
         self._process()
 
     # -------------------------------------------------------------- replies

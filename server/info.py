@@ -105,7 +105,7 @@ def _clients(server: Server) -> dict:
         "client_recent_max_input_buffer": max(
             (c.parser.buffered_bytes for c in server.clients.values()), default=0),
         "client_recent_max_output_buffer": 0,
-        "blocked_clients": 0,
+        "blocked_clients": server.blocking.count,
         "tracking_clients": 0,
         "clients_in_timeout_table": 0,
     }
@@ -279,7 +279,8 @@ def local_address(client: Connection) -> str:
 def _client_flags(client: Connection) -> str:
     """Redis's letters, in Redis's order; N when none applies."""
     flags = "".join(letter for letter, on in (
-        ("O", client.monitoring), ("x", client.multi is not None), ("d", client.cas_dirty),
+        ("O", client.monitoring), ("x", client.multi is not None),
+        ("b", client.blocked is not None), ("d", client.cas_dirty),
         ("c", client.close_after_reply), ("e", client.no_evict)) if on)
     return flags or "N"
 

@@ -43,7 +43,8 @@ _DOUBLE = struct.Struct("<d")
 SNAPSHOT_CHUNK = 1 << 20  # bytes of arguments per snapshot record
 
 # Redis 7.0's defaults for its compact encodings (OBJECT ENCODING, -0 scores).
-LISTPACK_ENTRIES = 128  # hash-max-listpack-entries, zset-max-listpack-entries
+HASH_LISTPACK_ENTRIES = 512  # hash-max-listpack-entries
+ZSET_LISTPACK_ENTRIES = 128  # zset-max-listpack-entries
 LISTPACK_VALUE = 64  # hash-max-listpack-value, zset-max-listpack-value
 INTSET_ENTRIES = 512  # set-max-intset-entries
 
@@ -74,7 +75,7 @@ class ZSet:
     def add(self, member: bytes, score: float) -> bool:
         """Set ``member``'s score; True if it is new."""
         if self.listpack and member not in self.scores and (
-                len(self.scores) >= LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE):
+                len(self.scores) >= ZSET_LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE):
             self.listpack = False
         if score == 0 and self.listpack:
             score = 0.0  # a listpack stores scores as text, where -0 reads back as 0

@@ -282,13 +282,15 @@ def client_caching(client, argv: list[bytes]):
 
 
 def client_unblock(client, argv: list[bytes]):
-    """CLIENT UNBLOCK id [TIMEOUT|ERROR]: caskd has no blocking commands, so 0."""
+    """CLIENT UNBLOCK id [TIMEOUT|ERROR]: answer a client waiting in a blocking
+    command as on a timeout, or with an error; 1 if there was one."""
     if len(argv) > 4:
         raise bad_subcommand_usage("client", argv[1])
     if len(argv) == 4 and argv[3].upper() not in (b"TIMEOUT", b"ERROR"):
         raise CommandError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
-    parse_int(argv[2])
-    return 0
+    client_id = parse_int(argv[2])
+    error = len(argv) == 4 and argv[3].upper() == b"ERROR"
+    return int(client.server.blocking.unblock_by_id(client_id, error))
 
 
 def reset(client, argv: list[bytes]):

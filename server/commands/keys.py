@@ -1,16 +1,23 @@
-"""Keyspace commands that work on any key.
+"""Keyspace commands that work on any key: strings (on disk) and collections (in
+memory, see server/commands/objects.py) alike.
 
-Every value is a string for now: TYPE, SCAN TYPE and OBJECT answer for strings.
 Lookups Redis counts in keyspace_hits / keyspace_misses (EXISTS, TOUCH, TYPE,
 OBJECT, COPY's source, SCAN's TYPE filter) are counted here too.
 """
 
 from __future__ import annotations
 
-import re
+import itertools
 
 from protocol.reply import OK, SimpleString
+from server.commands.objects import (
+    encoding,
+    parse_cursor,
+    parse_scan_options,
+    type_name,
+)
 from server.commands.strings import stored_int
+from server.doubles import d2string
 from server.errors import (
     DB_INDEX,
     NO_SUCH_KEY,
@@ -21,9 +28,8 @@ from server.errors import (
     parse_int32,
 )
 from server.glob import compile_pattern
+from storage.collections import ZSet
 
-_CURSOR = re.compile(rb"([+-]?)0*(\d+)")
-_ULONG = 1 << 64
 SHARED_INTEGERS = 10000  # Redis shares one object for each integer value below this
 SHARED_REFCOUNT = 2**31 - 1
 EMBSTR_LIMIT = 44  # longer strings are "raw" in Redis
@@ -63,11 +69,14 @@ def _db_index(client, arg: bytes) -> int:
     return db
 
 
-def _value_and_ttl(engine, db: int, key: bytes) -> tuple[bytes, int] | None:
-    """A key's value and absolute expiry (0: none), to carry over to a new name."""
-    expire_at = engine.get_expire(db, key)
-    value = None if expire_at is None else engine.get(db, key)
-    return None if value is None else (value, expire_at)
+def _collection(client, key: bytes):
+    """The collection at ``key``, counted as a lookup when there is one; None for
+    a string (counted by the string path) or no key (not counted yet)."""
+    value = client.engine.get_object(client.db, key)
+    if value is None or type(value) is int:
+        return None
+    client.server.count_lookup(True)
+    return value
 
 
 # ------------------------------------------------------------ delete, exists
@@ -91,7 +100,9 @@ def touch(client, argv: list[bytes]):
 
 
 def type_(client, argv: list[bytes]):
-    return SimpleString("string" if _exists(client, argv[1]) else "none")
+    value = client.engine.get_object(client.db, argv[1])
+    client.server.count_lookup(value is not None)
+    return SimpleString("none" if value is None else type_name(value))
 
 
 def dbsize(client, argv: list[bytes]):
@@ -126,45 +137,24 @@ def keys(client, argv: list[bytes]):
     return [key for key in client.engine.keys(client.db) if matches(key)]
 
 
-def _parse_cursor(arg: bytes) -> int:
-    """The cursor as Redis's strtoul reads it: "" is 0 and "-1" wraps to 2**64 - 1."""
-    if not arg:
-        return 0
-    match = _CURSOR.fullmatch(arg)
-    if match is None or len(match[2]) > 20 or int(match[2]) >= _ULONG:
-        raise CommandError("ERR invalid cursor")
-    value = int(match[2])
-    return (_ULONG - value) % _ULONG if match[1] == b"-" else value
-
-
 def scan(client, argv: list[bytes]):
     """SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The engine's cursor
     returns every key that exists for the whole scan; its numbers are its own."""
-    cursor = _parse_cursor(argv[1])
-    count, pattern, type_name = 10, b"*", None
-    for i in range(2, len(argv), 2):
-        option = argv[i].upper()
-        if i + 1 >= len(argv):
-            raise CommandError(SYNTAX)
-        if option == b"COUNT":
-            count = parse_int(argv[i + 1])
-            if count < 1:
-                raise CommandError(SYNTAX)
-        elif option == b"MATCH":
-            pattern = argv[i + 1]
-        elif option == b"TYPE":
-            type_name = argv[i + 1]
-        else:
-            raise CommandError(SYNTAX)
-    cursor, found = client.engine.scan(client.db, cursor, count)
+    cursor = parse_cursor(argv[1])
+    count, pattern, wanted_type = parse_scan_options(argv, 2, allow_type=True)
+    engine, db = client.engine, client.db
+    cursor, found = engine.scan(db, cursor, count)
     if pattern != b"*":
         matches = compile_pattern(pattern)
         found = [key for key in found if matches(key)]
-    if type_name is not None:
-        for _ in found:  # Redis looks each key up to learn its type
-            client.server.count_lookup(True)
-        if type_name.lower() != b"string":
-            found = []
+    if wanted_type is not None:
+        wanted, kept = wanted_type.lower(), []
+        for key in found:  # Redis looks each key up to learn its type
+            value = engine.get_object(db, key)
+            client.server.count_lookup(value is not None)
+            if value is not None and type_name(value).encode() == wanted:
+                kept.append(key)
+        found = kept
     return [b"%d" % cursor, found]
 
 
@@ -177,15 +167,11 @@ def randomkey(client, argv: list[bytes]):
 
 def _rename(client, argv: list[bytes], nx: bool):
     engine, db, source, target = client.engine, client.db, argv[1], argv[2]
-    entry = _value_and_ttl(engine, db, source)
-    if entry is None:
+    if not engine.exists(db, source):
         raise CommandError(NO_SUCH_KEY)
     if source == target or (nx and engine.exists(db, target)):
         return 0 if nx else OK
-    value, expire_at = entry
-    with engine.batch():
-        engine.put(db, target, value, expire_at)
-        engine.delete(db, source)
+    engine.rename(db, source, db, target)  # the TTL goes along; one atomic unit
     return 1 if nx else OK
 
 
@@ -214,11 +200,11 @@ def copy(client, argv: list[bytes]):
         i += 1
     if target_db == db and source == target:
         raise CommandError(SAME_OBJECT)
-    entry = _value_and_ttl(engine, db, source)
-    client.server.count_lookup(entry is not None)
-    if entry is None or (not replace and engine.exists(target_db, target)):
+    found = engine.exists(db, source)
+    client.server.count_lookup(found)
+    if not found or (not replace and engine.exists(target_db, target)):
         return 0
-    engine.put(target_db, target, *entry)  # one record replaces what was there
+    engine.copy(db, source, target_db, target)  # with the TTL; replaces what was there
     client.server.touch_keys(target_db, [target])
     return 1
 
@@ -228,12 +214,9 @@ def move(client, argv: list[bytes]):
     target_db = _db_index(client, argv[2])
     if target_db == db:
         raise CommandError(SAME_OBJECT)
-    entry = _value_and_ttl(engine, db, key)
-    if entry is None or engine.exists(target_db, key):
+    if not engine.exists(db, key) or engine.exists(target_db, key):
         return 0
-    with engine.batch():
-        engine.put(target_db, key, *entry)
-        engine.delete(db, key)
+    engine.rename(db, key, target_db, key)
     client.server.touch_keys(target_db, [key])
     return 1
 
@@ -278,12 +261,17 @@ def _counted_peek(client, key: bytes) -> tuple[int, bytes | None] | None:
 
 
 def object_encoding(client, argv: list[bytes]):
+    value = _collection(client, argv[2])
+    if value is not None:
+        return encoding(value).encode()
     found = _counted_peek(client, argv[2])
     return None if found is None else string_encoding(found[1]).encode()
 
 
 def object_refcount(client, argv: list[bytes]):
     """Redis shares the objects of small integers (refcount INT_MAX); others have 1."""
+    if _collection(client, argv[2]) is not None:
+        return 1
     found = _counted_peek(client, argv[2])
     if found is None:
         return None
@@ -346,6 +334,62 @@ def redis_memory_usage(key: bytes, length: int, value: bytes | None) -> int:
     return _sds_size(len(key), is_key=True) + 24 + value_size
 
 
+def _listpack_entry(item: bytes) -> int:
+    """Bytes of one listpack entry: an integer is stored compactly, text with a
+    length prefix; both end with a back-length byte (two past 127 bytes)."""
+    number = stored_int(item)
+    if number is not None:
+        body = next(size for limit, size in ((1 << 7, 1), (1 << 12, 2), (1 << 15, 3),
+                                             (1 << 23, 4), (1 << 31, 5), (1 << 63, 9))
+                    if (0 <= number < limit if size == 1 else -limit <= number < limit))
+    else:
+        body = len(item) + (1 if len(item) < 64 else 2 if len(item) < 4096 else 5)
+    return body + (1 if body < 128 else 2)
+
+
+def _listpack_size(items) -> int:
+    return _malloc_size(7 + sum(_listpack_entry(item) for item in items))
+
+
+def _dict_size(entries: int, sampled: list[int]) -> float:
+    """A hash table (robj, dict, bucket array) plus ``entries`` entries, each
+    costing what the sampled ones cost on average (as Redis samples them)."""
+    slots = 4
+    while slots < entries:
+        slots *= 2
+    return 16 + 56 + 8 * slots + (sum(sampled) / len(sampled) * entries if sampled else 0)
+
+
+def collection_memory_usage(key: bytes, value, samples: int = 5) -> int:
+    """MEMORY USAGE of a collection as Redis 7.0's objectComputeSize estimates it
+    for the encoding it would have (caskd's own objects are Python's). The
+    figure is Redis's, so that tools ranking keys by it behave alike."""
+    kind, name = type(value), encoding(value)
+    first = list(itertools.islice(value.scores.items() if kind is ZSet else
+                                  value.items() if kind is dict else value, samples))
+    if name == "listpack":
+        items = (value.items() if kind is dict else
+                 ((member, d2string(score)) for score, member in value.order))
+        size = 16 + _listpack_size(part for pair in items for part in pair)
+    elif name == "intset":
+        width = max((2 if -(1 << 15) <= int(m) < 1 << 15 else
+                     4 if -(1 << 31) <= int(m) < 1 << 31 else 8) for m in value)
+        size = 16 + _malloc_size(8 + width * len(value))
+    elif name == "quicklist":  # one node per 8 KB listpack, as list-max-listpack-size -2
+        node_bytes = _listpack_size(first) / len(first) * min(len(value), 8192)
+        nodes = max(1, -(-len(value) * node_bytes // 8192) if node_bytes else 1)
+        size = 16 + 40 + int(nodes * (32 + min(node_bytes, 8192)))
+    elif kind is dict:
+        size = _dict_size(len(value), [_sds_size(len(f), False) + _sds_size(len(v), False) + 24
+                                       for f, v in first])
+    elif kind is set:
+        size = _dict_size(len(value), [24 + _sds_size(len(m), False) for m in first])
+    else:  # skiplist
+        size = _dict_size(len(value), [_sds_size(len(m), False) + 24 + _malloc_size(56)
+                                       for m, _ in first]) + 32 + 16 + _malloc_size(568)
+    return int(size) + _sds_size(len(key), is_key=True) + 24
+
+
 def memory_usage(client, argv: list[bytes]):
     """MEMORY USAGE key [SAMPLES count] (samples matter only for collections)."""
     i = 3
@@ -356,5 +400,8 @@ def memory_usage(client, argv: list[bytes]):
             i += 2
         else:
             raise CommandError(SYNTAX)
+    value = client.engine.get_object(client.db, argv[2])
+    if value is not None and type(value) is not int:
+        return collection_memory_usage(argv[2], value)
     found = _peek(client.engine, client.db, argv[2])
     return None if found is None else redis_memory_usage(argv[2], *found)

@@ -63,6 +63,8 @@ class Command:
     # The ACL categories Redis declares for the command ("@keyspace @dangerous"); None: the
     # group's (a container: none). Its flags add the implied ones (see acl_categories).
     acl: str | None = None
+    # For "movablekeys" commands (ZUNIONSTORE …): where their keys are, from argv.
+    movable_keys: Callable[[list[bytes]], list[int]] | None = None
     # Filled in at run time, read by INFO commandstats.
     calls: int = 0
     usec: int = 0
@@ -101,10 +103,27 @@ class Command:
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         """Indexes of the key arguments in ``argv`` (COMMAND GETKEYS, ACL)."""
+        if self.movable_keys is not None:
+            return self.movable_keys(argv)
         if self.first_key == 0:
             return []
         last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
         return list(range(self.first_key, last + 1, self.step))
+
+
+def numkeys_at(index: int, destination: bool = False) -> Callable[[list[bytes]], list[int]]:
+    """The keys of a command whose ``argv[index]`` counts the keys that follow it
+    (SINTERCARD, ZUNION …), after a destination key at 1 for the STORE forms."""
+
+    def positions(argv: list[bytes]) -> list[int]:
+        try:
+            count = int(argv[index])
+        except ValueError:
+            count = 0
+        keys = list(range(index + 1, min(index + 1 + max(count, 0), len(argv))))
+        return [1, *keys] if destination else keys
+
+    return positions
 
 
 def container(name: str, arity: int, flags: str, summary: str, group: str, since: str,

@@ -4,6 +4,8 @@ Where Redis reads a key with lookupKeyRead (GET, MGET, GETRANGE, STRLEN, LCS, th
 GET of SET/GETSET/GETDEL/GETEX) the read counts as a keyspace hit or miss; reads
 Redis makes "for writing" (INCR, APPEND, SETNX …) are not counted, as in Redis.
 Read-modify-write commands keep the key's TTL, as Redis's in-place updates do.
+A key holding a collection answers WRONGTYPE (the engine raises WrongType; a read
+Redis counts is counted as a hit first, as lookupKeyRead does).
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from fractions import Fraction
 from protocol.reply import OK
 from server import lcs as lcs_module
 from server import longdouble
-from server.errors import NOT_FLOAT, NOT_INTEGER, SYNTAX, CommandError, parse_int, wrong_arity
+from server.errors import (
+    NOT_FLOAT,
+    NOT_INTEGER,
+    SYNTAX,
+    WRONGTYPE,
+    CommandError,
+    parse_int,
+    wrong_arity,
+)
+from storage.collections import WrongType
 from storage.engine import now_ms
 
 LLONG_MIN, LLONG_MAX = -(2**63), 2**63 - 1
@@ -36,7 +47,11 @@ GETEX_OPTIONS = {option: _ttl_rule(option) for option in (*EXPIRE_UNITS, b"PERSI
 
 def read(client, key: bytes) -> bytes | None:
     """A value read as Redis's lookupKeyRead does: counted as a hit or a miss."""
-    value = client.engine.get(client.db, key)
+    try:
+        value = client.engine.get(client.db, key)
+    except WrongType:
+        client.server.count_lookup(True)
+        raise CommandError(WRONGTYPE) from None
     client.server.count_lookup(value is not None)
     return value
 
@@ -61,7 +76,11 @@ def _check_size(client, size: int) -> None:
 
 def get(client, argv: list[bytes]):
     # read(), inlined: GET is the hottest command.
-    value = client.engine.get(client.db, argv[1])
+    try:
+        value = client.engine.get(client.db, argv[1])
+    except WrongType:
+        client.server.count_lookup(True)
+        raise CommandError(WRONGTYPE) from None
     client.server.count_lookup(value is not None)
     return value
 
@@ -179,7 +198,15 @@ def getex(client, argv: list[bytes]):
 
 
 def mget(client, argv: list[bytes]):
-    return [read(client, key) for key in argv[1:]]
+    return [_read_string(client, key) for key in argv[1:]]
+
+
+def _read_string(client, key: bytes) -> bytes | None:
+    """As read(), but a collection reads as no value (MGET, LCS)."""
+    try:
+        return read(client, key)
+    except CommandError:
+        return None
 
 
 def _pairs(argv: list[bytes], command: str) -> list[tuple[bytes, bytes]]:
@@ -223,7 +250,11 @@ def append(client, argv: list[bytes]):
 
 
 def strlen(client, argv: list[bytes]):
-    length = client.engine.value_length(client.db, argv[1])
+    try:
+        length = client.engine.value_length(client.db, argv[1])
+    except WrongType:
+        client.server.count_lookup(True)
+        raise CommandError(WRONGTYPE) from None
     client.server.count_lookup(length is not None)
     return length or 0
 
@@ -319,8 +350,11 @@ def incrbyfloat(client, argv: list[bytes]):
 
 def lcs(client, argv: list[bytes]):
     """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]; missing keys are ""."""
-    a = read(client, argv[1]) or b""
-    b = read(client, argv[2]) or b""
+    engine, db = client.engine, client.db
+    a, b = _read_string(client, argv[1]), _read_string(client, argv[2])
+    if (a is None and engine.exists(db, argv[1])) or (b is None and engine.exists(db, argv[2])):
+        raise CommandError("ERR The specified keys must contain string values")
+    a, b = a or b"", b or b""
     want_len = want_idx = with_match_len = False
     min_match = 0
     i = 3

@@ -152,7 +152,63 @@ DEBUG_RELOAD_IN_EXEC = Difference(
     "DEBUG RELOAD inside MULTI/EXEC",
     "refused: the transaction's atomic unit is still open on the log being reloaded.")
 
+
+def _unordered(a: Any, b: Any) -> bool:
+    """The same members in any order: lists compared sorted, item by item."""
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(map(repr, a)) == sorted(map(repr, b))
+    return a == b
+
+
+def _same_pairs(a: Any, b: Any) -> bool:
+    """A flat field, value, field, value… array (RESP2) compared as a mapping."""
+    if isinstance(a, list) and isinstance(b, list) and len(a) % 2 == 0 == len(b) % 2:
+        return len(a) == len(b) and \
+            dict(zip(a[::2], a[1::2], strict=True)) == dict(zip(b[::2], b[1::2], strict=True))
+    return a == b
+
+
+def _same_shape(a: Any, b: Any) -> bool:
+    """Random picks: the same type, and as many of them."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_shape, a, b))
+    return type(a) is type(b)
+
+
+HASH_TABLE_ORDER = Difference(
+    "order of the members of a hash-table-encoded set or hash (SMEMBERS, SINTER, HKEYS…)",
+    "Redis lists a hash table's members in its hash order, caskd in its own. Compact "
+    "encodings (intset, listpack) list them in the same order in both and are compared "
+    "byte for byte; hash tables are compared sorted.",
+    _unordered)
+HASH_TABLE_PAIRS = Difference(
+    "order of the fields of a hash-table-encoded hash in HGETALL (RESP2: a flat array)",
+    "as HASH_TABLE_ORDER; the fields are compared as a mapping.",
+    _same_pairs)
+RANDOM_MEMBERS = Difference(
+    "which members HRANDFIELD, SRANDMEMBER, SPOP and ZRANDMEMBER pick",
+    "random in both; compared: the reply's shape (types, how many). The tests check "
+    "separately that what was picked belongs to the collection.",
+    _same_shape)
+COLLECTION_SCAN = Difference(
+    "HSCAN, SSCAN and ZSCAN cursors of hash-table-encoded collections",
+    "as SCAN_CURSOR: a compactly encoded collection comes back whole with cursor 0 in "
+    "both (compared byte for byte); for a bigger one the suite compares the members "
+    "of a whole iteration.")
+COLLECTION_ENCODING = Difference(
+    "OBJECT ENCODING of a hash or set that outgrew its compact encoding and shrank",
+    "Redis converts a hash or set back to listpack / intset only when it is reloaded; "
+    "caskd derives the encoding from the contents, as Redis would after a reload (a "
+    "sorted set keeps Redis's one-way conversion).")
+COLLECTION_MEMORY_USAGE = Difference(
+    "MEMORY USAGE of a hash, list, set or sorted set",
+    "an estimate in Redis's terms (its encodings and allocator), not caskd's own memory, "
+    "which is Python objects; compared: a number for an existing key, null for none.",
+    lambda a, b: isinstance(a, int) == isinstance(b, int) and (a is None) == (b is None))
+
 DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
                OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS, ACL_RULE_ORDER,
                ACL_CAT_COMMANDS, CONFIG_GET_ORDER, CLIENT_TRACKING, CLIENT_FIGURES,
-               COMMAND_DOCS, SAVE_IS_COMPACTION, PAUSE_AND_EXPIRY, DEBUG_RELOAD_IN_EXEC]
+               COMMAND_DOCS, SAVE_IS_COMPACTION, PAUSE_AND_EXPIRY, DEBUG_RELOAD_IN_EXEC,
+               HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
+               COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE]

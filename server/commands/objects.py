@@ -1,0 +1,202 @@
+"""What the hash, list, set and sorted-set commands share: looking a key up as
+Redis does, the names Redis gives types and encodings, argument parsing, and
+the SCAN of a collection (HSCAN, SSCAN, ZSCAN).
+
+Redis counts a lookup as a keyspace hit or miss only when a command reads the
+key (lookupKeyRead); commands that write look it up without counting
+(lookupKeyWrite). A key of another type answers WRONGTYPE either way, after
+the count.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import OrderedDict, deque
+
+from protocol.reply import OrderedSet
+from server.commands.strings import stored_int
+from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
+from server.glob import compile_pattern
+from storage.collections import (
+    HASH_LISTPACK_ENTRIES,
+    INTSET_ENTRIES,
+    LISTPACK_VALUE,
+    ZSet,
+)
+
+TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset"}
+OUT_OF_RANGE = "ERR value is out of range"
+MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
+LONG_MAX = 2**63 - 1
+
+
+def read_key(client, key: bytes, kind: type):
+    """The ``kind`` object at ``key`` or None, looked up as Redis's lookupKeyRead
+    (a counted hit or miss) followed by checkType."""
+    value = client.engine.get_object(client.db, key)
+    client.server.count_lookup(value is not None)
+    if value is None or type(value) is kind:
+        return value
+    raise CommandError(WRONGTYPE)
+
+
+def write_key(client, key: bytes, kind: type):
+    """As :func:`read_key`, for a command about to change the key: not counted."""
+    value = client.engine.get_object(client.db, key)
+    if value is None or type(value) is kind:
+        return value
+    raise CommandError(WRONGTYPE)
+
+
+def type_name(value: object) -> str:
+    return TYPE_NAMES[type(value)]
+
+
+def encoding(value: object) -> str:
+    """OBJECT ENCODING of a collection, by Redis 7.0's default thresholds. Redis
+    never converts back to a compact encoding until the data set is reloaded;
+    a hash or set here shows what a reload would give (a sorted set keeps Redis's
+    one-way conversion: see ZSet.listpack)."""
+    kind = type(value)
+    if kind is deque:
+        return "quicklist"
+    if kind is ZSet:
+        return "listpack" if value.listpack else "skiplist"
+    if kind is dict:
+        return "listpack" if is_small_hash(value) else "hashtable"
+    return "intset" if is_intset(value) else "hashtable"
+
+
+def is_small_hash(value: dict) -> bool:
+    return len(value) <= HASH_LISTPACK_ENTRIES and all(
+        len(field) <= LISTPACK_VALUE and len(item) <= LISTPACK_VALUE
+        for field, item in value.items())
+
+
+def is_intset(value: set) -> bool:
+    return len(value) <= INTSET_ENTRIES and all(stored_int(m) is not None for m in value)
+
+
+def set_reply(value: set) -> set | OrderedSet:
+    """A set's members as Redis sends them: an intset in ascending order (a
+    hash table's order is its own). A copy: replies inside MULTI are encoded
+    after later commands of the transaction ran."""
+    if is_intset(value):
+        return OrderedSet(sorted(value, key=int))
+    return set(value)
+
+
+def parse_positive(arg: bytes) -> int:
+    """getPositiveLongFromObjectOrReply: one message for any bad value."""
+    value = parse_int(arg, MUST_BE_POSITIVE)
+    if value < 0:
+        raise CommandError(MUST_BE_POSITIVE)
+    return value
+
+
+def parse_random_count(arg: bytes) -> int:
+    """The count of HRANDFIELD, SRANDMEMBER, ZRANDMEMBER: -LONG_MAX..LONG_MAX."""
+    value = parse_int(arg)
+    if value < -LONG_MAX:
+        raise CommandError(f"{OUT_OF_RANGE}, value must between {-LONG_MAX} and {LONG_MAX}")
+    return value
+
+
+# ------------------------------------------------------------------ SCAN
+
+SCAN_SNAPSHOTS = 32
+SCAN_ID_BITS = 24
+_CURSOR = re.compile(rb"([+-]?)0*(\d+)")
+_ULONG = 1 << 64
+_snapshots: OrderedDict[int, list] = OrderedDict()
+_snapshot_ids = itertools.count(1)
+
+
+def parse_cursor(arg: bytes) -> int:
+    """A SCAN cursor as Redis's strtoul reads it: "" is 0 and "-1" wraps to 2**64 - 1."""
+    if not arg:
+        return 0
+    match = _CURSOR.fullmatch(arg)
+    if match is None or len(match[2]) > 20 or int(match[2]) >= _ULONG:
+        raise CommandError("ERR invalid cursor")
+    value = int(match[2])
+    return (_ULONG - value) % _ULONG if match[1] == b"-" else value
+
+
+def parse_scan_options(argv: list[bytes], start: int, allow_type: bool = False
+                       ) -> tuple[int, bytes, bytes | None]:
+    """COUNT, MATCH and (SCAN's alone) TYPE: (count, pattern, type or None)."""
+    count, pattern, type_name = 10, b"*", None
+    for i in range(start, len(argv), 2):
+        option = argv[i].upper()
+        if i + 1 >= len(argv):
+            raise CommandError(SYNTAX)
+        if option == b"COUNT":
+            count = parse_int(argv[i + 1])
+            if count < 1:
+                raise CommandError(SYNTAX)
+        elif option == b"MATCH":
+            pattern = argv[i + 1]
+        elif option == b"TYPE" and allow_type:
+            type_name = argv[i + 1]
+        else:
+            raise CommandError(SYNTAX)
+    return count, pattern, type_name
+
+
+def scan_items(value, cursor: int, count: int, compact: bool) -> tuple[int, list]:
+    """One step over a collection's items (members, or (field, value) and
+    (member, score) pairs): (next cursor, items).
+
+    A compactly encoded collection is returned whole, cursor 0, as Redis does.
+    A bigger one is walked in a snapshot of its items taken when the scan
+    started (kept for a few scans at a time), so every item present for the
+    whole scan is returned; items removed meanwhile are skipped. A cursor whose
+    snapshot is gone resumes on a fresh one at the same place."""
+    if compact or (len(value) <= count and not cursor):
+        return 0, _items(value)
+    position, snapshot_id = cursor >> SCAN_ID_BITS, cursor & ((1 << SCAN_ID_BITS) - 1)
+    items = _snapshots.pop(snapshot_id, None) if cursor else None
+    if items is None:
+        snapshot_id = next(_snapshot_ids) & ((1 << SCAN_ID_BITS) - 1) or 1
+        items = _items(value)
+    end = min(position + count, len(items))
+    found = [item for item in items[position:end] if _still_there(value, item)]
+    if end >= len(items):
+        return 0, [_current(value, item) for item in found]
+    _snapshots[snapshot_id] = items
+    while len(_snapshots) > SCAN_SNAPSHOTS:
+        _snapshots.popitem(last=False)
+    return (end << SCAN_ID_BITS) | snapshot_id, [_current(value, item) for item in found]
+
+
+def _items(value) -> list:
+    if type(value) is dict:
+        return list(value.items())
+    if type(value) is ZSet:
+        return list(value.scores.items())
+    return list(value)
+
+
+def _still_there(value, item) -> bool:
+    member = item[0] if type(item) is tuple else item
+    return member in (value.scores if type(value) is ZSet else value)
+
+
+def _current(value, item):
+    """An item as it is now (a field's value or a member's score may have changed)."""
+    if type(value) is dict:
+        return item[0], value[item[0]]
+    if type(value) is ZSet:
+        return item[0], value.scores[item[0]]
+    return item
+
+
+def scan_reply(cursor: int, items: list, pattern: bytes, pairs: bool) -> list:
+    """[cursor, flat items], MATCH applied to members (or fields)."""
+    if pattern != b"*":
+        matches = compile_pattern(pattern)
+        items = [item for item in items if matches(item[0] if pairs else item)]
+    flat = [part for item in items for part in item] if pairs else items
+    return [b"%d" % cursor, flat]
