@@ -1,0 +1,146 @@
+"""Hashes, lists, sets and sorted sets survive restarts, DEBUG RELOAD, kill -9 and
+BGREWRITEAOF exactly as they were."""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+
+from tests.support import wait_until
+
+
+def dump(client: redis.Redis) -> dict:
+    """Every key of the selected db: its type, contents and TTL."""
+    found = {}
+    for key in client.keys("*"):
+        kind = client.type(key)
+        if kind == b"hash":
+            value = client.hgetall(key)
+        elif kind == b"list":
+            value = client.lrange(key, 0, -1)
+        elif kind == b"set":
+            value = client.smembers(key)
+        elif kind == b"zset":
+            value = client.zrange(key, 0, -1, withscores=True)
+        else:
+            value = client.get(key)
+        found[key] = (kind, value, client.pexpiretime(key), client.object("encoding", key))
+    return found
+
+
+def fill(client: redis.Redis) -> None:
+    pipe = client.pipeline(transaction=False)
+    for i in range(300):
+        pipe.rpush("queue", f"job{i}")
+        pipe.hset("user", f"field{i % 50}", i)
+        pipe.sadd("tags", f"t{i % 70}", i)
+        pipe.zadd("board", {f"p{i}": i / 7})
+    pipe.lpop("queue", 20)
+    pipe.ltrim("queue", 0, 199)
+    pipe.linsert("queue", "BEFORE", "job100", "inserted")
+    pipe.lset("queue", -1, "last")
+    pipe.lrem("queue", 0, "job50")
+    pipe.hdel("user", "field0")
+    pipe.hincrbyfloat("user", "float", "0.1")
+    pipe.srem("tags", "t1", "t2")
+    pipe.zrem("board", "p0")
+    pipe.zincrby("board", 2.5, "p1")
+    pipe.zadd("board", {"neg": -0.0, "inf": float("inf")})
+    pipe.zremrangebyscore("board", 10, 20)
+    pipe.zpopmin("board", 3)
+    pipe.sinterstore("both", ["tags", "tags"])
+    pipe.zunionstore("union", ["board", "board"])
+    pipe.rpush("moved", "a", "b")
+    pipe.rename("moved", "renamed")
+    pipe.copy("user", "user-copy")
+    pipe.expire("user-copy", 100_000)
+    pipe.rpush("emptied", "x")
+    pipe.lpop("emptied")
+    pipe.set("string", "on disk")
+    pipe.execute()
+
+
+def test_restart_and_debug_reload_give_back_the_same_collections(caskd_factory):
+    caskd = caskd_factory("--enable-debug-command", "local")
+    client = caskd.client()
+    fill(client)
+    client.execute_command("SELECT", 2)
+    client.rpush("in-db-2", "x")
+    client.execute_command("SELECT", 0)
+    before = dump(client)
+    assert b"emptied" not in before and before[b"renamed"][1] == [b"a", b"b"]
+    assert client.execute_command("DEBUG", "RELOAD") == b"OK"
+    assert dump(client) == before
+    caskd.restart()
+    client = caskd.client()
+    assert dump(client) == before
+    client.execute_command("SELECT", 2)
+    assert client.lrange("in-db-2", 0, -1) == [b"x"]
+
+
+def test_bgrewriteaof_writes_contents_not_history(caskd):
+    """A list pushed and popped many times compacts to its few elements; writes
+    made while the rewrite runs are kept too."""
+    client = caskd.client()
+    pipe = client.pipeline(transaction=False)
+    for i in range(20_000):
+        pipe.rpush("queue", f"element-{i:06d}")
+        pipe.lpop("queue")
+        pipe.hset("counters", "n", i)
+    pipe.execute()
+    fill(client)
+    assert client.bgrewriteaof() is not None
+    client.rpush("during", "x")
+    wait_until(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0,
+               timeout=30, what="the rewrite to finish")
+    before = dump(client)
+    assert client.info("persistence")["aof_current_size"] < 100_000  # was 60,000 operations
+    caskd.restart()
+    assert dump(caskd.client()) == before
+
+
+def test_kill_9_with_always_loses_no_acknowledged_change(caskd_factory):
+    """Writers push, set fields, add scores and members under appendfsync always;
+    after kill -9 every acknowledged one is there."""
+    server = caskd_factory("--appendfsync", "always")
+    acknowledged: list[tuple[int, int]] = []
+    stop = threading.Event()
+
+    def writer(worker: int) -> None:
+        client = server.client(socket_timeout=5)
+        i = 0
+        while not stop.is_set():
+            try:
+                pipe = client.pipeline(transaction=False)
+                pipe.lpush(f"list{worker}", i)
+                pipe.hset(f"hash{worker}", f"f{i}", i)
+                pipe.zadd(f"zset{worker}", {f"m{i}": i})
+                pipe.sadd(f"set{worker}", i)
+                pipe.execute()
+            except redis.ConnectionError:
+                return
+            acknowledged.append((worker, i))
+            i += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: len(acknowledged) > 400, timeout=30, what="writes to be acknowledged")
+    server.kill()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    server.start()
+    client = server.client()
+    for worker in range(4):
+        done = [i for w, i in acknowledged if w == worker]
+        count = len(done)
+        items = client.lrange(f"list{worker}", 0, -1)
+        assert items[-count:] == [b"%d" % i for i in reversed(done)]  # all, in order
+        assert len(items) <= count + 1  # at most the one in flight beyond them
+        fields = client.hgetall(f"hash{worker}")
+        assert all(fields[b"f%d" % i] == b"%d" % i for i in done)
+        scores = dict(client.zrange(f"zset{worker}", 0, -1, withscores=True))
+        assert all(scores[b"m%d" % i] == i for i in done)
+        assert {b"%d" % i for i in done} <= client.smembers(f"set{worker}")
