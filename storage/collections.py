@@ -237,6 +237,8 @@ def _rpush(obj, args):
 def _lpop(obj, args):
     if obj is None:
         return None, []
+    if args[0] == b"1":  # the common case
+        return obj, [obj.popleft()]
     count = min(int(args[0]), len(obj))
     popleft = obj.popleft
     return obj, [popleft() for _ in range(count)]
@@ -245,6 +247,8 @@ def _lpop(obj, args):
 def _rpop(obj, args):
     if obj is None:
         return None, []
+    if args[0] == b"1":
+        return obj, [obj.pop()]
     count = min(int(args[0]), len(obj))
     pop = obj.pop
     return obj, [pop() for _ in range(count)]

@@ -3,6 +3,7 @@ change goes through the engine, which logs it."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from fractions import Fraction
 
@@ -28,7 +29,7 @@ LLONG_MIN, LLONG_MAX = -(2**63), 2**63 - 1
 def _hset_pairs(client, argv: list[bytes], command: str) -> int:
     if len(argv) % 2:
         raise CommandError(wrong_arity(command))
-    write_key(client, argv[1], dict)
+    # The engine checks the type (WrongType answers WRONGTYPE): one lookup, not two.
     return client.engine.apply(client.db, argv[1], Op.HSET, argv[2:])
 
 
@@ -152,6 +153,8 @@ def hrandfield(client, argv: list[bytes]):
 def random_items(value: dict, count: int, distinct: bool) -> list[tuple]:
     """``count`` random (key, value) items; distinct ones (all of them, in order,
     when count covers the whole dict) or drawn with repetition."""
+    if count == 1:  # one pick: no list of every item
+        return [next(itertools.islice(value.items(), random.randrange(len(value)), None))]
     items = list(value.items())
     if not distinct:
         return random.choices(items, k=count)

@@ -19,27 +19,27 @@ _PUSH = {LEFT: Op.LPUSH, RIGHT: Op.RPUSH}
 _POP = {LEFT: Op.LPOP, RIGHT: Op.RPOP}
 
 
-def _push(client, argv: list[bytes], op: Op, only_existing: bool):
-    value = write_key(client, argv[1], deque)
-    if value is None and only_existing:
+def _push_existing(client, argv: list[bytes], op: Op):
+    if write_key(client, argv[1], deque) is None:
         return 0
     return client.engine.apply(client.db, argv[1], op, argv[2:])
 
 
 def lpush(client, argv: list[bytes]):
-    return _push(client, argv, Op.LPUSH, False)
+    # The engine checks the type (WrongType answers WRONGTYPE): one lookup, not two.
+    return client.engine.apply(client.db, argv[1], Op.LPUSH, argv[2:])
 
 
 def rpush(client, argv: list[bytes]):
-    return _push(client, argv, Op.RPUSH, False)
+    return client.engine.apply(client.db, argv[1], Op.RPUSH, argv[2:])
 
 
 def lpushx(client, argv: list[bytes]):
-    return _push(client, argv, Op.LPUSH, True)
+    return _push_existing(client, argv, Op.LPUSH)
 
 
 def rpushx(client, argv: list[bytes]):
-    return _push(client, argv, Op.RPUSH, True)
+    return _push_existing(client, argv, Op.RPUSH)
 
 
 def _pop(client, argv: list[bytes], op: Op, name: str):
@@ -52,7 +52,7 @@ def _pop(client, argv: list[bytes], op: Op, name: str):
         return None if count is None else NullArray
     if count == 0:
         return []
-    popped = client.engine.apply(client.db, argv[1], op, [b"%d" % (count or 1)])
+    popped = client.engine.apply(client.db, argv[1], op, [b"%d" % count if count else b"1"])
     return popped[0] if count is None else popped
 
 

@@ -4,6 +4,7 @@ what it popped, a STORE command as its result."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from server.commands.objects import (
@@ -86,7 +87,7 @@ def spop(client, argv: list[bytes]):
         popped = set_reply(value)
         client.engine.delete(client.db, argv[1])
         return popped
-    members = random_members(value, count or 1)
+    members = _arbitrary_members(value, count or 1)
     client.engine.apply(client.db, argv[1], Op.SREM, members)
     return members[0] if count is None else set(members)
 
@@ -111,8 +112,21 @@ def srandmember(client, argv: list[bytes]):
 
 
 def random_members(value: set, count: int) -> list[bytes]:
-    """``count`` distinct members chosen at random (O(n): a set has no positions)."""
+    """``count`` distinct members chosen at random. O(n): a Python set has no
+    positions to draw from."""
+    if count == 1:
+        return [next(itertools.islice(value, random.randrange(len(value)), None))]
     return random.sample(list(value), count)
+
+
+def _arbitrary_members(value: set, count: int) -> list[bytes]:
+    """``count`` members in O(count), for SPOP: set.pop() walks the hash table from
+    where its last call stopped, and Python seeds the hashes of bytes at random
+    per process, so the members come in a random order. They are put back at
+    once: the engine removes them, and logs it."""
+    members = [value.pop() for _ in range(count)]
+    value.update(members)
+    return members
 
 
 # ---------------------------------------------------------- algebra

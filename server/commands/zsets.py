@@ -26,11 +26,14 @@ from server.errors import NOT_FLOAT, SYNTAX, WRONGTYPE, CommandError, parse_int
 from storage.collections import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
+_NO_FLAGS: frozenset[bytes] = frozenset()
 NOT_FLOAT_RANGE = "ERR min or max is not a float"
 NOT_LEX_RANGE = "ERR min or max not valid string range item"
 
 
 def _score(arg: bytes, error: str = NOT_FLOAT) -> float:
+    if arg.isdigit() and len(arg) < 16:  # the common case, exact in a double
+        return float(arg)
     value = string2d(arg)
     if value is None:
         raise CommandError(error)
@@ -51,6 +54,8 @@ def _pairs_reply(client, pairs, with_scores: bool) -> list:
 
 def zadd(client, argv: list[bytes]):
     """ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]."""
+    if len(argv) == 4 and argv[2].isdigit() and len(argv[2]) < 16:  # the common case
+        return _zadd(client, argv[1], [(float(argv[2]), argv[3])], _NO_FLAGS)
     flags: set[bytes] = set()
     i = 2
     while i < len(argv) and argv[i].upper() in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):
@@ -74,7 +79,7 @@ def zincrby(client, argv: list[bytes]):
     return _zadd(client, argv[1], [(_score(argv[2]), argv[3])], {b"INCR"})
 
 
-def _zadd(client, key: bytes, pairs: list[tuple[float, bytes]], flags: set[bytes]):
+def _zadd(client, key: bytes, pairs: list[tuple[float, bytes]], flags: frozenset | set):
     """Redis's zsetAdd for each pair in turn; logs the pairs that change a score."""
     zset = write_key(client, key, ZSet)
     incr = b"INCR" in flags
