@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # redis-benchmark -t names whose cost no fsync policy can change.
-READ_ONLY_TESTS = frozenset({"ping", "ping_inline", "ping_mbulk", "get"})
+READ_ONLY_TESTS = frozenset({"ping", "ping_inline", "ping_mbulk", "get", "lrange", "lrange_100",
+                             "lrange_300", "lrange_500", "lrange_600"})
 SIDES = ("caskd", "redis")
 
 

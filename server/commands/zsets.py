@@ -416,9 +416,13 @@ def _pop(client, key: bytes, count: int, highest: bool) -> list[tuple[bytes, flo
     zset = write_key(client, key, ZSet)
     if not zset or count == 0:
         return []
-    start, stop = (max(0, len(zset) - count), len(zset)) if highest else (0, count)
-    taken = [(member, score) for score, member in
-             zset.order.islice(start, stop, reverse=highest)]
+    if count == 1:  # the common case: no slice
+        score, member = zset.order[-1 if highest else 0]
+        taken = [(member, score)]
+    else:
+        start, stop = (max(0, len(zset) - count), len(zset)) if highest else (0, count)
+        taken = [(member, score) for score, member in
+                 zset.order.islice(start, stop, reverse=highest)]
     client.engine.apply(client.db, key, Op.ZREM, [member for member, _ in taken])
     return taken
 
