@@ -109,7 +109,7 @@ SCAN_SNAPSHOTS = 32
 SCAN_ID_BITS = 24
 _CURSOR = re.compile(rb"([+-]?)0*(\d+)")
 _ULONG = 1 << 64
-_snapshots: OrderedDict[int, list] = OrderedDict()
+_snapshots: OrderedDict[int, tuple[object, list]] = OrderedDict()  # id -> (collection, items)
 _snapshot_ids = itertools.count(1)
 
 
@@ -157,15 +157,17 @@ def scan_items(value, cursor: int, count: int, compact: bool) -> tuple[int, list
     if compact or (len(value) <= count and not cursor):
         return 0, _items(value)
     position, snapshot_id = cursor >> SCAN_ID_BITS, cursor & ((1 << SCAN_ID_BITS) - 1)
-    items = _snapshots.pop(snapshot_id, None) if cursor else None
-    if items is None:
+    owner, items = _snapshots.get(snapshot_id, (None, None)) if cursor else (None, None)
+    if owner is value:
+        del _snapshots[snapshot_id]  # put back (most recent) below, unless the scan ends
+    else:  # none, or another collection's (a cursor of another key): left alone
         snapshot_id = next(_snapshot_ids) & ((1 << SCAN_ID_BITS) - 1) or 1
         items = _items(value)
     end = min(position + count, len(items))
     found = [item for item in items[position:end] if _still_there(value, item)]
     if end >= len(items):
         return 0, [_current(value, item) for item in found]
-    _snapshots[snapshot_id] = items
+    _snapshots[snapshot_id] = (value, items)
     while len(_snapshots) > SCAN_SNAPSHOTS:
         _snapshots.popitem(last=False)
     return (end << SCAN_ID_BITS) | snapshot_id, [_current(value, item) for item in found]

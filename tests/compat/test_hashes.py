@@ -125,3 +125,27 @@ def test_scan(pair):
                 break
         assert dict(zip(found[::2], found[1::2], strict=True)) == \
             {BIG[i].encode(): BIG[i + 1].encode() for i in range(0, len(BIG), 2)}
+
+
+def test_scan_misses_no_field_that_stays(pair):
+    """Fields deleted and added between HSCAN calls: every field there for the whole
+    scan is returned, by both servers (a cursor of another key starts over)."""
+    pair.check("HSET", "h", *[part for i in range(700) for part in (f"go:{i}", "v")])
+    pair.check("HSET", "h", *[part for i in range(700) for part in (f"stay:{i}", "v")])
+    pair.check("HSET", "other", *BIG)
+    for connection in (pair.redis, pair.caskd):
+        cursor, found, step = b"0", set(), 0
+        while True:
+            connection.send(("HSCAN", "h", cursor, "COUNT", "50"))
+            cursor, batch = decode(connection.reply())
+            found.update(batch[::2])
+            step += 1
+            connection.send(("HDEL", "h", *[f"go:{i}" for i in range(step * 20, step * 20 + 20)]))
+            connection.send(("HSET", "h", *[part for i in range(5) for part in (f"new:{step}:{i}",
+                                                                                  "v")]))
+            connection.send(("HSCAN", "other", cursor, "COUNT", "5"))
+            for _ in range(3):
+                connection.reply()
+            if cursor == b"0":
+                break
+        assert {f"stay:{i}".encode() for i in range(700)} <= found
