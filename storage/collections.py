@@ -181,10 +181,6 @@ def decode(data: bytes) -> tuple[Op, list[bytes]]:
     return Op(data[0]), args
 
 
-def pack_score(score: float) -> bytes:
-    return _DOUBLE.pack(score)
-
-
 def zadd_args(pairs: list[tuple[float, bytes]]) -> list[bytes]:
     """ZADD's arguments for (score, member) pairs."""
     pack = _DOUBLE.pack
