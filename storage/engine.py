@@ -400,8 +400,8 @@ class Engine:
         if not value:
             if current is not None:
                 self._index_remove(db, key)
-        elif current is None:
-            keydir[key] = value
+        elif current is None:  # a new key: no TTL (an expired one's is dropped)
+            self._index_put(db, key, value, 0)
         return result
 
     def put_object(self, db: int, key: bytes, value: object, expire_at: int = 0) -> None:
