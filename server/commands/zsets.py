@@ -485,8 +485,8 @@ def zrandmember(client, argv: list[bytes]):
     size = len(zset)
     if count < 0:
         indexes = [random.randrange(size) for _ in range(-count)]
-    elif count >= size:
-        indexes = list(range(size))
+    elif count >= size:  # all of them: Redis walks the sorted set from its end
+        indexes = list(range(size - 1, -1, -1))
     else:
         indexes = random.sample(range(size), count)
     order = zset.order

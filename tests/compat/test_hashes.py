@@ -88,7 +88,7 @@ def test_randfield(pair):
         ("HRANDFIELD", "h", "-9223372036854775808"),
         ("HRANDFIELD", "h", "4611686018427387904", "WITHVALUES"),
         ("HRANDFIELD", "h", "-4611686018427387904", "WITHVALUES"),
-        ("HRANDFIELD", "h", "x"))
+        ("HRANDFIELD", "h", "x"), ("HRANDFIELD", "h", "3"), ("HRANDFIELD", "h", "5", "WITHVALUES"))
     fields = {b"a": b"1", b"b": b"2", b"c": b"3"}
     for args in (("HRANDFIELD", "h"), ("HRANDFIELD", "h", "2"), ("HRANDFIELD", "h", "-5"),
                  ("HRANDFIELD", "h", "2", "WITHVALUES"), ("HRANDFIELD", "h", "-5", "WITHVALUES"),

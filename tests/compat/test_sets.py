@@ -74,7 +74,7 @@ def test_pop_and_random_members(pair):
         ("SADD", "s", "1", "2", "3"), ("SPOP", "s", "0"), ("SPOP", "s", "x"),
         ("SPOP", "s", "1", "2"), ("SRANDMEMBER", "s", "0"), ("SRANDMEMBER", "s", "1", "2"),
         ("SRANDMEMBER", "s", "-9223372036854775808"), ("SRANDMEMBER", "s", "3"),
-        ("SRANDMEMBER", "s", "10"))
+        ("SRANDMEMBER", "s", "10"), ("SRANDMEMBER", "s", "-0"))
     members = {b"1", b"2", b"3"}
     for args in (("SRANDMEMBER", "s"), ("SRANDMEMBER", "s", "2"), ("SRANDMEMBER", "s", "-5")):
         pair.check(*args, allow=RANDOM_MEMBERS)

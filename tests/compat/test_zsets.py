@@ -153,10 +153,12 @@ def test_random_members(pair):
         ("ZRANDMEMBER", "nokey", "2", "WITHSCORES"), ("ZADD", "z", "1", "a", "2.5", "b"),
         ("ZRANDMEMBER", "z", "0"), ("ZRANDMEMBER", "z", "1", "WITHSCORE"),
         ("ZRANDMEMBER", "z", "x"), ("ZRANDMEMBER", "z", "-9223372036854775808"),
-        ("ZRANDMEMBER", "z", "4611686018427387904", "WITHSCORES"))
+        ("ZRANDMEMBER", "z", "4611686018427387904", "WITHSCORES"),
+        ("ZRANDMEMBER", "z", "5"), ("ZRANDMEMBER", "z", "2", "WITHSCORES"),  # all: in order
+        ("ZADD", "big", *[part for i in range(200) for part in (i, f"m{i:03d}")]),
+        ("ZRANDMEMBER", "big", "300"))
     for args in (("ZRANDMEMBER", "z"), ("ZRANDMEMBER", "z", "1"), ("ZRANDMEMBER", "z", "-4"),
-                 ("ZRANDMEMBER", "z", "5"), ("ZRANDMEMBER", "z", "-3", "WITHSCORES"),
-                 ("ZRANDMEMBER", "z", "5", "WITHSCORES")):
+                 ("ZRANDMEMBER", "z", "-3", "WITHSCORES")):
         pair.check(*args, allow=RANDOM_MEMBERS)
     pair.caskd.send(("ZRANDMEMBER", "z", "-6", "WITHSCORES"))
     reply = decode(pair.caskd.reply())
