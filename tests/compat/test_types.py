@@ -123,3 +123,14 @@ def test_watch_sees_collection_changes(servers, pair):
         run(pair, ("MULTI",), ("LLEN", "l"), ("EXEC",))
     finally:
         other.close()
+
+
+def test_command_getkeys(pair):
+    """Key positions, numkeys-counted ones (ZUNIONSTORE, SINTERCARD…) included: ACL
+    key patterns and WATCH see the same keys as Redis."""
+    run(pair, *[("COMMAND", "GETKEYS", *command) for command in (
+        ("LMOVE", "a", "b", "LEFT", "RIGHT"), ("BLPOP", "a", "b", "0"),
+        ("BZPOPMIN", "a", "0"), ("SINTERSTORE", "d", "a", "b"), ("SMOVE", "a", "b", "m"),
+        ("ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"), ("ZINTER", "2", "a", "b"),
+        ("ZDIFF", "1", "a"), ("SINTERCARD", "2", "a", "b", "LIMIT", "1"),
+        ("ZRANGESTORE", "d", "s", "0", "-1"), ("HSET", "h", "f", "v"))])
