@@ -135,3 +135,18 @@ def test_a_key_of_another_type_keeps_the_client_waiting(server):
     client.delete("k")
     client.zadd("k", {"m": 2})
     waiter.expect(b"*3\r\n$1\r\nk\r\n$1\r\nm\r\n$1\r\n2\r\n")
+
+
+def test_swapdb_and_move_feed_waiters_in_other_databases(server):
+    client, waiter = server.client(), server.raw()
+    waiter.roundtrip("SELECT", "1", reply=b"+OK\r\n")
+    waiter.command("BLPOP", "q", "0")
+    wait_until(lambda: blocked(client) == 1, what="the client to block")
+    client.rpush("q", "swapped")
+    client.swapdb(0, 1)
+    waiter.expect(b"*2\r\n$1\r\nq\r\n$7\r\nswapped\r\n")
+    waiter.command("BRPOP", "m", "0")
+    wait_until(lambda: blocked(client) == 1, what="the client to block")
+    client.rpush("m", "moved")
+    client.move("m", 1)
+    waiter.expect(b"*2\r\n$1\r\nm\r\n$5\r\nmoved\r\n")
