@@ -9,7 +9,7 @@ from itertools import islice
 
 from protocol.reply import OK, NullArray
 from server.blocking import Blocked, parse_timeout
-from server.commands.objects import parse_positive, read_key, write_key
+from server.commands.objects import index_range, parse_positive, read_key, write_key
 from server.errors import NO_SUCH_KEY, SYNTAX, CommandError, parse_int, wrong_arity
 from storage.collections import Op
 
@@ -68,22 +68,12 @@ def llen(client, argv: list[bytes]):
     return len(read_key(client, argv[1], deque) or ())
 
 
-def _clamp(start: int, end: int, length: int) -> tuple[int, int]:
-    """Redis's index range: negative indexes from the end; (start, stop) with
-    stop exclusive, empty when start >= stop."""
-    if start < 0:
-        start = max(start + length, 0)
-    if end < 0:
-        end += length
-    return start, min(end, length - 1) + 1
-
-
 def lrange(client, argv: list[bytes]):
     start, end = parse_int(argv[2]), parse_int(argv[3])
     value = read_key(client, argv[1], deque)
     if not value:
         return []
-    start, stop = _clamp(start, end, len(value))
+    start, stop = index_range(start, end, len(value))
     if start >= stop:
         return []
     if start > len(value) // 2:  # from the nearer end: a deque walks to an index
@@ -143,7 +133,7 @@ def ltrim(client, argv: list[bytes]):
     value = write_key(client, argv[1], deque)
     if value is None:
         return OK
-    start, stop = _clamp(start, end, len(value))
+    start, stop = index_range(start, end, len(value))
     head, tail = (start, len(value) - stop) if start < stop else (len(value), 0)
     if head or tail:
         client.engine.apply(client.db, argv[1], Op.LTRIM, [b"%d" % head, b"%d" % tail])

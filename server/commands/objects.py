@@ -87,6 +87,16 @@ def set_reply(value: set) -> set | OrderedSet:
     return set(value)
 
 
+def index_range(start: int, end: int, length: int) -> tuple[int, int]:
+    """Redis's inclusive index range (negative indexes count from the end) as
+    [start, stop) positions; empty when start == stop."""
+    if start < 0:
+        start = max(start + length, 0)
+    if end < 0:
+        end += length
+    return start, max(start, min(end, length - 1) + 1)
+
+
 def parse_positive(arg: bytes) -> int:
     """getPositiveLongFromObjectOrReply: one message for any bad value."""
     value = parse_int(arg, MUST_BE_POSITIVE)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from protocol.reply import NullArray
 from server.blocking import Blocked, parse_timeout
 from server.commands.objects import (
+    index_range,
     parse_cursor,
     parse_positive,
     parse_random_count,
@@ -167,12 +168,7 @@ class Range:
         reversed range count from the end)."""
         length = len(zset)
         if self.kind == "rank":
-            start, end = self.low, self.high
-            if start < 0:
-                start = max(start + length, 0)
-            if end < 0:
-                end += length
-            stop = max(start, min(end, length - 1) + 1)
+            start, stop = index_range(self.low, self.high, length)
             return (length - stop, length - start) if reverse else (start, stop)
         if self.kind == "score":
             (low, low_open), (high, high_open) = self.low, self.high
