@@ -140,6 +140,8 @@ class BlockedClients:
         state = self._release(client)
         if state is None:
             return
+        if client.slow_path:  # CLIENT REPLY OFF|SKIP decides about this reply too
+            reply = self.server._reply_mode(client, state.command, reply)
         encode_into(client.out, reply, client.resp3)
         self.server.schedule_commit(client)
         self.server.loop.call_soon(client.resume_after_block)

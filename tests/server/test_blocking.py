@@ -150,3 +150,12 @@ def test_swapdb_and_move_feed_waiters_in_other_databases(server):
     client.rpush("m", "moved")
     client.move("m", 1)
     waiter.expect(b"*2\r\n$1\r\nm\r\n$5\r\nmoved\r\n")
+
+
+def test_client_reply_off_holds_for_a_served_waiter(server):
+    client, waiter = server.client(), server.raw()
+    waiter.roundtrip("CLIENT", "REPLY", "SKIP", reply=b"")
+    waiter.command("BLPOP", "q", "0")
+    wait_until(lambda: blocked(client) == 1, what="the client to block")
+    client.rpush("q", "x")
+    waiter.roundtrip("PING", reply=b"+PONG\r\n")  # the BLPOP's answer was skipped
