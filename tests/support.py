@@ -8,10 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,7 +110,6 @@ class CaskdProcess:
         return self.start()
 
     def client(self, **kwargs):
-        import redis
         return redis.Redis(port=self.port, **kwargs)
 
     def raw(self) -> RawClient:
@@ -189,3 +190,37 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def kill_under_load(server: CaskdProcess, write, *, workers: int = 4,
+                    acknowledged_at_least: int = 2000) -> list[tuple[int, int]]:
+    """Run ``write(client, worker, i)`` for i = 0, 1, … in ``workers`` threads, kill -9
+    the server once enough writes are acknowledged, and start it again.
+
+    Returns the acknowledged (worker, i) pairs: each of those must have survived.
+    """
+    acknowledged: list[tuple[int, int]] = []
+    stop = threading.Event()
+
+    def writer(worker: int) -> None:
+        client = server.client(socket_timeout=5)
+        i = 0
+        while not stop.is_set():
+            try:
+                write(client, worker, i)
+            except redis.ConnectionError:
+                return
+            acknowledged.append((worker, i))
+            i += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: len(acknowledged) > acknowledged_at_least, timeout=30,
+               what="writes to be acknowledged")
+    server.kill()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    server.start()
+    return acknowledged

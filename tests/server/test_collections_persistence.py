@@ -3,11 +3,9 @@ BGREWRITEAOF exactly as they were."""
 
 from __future__ import annotations
 
-import threading
-
 import redis
 
-from tests.support import wait_until
+from tests.support import kill_under_load, wait_until
 
 
 def dump(client: redis.Redis) -> dict:
@@ -104,34 +102,16 @@ def test_kill_9_with_always_loses_no_acknowledged_change(caskd_factory):
     """Writers push, set fields, add scores and members under appendfsync always;
     after kill -9 every acknowledged one is there."""
     server = caskd_factory("--appendfsync", "always")
-    acknowledged: list[tuple[int, int]] = []
-    stop = threading.Event()
 
-    def writer(worker: int) -> None:
-        client = server.client(socket_timeout=5)
-        i = 0
-        while not stop.is_set():
-            try:
-                pipe = client.pipeline(transaction=False)
-                pipe.lpush(f"list{worker}", i)
-                pipe.hset(f"hash{worker}", f"f{i}", i)
-                pipe.zadd(f"zset{worker}", {f"m{i}": i})
-                pipe.sadd(f"set{worker}", i)
-                pipe.execute()
-            except redis.ConnectionError:
-                return
-            acknowledged.append((worker, i))
-            i += 1
+    def write(client, worker: int, i: int) -> None:
+        pipe = client.pipeline(transaction=False)
+        pipe.lpush(f"list{worker}", i)
+        pipe.hset(f"hash{worker}", f"f{i}", i)
+        pipe.zadd(f"zset{worker}", {f"m{i}": i})
+        pipe.sadd(f"set{worker}", i)
+        pipe.execute()
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    wait_until(lambda: len(acknowledged) > 400, timeout=30, what="writes to be acknowledged")
-    server.kill()
-    stop.set()
-    for thread in threads:
-        thread.join()
-    server.start()
+    acknowledged = kill_under_load(server, write, acknowledged_at_least=400)
     client = server.client()
     for worker in range(4):
         done = [i for w, i in acknowledged if w == worker]

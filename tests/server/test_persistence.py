@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import threading
 
-import redis
-
-from tests.support import wait_until
+from tests.support import kill_under_load, wait_until
 
 
 def test_restart_keeps_data_and_ttls(caskd):
@@ -28,29 +26,8 @@ def test_restart_keeps_data_and_ttls(caskd):
 
 def test_kill_9_with_always_loses_no_acknowledged_write(caskd_factory):
     server = caskd_factory("--appendfsync", "always")
-    acknowledged: list[int] = []
-    stop = threading.Event()
-
-    def writer(worker: int) -> None:
-        client = server.client(socket_timeout=5)
-        i = 0
-        while not stop.is_set():
-            try:
-                client.set(f"w{worker}:{i}", i)
-            except redis.ConnectionError:
-                return
-            acknowledged.append((worker, i))
-            i += 1
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    wait_until(lambda: len(acknowledged) > 2000, timeout=30, what="writes to be acknowledged")
-    server.kill()
-    stop.set()
-    for thread in threads:
-        thread.join()
-    server.start()
+    acknowledged = kill_under_load(
+        server, lambda client, worker, i: client.set(f"w{worker}:{i}", i))
     client = server.client()
     values = _get_all(client, [f"w{worker}:{i}" for worker, i in acknowledged])
     missing = [key for key, value in zip(acknowledged, values, strict=True)
