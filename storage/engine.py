@@ -210,7 +210,13 @@ class Engine:
         self._lock_fd = self._lock_directory()
         try:
             started = time.monotonic()
-            self._load()
+            try:
+                self._load()
+            except IndexError:  # a record for a database number past the last one
+                raise StorageError(
+                    f"The data in {self.directory} uses more databases than the "
+                    f"{databases} configured; start with a larger 'databases' setting"
+                ) from None
             self.stats["load_seconds"] = time.monotonic() - started
             self.stats["loaded_keys"] = sum(len(kd) for kd in self._keydirs)
             self._open_active()

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import storage.syncer
-from storage.engine import DirectoryLocked, Engine
+from storage.engine import DirectoryLocked, Engine, StorageError
 
 from .conftest import crash_image, segment_files
 
@@ -652,3 +652,14 @@ def test_segment_that_cannot_rotate_keeps_growing_then_rotates(open_engine, data
     engine = open_engine(segment_size=1024)
     assert all(engine.get(0, b"k%d" % i) == b"v" * 100 for i in range(40))
     assert engine.get(0, b"after") == b"v"
+
+
+def test_opening_with_fewer_databases_than_the_data_uses_is_refused(tmp_path):
+    engine = Engine(tmp_path, databases=16)
+    engine.put(9, b"k", b"v")
+    engine.close()
+    with pytest.raises(StorageError, match="more databases than the 4 configured"):
+        Engine(tmp_path, databases=4)
+    reopened = Engine(tmp_path, databases=16)  # nothing was touched
+    assert reopened.get(9, b"k") == b"v"
+    reopened.close()
