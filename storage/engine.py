@@ -212,11 +212,8 @@ class Engine:
             started = time.monotonic()
             try:
                 self._load()
-            except IndexError:  # a record for a database number past the last one
-                raise StorageError(
-                    f"The data in {self.directory} uses more databases than the "
-                    f"{databases} configured; start with a larger 'databases' setting"
-                ) from None
+            except IndexError:  # a hint for a database number past the last one
+                raise self._too_few_databases() from None
             self.stats["load_seconds"] = time.monotonic() - started
             self.stats["loaded_keys"] = sum(len(kd) for kd in self._keydirs)
             self._open_active()
@@ -826,6 +823,7 @@ class Engine:
         unpack, crc32, put = record.HEADER.unpack_from, zlib.crc32, RecordType.PUT
         pos = 0
         damage = None
+        unknown_database = False
         try:
             while pos < end:
                 # Fast path for the common record, a plain PUT: no Record object.
@@ -851,7 +849,11 @@ class Engine:
                 pos = rec.end
         except record.CorruptRecord as exc:
             damage = exc.reason
+        except IndexError:  # a database number past the last one; raised below,
+            unknown_database = True  # once buf can be released
         try:
+            if unknown_database:
+                raise self._too_few_databases()
             # Past the last whole record: zeros (preallocation) are fine anywhere; a
             # partial record is a crash's torn tail if nothing valid follows it and
             # it is in the last segment. Anything else is corruption.
@@ -862,6 +864,11 @@ class Engine:
             buf.release()
         if pos < end:
             self._cut_tail(segment, pos)
+
+    def _too_few_databases(self) -> StorageError:
+        return StorageError(f"The data in {self.directory} uses more databases than the "
+                            f"{self.databases} configured; start with a larger 'databases' "
+                            f"setting")
 
     def _cut_tail(self, segment: Segment, valid_end: int) -> None:
         """Truncate a segment after its last whole record (a crash's torn tail, or
