@@ -113,12 +113,6 @@ def value_at(buf, offset: int) -> bytes:
     return bytes(buf[start:start + value_len])
 
 
-def size_at(buf, offset: int) -> int:
-    """The total size of the record starting at ``offset`` in ``buf``."""
-    key_len, value_len = LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)
-    return HEADER_SIZE + key_len + value_len
-
-
 def iter_records(buf: memoryview, pos: int, end: int, *, verify: bool = True
                  ) -> Iterator[Record]:
     """Yield the records of a segment in order, batches unpacked into their parts.

@@ -19,7 +19,6 @@ def test_round_trip_of_every_field():
     assert data[rec.value_offset:rec.value_offset + rec.value_len] == b"value"
     assert rec.offset == 0 and rec.end == len(data) == HEADER_SIZE + 3 + 5
     assert record.value_at(data, 0) == b"value"
-    assert record.size_at(data, 0) == len(data)
 
 
 def test_binary_and_empty_keys_and_values():
