@@ -186,7 +186,11 @@ class Connection(asyncio.Protocol):
             self.out.clear()
             self.close()
             return
-        self.server.schedule_commit(self)
+        if self.out and self.server.may_send_now(self):
+            self.transport.write(b"".join(self.out))
+            self.out.clear()
+        else:
+            self.server.schedule_commit(self)
 
     def _run(self, commands: list[list[bytes]]) -> None:
         execute = self.server.execute
