@@ -21,8 +21,14 @@ run: install
 test: install
 	$(PY) -m pytest -q $(ARGS)
 
-bench: install
-	$(PY) -m scripts.bench $(ARGS)
+# Results land in scripts/results/MODE.{md,json,png}: what the README shows.
+bench: $(VENV)/.bench-installed
+	$(PY) -m scripts.bench --out scripts/results $(ARGS)
+
+# matplotlib, for the chart that --out writes; run and test do without it.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
 
 # N caskd nodes behind twemproxy (needs nutcracker): ARGS="--nodes 5 --base-port 7000"
 cluster-demo: install

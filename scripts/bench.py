@@ -275,6 +275,7 @@ def throughput_report(opts: argparse.Namespace, context: list[str],
                f"/ redis p99 (above 1: caskd slower). Each is the median over {opts.rounds} "
                f"round(s) of the ratio measured back to back; rps and p99 are medians."],
         chart={f"{c.workload} ({c.fsync})": c.summary()["rps_ratio"] for c in results},
+        chart_label="caskd rps / redis rps (higher is better)",
         text_columns=2,
         data={"results": [{"workload": c.workload, "fsync": c.fsync, **c.summary(),
                            "samples": {side: [dataclasses.asdict(s) for s in samples]
@@ -331,7 +332,9 @@ def measure_memory(opts: argparse.Namespace, root: Path) -> Report:
               for metric, v in figures.items()],
         notes=["per key = (loaded - empty) / keys. ratio = caskd / redis (below 1: caskd "
                "smaller). RssAnon leaves out file pages caskd maps to read its log."],
-        chart={"VmRSS per key": ratio(figures["VmRSS per key (bytes)"])},
+        chart={field: ratio(figures[f"{field} per key (bytes)"])
+               for field in ("VmRSS", "RssAnon")},
+        chart_label="caskd / redis, memory per key (lower is better)",
         data={"keys": opts.keys, "datasize": opts.datasize, "empty_kb": empty,
               "loaded_kb": loaded, "figures": figures},
     )
@@ -407,6 +410,7 @@ def measure_restart(opts: argparse.Namespace, root: Path) -> Report:
                f"medians over {opts.rounds} restart(s); ratio = median of per-round "
                f"caskd / redis (below 1: caskd faster). Page cache is warm."],
         chart={phase: s["ratio"] for phase, s in summary.items()},
+        chart_label="caskd / redis, seconds to PONG (lower is better)",
         data={"keys": opts.keys, "datasize": opts.datasize, "times_s": phases,
               "summary": summary},
     )
@@ -453,7 +457,9 @@ def measure_compaction(opts: argparse.Namespace, root: Path) -> Report:
         notes=["ratio = during / idle. The compaction was "
                + ("still running when the run ended." if overlapped else
                   "over before the run ended: use more --requests for a full overlap.")],
-        chart={"SET -P 1 during compaction": busy.rps / quiet.rps},
+        chart={"SET -P 1 rps": busy.rps / quiet.rps},
+        chart_label="during BGREWRITEAOF / idle (higher is better)",
+        chart_reference="idle",
         data={"idle": dataclasses.asdict(quiet), "busy": dataclasses.asdict(busy),
               "overlapped": overlapped},
     )
@@ -462,13 +468,17 @@ def measure_compaction(opts: argparse.Namespace, root: Path) -> Report:
 def common_context(opts: argparse.Namespace) -> list[str]:
     """Machine, date and both server command lines: what a reader needs to weigh the numbers."""
     return [
-        f"machine: {len(os.sched_getaffinity(0))} CPUs, {cpu_model()}, "
-        f"{platform.system()} {platform.release()}",
+        f"machine: {machine()}",
         f"date: {datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"redis: {redis_version()}: "
         f"`{shlex.join(server_argv(REDIS_CMD, 'PORT', 'DIR', 'FSYNC'))}`",
         f"caskd: `{shlex.join(server_argv(opts.caskd_cmd, 'PORT', 'DIR', 'FSYNC'))}`",
     ]
+
+
+def machine() -> str:
+    return (f"{len(os.sched_getaffinity(0))} CPUs, {cpu_model()}, "
+            f"{platform.system()} {platform.release()}")
 
 
 def cpu_model() -> str:
@@ -487,15 +497,20 @@ def redis_version() -> str:
     return f"redis-server {version}"
 
 
-def write_outputs(report: Report, out_dir: Path) -> None:
-    """results.md, results.json, and results.png when matplotlib is importable."""
+def write_outputs(report: Report, out_dir: Path, name: str) -> None:
+    """``name``.md, .json, and .png when matplotlib is importable (one name per mode,
+    so the results of every mode can sit in one directory)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.md").write_text(report.markdown())
-    (out_dir / "results.json").write_text(json.dumps(dataclasses.asdict(report), indent=2) + "\n")
-    write_chart(report, out_dir / "results.png")
+    (out_dir / f"{name}.md").write_text(report.markdown())
+    (out_dir / f"{name}.json").write_text(json.dumps(dataclasses.asdict(report), indent=2)
+                                          + "\n")
+    stamp = f"{machine()}; {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+    write_chart(report, out_dir / f"{name}.png", stamp)
 
 
-def write_chart(report: Report, path: Path) -> None:
+def write_chart(report: Report, path: Path, stamp: str) -> None:
+    """One bar per entry of ``report.chart``: caskd's figure as a ratio of the other's,
+    against a dashed line at 1 (the reference). ``stamp``: machine and date."""
     try:
         import matplotlib
 
@@ -507,11 +522,17 @@ def write_chart(report: Report, path: Path) -> None:
     if not bars:
         return
     labels, ratios = list(bars), list(bars.values())
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(labels)), 4.5))
-    ax.bar(labels, ratios, color="tab:blue")
-    ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
-    ax.set_ylabel("caskd / redis")
-    ax.set_title(report.title)
+    fig, ax = plt.subplots(figsize=(max(6.4, 2.5 + 1.1 * len(labels)), 5.0))
+    drawn = ax.bar(labels, ratios, width=0.6, color="tab:blue")
+    ax.bar_label(drawn, labels=[f"{value:.2f}" for value in ratios], padding=3)
+    ax.axhline(1.0, color="tab:red", linestyle="--", linewidth=1.2,
+               label=f"{report.chart_reference} = 1.0")
+    ax.set_ylim(0, max(1.0, *ratios) * 1.18)
+    ax.set_ylabel(report.chart_label)
+    ax.set_xlabel(", ".join(report.columns[:report.text_columns]))
+    ax.legend(loc="upper right", frameon=False)
+    fig.suptitle(report.title, fontweight="bold")
+    ax.set_title(stamp, fontsize=9, color="dimgray")
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -589,7 +610,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="small defaults for a CI smoke test")
     parser.add_argument("--timeout", type=positive, default=600,
                         help="seconds allowed per redis-benchmark run or rewrite (default: 600)")
-    parser.add_argument("--out", type=Path, help="write results.md/.json/.png into this dir")
+    parser.add_argument("--out", type=Path,
+                        help="write MODE.md/.json/.png (MODE: throughput, memory...) into "
+                             "this dir; the chart needs matplotlib (pip install caskd[bench])")
     opts = parser.parse_args(argv)
     for name, default in (QUICK if opts.quick else DEFAULTS).items():
         if getattr(opts, name) is None:
@@ -615,7 +638,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     print(report.markdown())
     if opts.out:
-        write_outputs(report, opts.out)
+        write_outputs(report, opts.out, opts.mode)
     return 0
 
 

@@ -171,6 +171,8 @@ class Report:
     chart: dict[str, float | None]  # row label -> caskd/redis ratio
     data: dict[str, Any]
     text_columns: int = 1
+    chart_label: str = "caskd / redis"  # what the ratios are, and which way is better
+    chart_reference: str = "redis"  # what a ratio of 1 is
 
     def markdown(self) -> str:
         table = markdown_table(self.columns, self.rows, left=self.text_columns)

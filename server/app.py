@@ -40,6 +40,7 @@ from server.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from server.heap import HeapTrimmer
 from server.pause import ClientPause
 from server.replies import NO_REPLY
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
@@ -90,6 +91,7 @@ class Server:
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
+        self.heap = HeapTrimmer()
 
     # ------------------------------------------------------------- life cycle
 
@@ -494,6 +496,7 @@ class Server:
             if now - last_second >= 1:
                 last_second = now
                 self._close_idle_clients(now)
+                self.heap.check()
 
     def _close_idle_clients(self, now: float) -> None:
         timeout = self.config["timeout"]

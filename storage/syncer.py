@@ -11,7 +11,9 @@ A failed fsync is not simply retried: Linux marks the pages of a failed
 writeback clean, so a second fsync can succeed while the data never reached the
 disk. The syncer therefore keeps every flushed chunk until an fsync covers it,
 and after a failure writes the kept chunks again before the next fsync; only
-then is anything reported durable.
+then is anything reported durable. Those chunks are memory: under ``everysec`` a
+round starts early once :data:`KEEP_LIMIT` bytes wait for one, rather than a
+second's worth of writes being held.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from collections.abc import Callable
 log = logging.getLogger("caskd.storage")
 
 RETRY_INTERVAL = 1.0
+EVERYSEC_INTERVAL = 1.0
+KEEP_LIMIT = 16 * 1024 * 1024  # bytes of unsynced chunks that start a round at once
 # Test-only: tests/reliability/test_power_loss.py sets it to learn what each fsync covered.
 _FSYNC_LOG = os.environ.get("CASKD_FSYNC_LOG")
 
@@ -62,6 +66,7 @@ class Syncer:
         # Flushed chunks no fsync has covered yet: (fd, file offset, data, log position
         # at their end). Written again after a failed fsync (see the module docstring).
         self._unsynced: deque[tuple[int, int, bytes | bytearray, int]] = deque()
+        self._kept_bytes = 0  # of the data in _unsynced
         self._rewrite = False  # the last round failed: write the kept chunks again
         self._stopping = False
         self._now = False  # sync_now asked for a round before the second is up
@@ -85,7 +90,11 @@ class Syncer:
             self._position = position
             if data is not None:
                 self._unsynced.append((fd, offset, data, position))
+                self._kept_bytes += len(data)
             if self.policy == "always":
+                self._cond.notify()
+            elif self._kept_bytes >= KEEP_LIMIT and not self._now:
+                self._now = True
                 self._cond.notify()
 
     def hand_over(self, fd: int) -> None:
@@ -126,7 +135,7 @@ class Syncer:
             if not failed:
                 with self._cond:
                     while self._unsynced and self._unsynced[0][3] <= position:
-                        self._unsynced.popleft()
+                        self._kept_bytes -= len(self._unsynced.popleft()[2])
                     self._rewrite = False
                 self.synced_position = position
                 self.last_sync_time = time.time()
@@ -149,7 +158,7 @@ class Syncer:
             while not self._stopping and not self._dirty_work():
                 self._cond.wait()
         else:
-            deadline = time.monotonic() + 1.0
+            deadline = time.monotonic() + EVERYSEC_INTERVAL
             while (not self._stopping and not self._now
                    and (remaining := deadline - time.monotonic()) > 0):
                 self._cond.wait(remaining)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from scripts.bench import parse_args
+from scripts.bench import parse_args, write_outputs
 from scripts.benchlib import (
     BenchError,
     Comparison,
@@ -100,6 +100,27 @@ def test_report_markdown_has_context_table_and_notes():
                                               "| x      |  1.00 |", "", "note"]
 
 
+def small_report() -> Report:
+    return Report("caskd vs redis-server: memory", ["machine: m"], ["metric", "ratio"],
+                  [["VmRSS per key", "0.50"]], ["note"],
+                  {"VmRSS per key": 0.5, "RssAnon per key": None}, {"keys": 1})
+
+
+def test_outputs_are_named_after_the_mode_and_the_chart_is_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    write_outputs(small_report(), tmp_path, "memory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.json", "memory.md",
+                                                          "memory.png"]
+    assert (tmp_path / "memory.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_outputs_without_matplotlib_are_the_table_and_json(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    write_outputs(small_report(), tmp_path, "memory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.json", "memory.md"]
+    assert json.loads((tmp_path / "memory.json").read_text())["data"] == {"keys": 1}
+
+
 def test_read_only_tests_run_under_the_first_fsync_policy_only():
     assert plan_workloads(["set", "get"], [1, 16], ["everysec", "always"]) == {
         "everysec": [("set", 1), ("set", 16), ("get", 1), ("get", 16)],
@@ -128,12 +149,12 @@ def test_quick_run_against_redis_prints_the_table_and_writes_results(redis_tools
     run = run_bench("--caskd-cmd", REDIS_ONLY, "--out", str(tmp_path))
     assert run.returncode == 0, run.stderr
     assert "redis-benchmark -h 127.0.0.1 -p PORT -t TEST -P PIPELINE -n 2000" in run.stdout
-    results = json.loads((tmp_path / "results.json").read_text())["data"]["results"]
+    results = json.loads((tmp_path / "throughput.json").read_text())["data"]["results"]
     assert [(r["workload"], r["fsync"]) for r in results] == [
         ("SET -P 1", "everysec"), ("SET -P 16", "everysec"), ("GET -P 1", "everysec"),
         ("GET -P 16", "everysec"), ("SET -P 1", "always"), ("SET -P 16", "always")]
     assert all(r["caskd_rps"] > 0 and r["redis_rps"] > 0 and r["p99_ratio"] for r in results)
-    assert (tmp_path / "results.md").read_text() in run.stdout + "\n"
+    assert (tmp_path / "throughput.md").read_text() in run.stdout + "\n"
 
 
 def test_error_replies_fail_the_run_instead_of_reporting_numbers(redis_tools):

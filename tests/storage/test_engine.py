@@ -471,6 +471,18 @@ def test_everysec_syncs_within_about_a_second(open_engine):
     assert reports[-1] >= position
 
 
+def test_everysec_syncs_at_once_when_much_waits_for_an_fsync(open_engine, monkeypatch):
+    """The syncer keeps every unsynced write in memory: a large backlog is synced
+    (and let go) without waiting for the second to be up."""
+    monkeypatch.setattr(storage.syncer, "EVERYSEC_INTERVAL", 3600.0)
+    monkeypatch.setattr(storage.syncer, "KEEP_LIMIT", 64 * 1024)
+    engine = open_engine(fsync="everysec")
+    for i in range(20):  # 80 KB
+        engine.put(0, b"key%d" % i, b"v" * 4096)
+    position = engine.flush()
+    wait_for(lambda: engine.durable_position >= position)
+
+
 def test_policy_no_counts_flushed_as_done(open_engine):
     engine = open_engine(fsync="no")
     engine.put(0, b"k", b"v")
