@@ -46,7 +46,7 @@ from storage.compaction import (
     merge,
     merge_in_child,
 )
-from storage.hints import PUTS, offsets_of, read_hint
+from storage.hints import PUTS, locations_of, offsets_of, read_hint
 from storage.record import (
     BODY,
     CRC,
@@ -811,12 +811,10 @@ class Engine:
         PUTs with a few bulk dict operations, any other record read from the
         segment and replayed."""
         number, view = segment.number, segment.view
-        base = number << NUMBER_SHIFT
         for step in steps:
             if step[0] == PUTS:
                 _, db, keys, offsets, expires, dead = step
-                self._index_put_run(db, keys, list(map(base.__or__, offsets_of(offsets))),
-                                    expires)
+                self._index_put_run(db, keys, locations_of(number, offsets), expires)
                 if dead:  # records the run superseded itself
                     self._dead_bytes[number] = self._dead_bytes.get(number, 0) + dead
             else:

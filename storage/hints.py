@@ -4,7 +4,7 @@ Start-up reads a segment's hint file (``.hint``, beside it) instead of the
 segment itself. A hint lists the segment's records as *steps*, in log order:
 
 - ``(PUTS, db, keys, offsets, expires, dead)``: a run of PUT records to one db.
-  ``keys`` (a list) and ``offsets`` (an ``array("I")`` as bytes) are parallel;
+  ``keys`` (a list) and ``offsets`` (little-endian uint64s) are parallel;
   ``expires`` maps the keys that have a TTL to it. A key written more than once
   in the run appears once, at its last record; ``dead`` is the size of the
   records so superseded. The loader indexes a run with a few bulk dict
@@ -40,7 +40,7 @@ from pathlib import Path
 from storage import record
 from storage.child import become_child
 from storage.record import RecordType
-from storage.segment import FILE_MODE, fsync_directory, hint_path
+from storage.segment import FILE_MODE, NUMBER_SHIFT, fsync_directory, hint_path
 
 # Magic (with the format version), segment size, segment fingerprint, CRC of the steps.
 HINT_MAGIC = b"CASKHNT4"
@@ -63,7 +63,7 @@ class HintBuilder:
         self._db = -1
         self._puts: dict[bytes, tuple[int, int, int]] | None = None  # key -> offset, size, ttl
         self._dead = 0
-        self._replay: array | None = None
+        self._replay: list[int] | None = None
 
     def add(self, rtype: int, db: int, key: bytes, offset: int, size: int,
             expire_at: int) -> None:
@@ -72,7 +72,7 @@ class HintBuilder:
         if rtype != RecordType.PUT:
             if self._replay is None:
                 self._end_step()
-                self._replay = array("I")
+                self._replay = []
             self._replay.append(offset)
             return
         if self._puts is None or db != self._db:
@@ -92,12 +92,12 @@ class HintBuilder:
         if self._puts is not None:
             puts = self._puts
             self.steps.append((PUTS, self._db, list(puts),
-                               array("I", [offset for offset, _, _ in puts.values()]).tobytes(),
+                               _pack([offset for offset, _, _ in puts.values()]),
                                {key: ttl for key, (_, _, ttl) in puts.items() if ttl},
                                self._dead))
             self._puts, self._dead = None, 0
         if self._replay is not None:
-            self.steps.append((REPLAY, self._replay.tobytes()))
+            self.steps.append((REPLAY, _pack(self._replay)))
             self._replay = None
 
 
@@ -114,11 +114,33 @@ def iter_hint(steps: list[Step]) -> Iterator[tuple[int, tuple[int, int, bytes] |
                 yield offset, None
 
 
+def _pack(offsets: list[int]) -> bytes:
+    packed = array("Q", offsets)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
 def offsets_of(packed: bytes) -> array:
     """A step's record offsets, as stored by :class:`HintBuilder`."""
-    offsets = array("I")
-    offsets.frombytes(packed)
+    offsets = array("Q", packed)
+    if sys.byteorder == "big":
+        offsets.byteswap()
     return offsets
+
+
+def locations_of(number: int, packed: bytes) -> list[int]:
+    """A step's records as index locations in segment ``number`` (see
+    :func:`storage.segment.pack_location`), made without a Python operation per
+    record: each offset is 8 bytes whose high half is zero, so writing the
+    number's bytes into every high half makes the locations themselves."""
+    located = bytearray(packed)
+    count = len(packed) // 8
+    low_bytes = NUMBER_SHIFT // 8
+    for index, byte in enumerate(number.to_bytes(8 - low_bytes, "little")):
+        if byte:
+            located[low_bytes + index::8] = bytes((byte,)) * count
+    return offsets_of(located).tolist()
 
 
 def fingerprint(view: mmap.mmap) -> int:
