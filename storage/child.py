@@ -7,7 +7,6 @@ behind the back of a later opener of the directory.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -35,6 +34,8 @@ def become_child(argument: str) -> dict:
     """The spec a child was started with; makes it die with its parent (and stop
     if the parent is already gone) and lowers its priority, so the server and
     its clients keep (nearly) their full speed while it runs."""
+    import ctypes  # only a child needs it: not imported by the server itself
+
     spec = json.loads(argument)
     # Ask Linux to SIGKILL us when the engine's process dies.
     with suppress(OSError, AttributeError):  # not Linux: the check below still helps
