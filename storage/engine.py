@@ -46,7 +46,7 @@ from storage.compaction import (
     merge,
     merge_in_child,
 )
-from storage.hints import PUTS, locations_of, offsets_of, read_hint
+from storage.hints import PUTS, locations_of, offsets_of, read_hint, write_segment_hint
 from storage.record import (
     BODY,
     CRC,
@@ -82,7 +82,7 @@ SCAN_ID_BITS = 24
 SCAN_ID_MASK = (1 << SCAN_ID_BITS) - 1
 RELOCATIONS_PER_STEP = 20000
 RANDOM_KEY_TRIES = 100
-HINTER_CLOSE_TIMEOUT = 10.0  # seconds close() waits for hint files being written
+HINTER_CLOSE_TIMEOUT = 10.0  # seconds close() gives the writing of hint files
 
 
 _unpack_lengths = LENGTHS.unpack_from  # bound once: get() is the hottest path
@@ -1277,7 +1277,8 @@ class Engine:
                 os.close(fd)
 
     def close(self) -> None:
-        """Flush, fsync and release the directory. Waits for a running merge."""
+        """Flush, fsync and release the directory. Waits for a running merge, and
+        for the hint files of sealed segments that lack one."""
         if self._closed:
             return
         if self._compaction is not None:
@@ -1290,8 +1291,14 @@ class Engine:
                         "never acknowledged and are dropped", len(self._pending))
         self._closed = True
         self._syncer.stop()
-        if self._hinter is not None:  # let it finish: the next start reads its hints
+        # Every sealed segment gets its hint now, so the next start scans none of
+        # them; those not yet started are hinted here (no clients to keep waiting).
+        if self._hinter is not None:
             self._hinter_done(timeout=HINTER_CLOSE_TIMEOUT)
+        for path in self._unhinted:
+            with suppress(OSError):  # a hint only saves time: the segment is scanned
+                write_segment_hint(path)
+        self._unhinted = []
         fd = self._active_fd
         try:
             os.ftruncate(fd, self._active.size)

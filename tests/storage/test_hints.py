@@ -111,6 +111,8 @@ def written(open_engine, data_dir, tmp_path) -> tuple[tuple, Path]:
     engine = open_engine(directory=plain, segment_size=SEGMENT_SIZE)
     expected = state(engine)
     engine.close()
+    for hint in plain.glob("*.hint"):  # written by close()
+        hint.unlink()
     return expected, plain
 
 
@@ -132,6 +134,16 @@ def test_segments_scanned_at_open_get_hints_for_the_next(written, open_engine, m
     engine, replayed = open_replaying(open_engine, plain, monkeypatch)
     assert replayed == []
     assert state(engine) == replayed_state
+
+
+def test_close_writes_the_hints_still_to_write(open_engine, data_dir, monkeypatch):
+    engine = open_engine(segment_size=SEGMENT_SIZE)
+    history(engine)  # no upkeep ran: no hint writer was started
+    expected = state(engine)
+    engine.close()
+    engine, replayed = open_replaying(open_engine, data_dir, monkeypatch)
+    assert replayed == [segment_files(data_dir)[-2].name]
+    assert state(engine)[:2] == expected[:2]  # (a new active segment has started)
 
 
 @pytest.mark.parametrize("spoil", ["damage", "truncate segment", "other segment", "old format",
