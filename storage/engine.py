@@ -28,7 +28,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from itertools import islice
@@ -806,7 +806,7 @@ class Engine:
             hint_path(segment.path).unlink(missing_ok=True)
             segment.path.unlink(missing_ok=True)
 
-    def _load_hints(self, segment: Segment, steps: list) -> None:
+    def _load_hints(self, segment: Segment, steps: Iterable[tuple]) -> None:
         """Index a segment from its hint file (see :mod:`storage.hints`): a run of
         PUTs with a few bulk dict operations, any other record read from the
         segment and replayed."""

@@ -3,7 +3,8 @@
 Start-up reads a segment's hint file (``.hint``, beside it) instead of the
 segment itself. A hint lists the segment's records as *steps*, in log order:
 
-- ``(PUTS, db, keys, offsets, expires, dead)``: a run of PUT records to one db.
+- ``(PUTS, db, keys, offsets, expires, dead)``: a run of PUT records to one db
+  (up to RUN_KEYS of them).
   ``keys`` (a list) and ``offsets`` (little-endian uint64s) are parallel;
   ``expires`` maps the keys that have a TTL to it. A key written more than once
   in the run appears once, at its last record; ``dead`` is the size of the
@@ -12,12 +13,13 @@ segment itself. A hint lists the segment's records as *steps*, in log order:
 - ``(REPLAY, offsets)``: any other records (deletes, expiries, collections'
   operations, flushes, renames...), read from the segment and replayed.
 
-The steps are stored with :mod:`marshal` (C speed, and unlike pickle it cannot
-run code). The header names the segment the hint was made from: its size and a
-checksum of its first and last bytes (the *fingerprint*). A hint whose checksum,
-version or fingerprint does not match is ignored and the segment scanned: so a
-damaged, old-format or stale hint (the segment truncated, or a later segment of
-the same name) is never used.
+Each step is stored with :mod:`marshal` (C speed, and unlike pickle it cannot
+run code), behind its length, and decoded just before it is applied: only one
+step's temporary lists exist at a time. The header names the segment the hint
+was made from: its size and a checksum of its first and last bytes (the
+*fingerprint*). A hint whose checksum, version or fingerprint does not match is
+ignored and the segment scanned: so a damaged, old-format or stale hint (the
+segment truncated, or a later segment of the same name) is never used.
 
 Compaction writes a hint beside every segment it produces. A segment sealed at
 rotation gets one from :func:`write_segment_hint`, run in a child process
@@ -34,7 +36,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from storage import record
@@ -45,11 +47,15 @@ from storage.segment import FILE_MODE, NUMBER_SHIFT, fsync_directory, hint_path
 # Magic (with the format version), segment size, segment fingerprint, CRC of the steps.
 HINT_MAGIC = b"CASKHNT4"
 HINT_HEADER = struct.Struct("<8sQII")
+FRAME = struct.Struct("<I")  # the length of the marshalled step that follows
 FINGERPRINT_SPAN = 1 << 16  # bytes at each end of a segment its fingerprint covers
 MARSHAL_VERSION = 4
 
 PUTS = 0
 REPLAY = 1
+# Keys per run at most: the loader's temporary lists stay small (large ones would
+# leave the heap fragmented, costing memory for as long as the server runs).
+RUN_KEYS = 1 << 16
 
 Step = tuple
 
@@ -75,7 +81,7 @@ class HintBuilder:
                 self._replay = []
             self._replay.append(offset)
             return
-        if self._puts is None or db != self._db:
+        if self._puts is None or db != self._db or len(self._puts) >= RUN_KEYS:
             self._end_step()
             self._puts, self._db = {}, db
         superseded = self._puts.pop(key, None)
@@ -86,7 +92,8 @@ class HintBuilder:
     def encode(self) -> bytes:
         """The steps, serialised (the body of a hint file)."""
         self._end_step()
-        return marshal.dumps(self.steps, MARSHAL_VERSION)
+        frames = (marshal.dumps(step, MARSHAL_VERSION) for step in self.steps)
+        return b"".join(FRAME.pack(len(frame)) + frame for frame in frames)
 
     def _end_step(self) -> None:
         if self._puts is not None:
@@ -101,7 +108,7 @@ class HintBuilder:
             self._replay = None
 
 
-def iter_hint(steps: list[Step]) -> Iterator[tuple[int, tuple[int, int, bytes] | None]]:
+def iter_hint(steps: Iterable[Step]) -> Iterator[tuple[int, tuple[int, int, bytes] | None]]:
     """(record offset, (db, expire_at, key) of a PUT or None for a replayed record)
     for every record a hint's steps name (to check a hint against its segment)."""
     for step in steps:
@@ -164,21 +171,39 @@ def write_hint(path: Path, segment: mmap.mmap, body: bytes) -> None:
         os.close(fd)
 
 
-def read_hint(path: Path, segment: mmap.mmap) -> list[Step] | None:
-    """The steps of ``segment``'s hint file; None if there is none, or it is
-    damaged, of another format version, or was made from other contents."""
+def read_hint(path: Path, segment: mmap.mmap) -> Iterator[Step] | None:
+    """The steps of ``segment``'s hint file, decoded one by one as they are
+    iterated; None if there is none, or it is damaged, of another format
+    version, or was made from other contents."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < HINT_HEADER.size:
+                return None
+            # Mapped, not read: a large temporary buffer would stay in the heap.
+            data = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
     except FileNotFoundError:
         return None
-    if len(data) < HINT_HEADER.size:
+    magic, segment_size, segment_fingerprint, crc = HINT_HEADER.unpack_from(data)
+    with memoryview(data)[HINT_HEADER.size:] as body:
+        valid = (magic == HINT_MAGIC and segment_size == len(segment)
+                 and zlib.crc32(body) == crc and fingerprint(segment) == segment_fingerprint)
+    if not valid:
+        data.close()
         return None
-    magic, size, segment_fingerprint, crc = HINT_HEADER.unpack_from(data)
-    body = memoryview(data)[HINT_HEADER.size:]
-    if (magic != HINT_MAGIC or size != len(segment) or zlib.crc32(body) != crc
-            or fingerprint(segment) != segment_fingerprint):
-        return None
-    return marshal.loads(body)
+    return _steps(data)
+
+
+def _steps(data: mmap.mmap) -> Iterator[Step]:
+    with data:
+        pos, end = HINT_HEADER.size, len(data)
+        while pos < end:
+            (length,) = FRAME.unpack_from(data, pos)
+            pos += FRAME.size
+            with memoryview(data)[pos:pos + length] as frame:
+                step = marshal.loads(frame)
+            yield step
+            pos += length
 
 
 def scan_segment(view: mmap.mmap) -> HintBuilder | None:
