@@ -46,7 +46,14 @@ from storage.compaction import (
     merge,
     merge_in_child,
 )
-from storage.hints import PUTS, locations_of, offsets_of, read_hint, write_segment_hint
+from storage.hints import (
+    PUTS,
+    Step,
+    locations_of,
+    offsets_of,
+    read_hint,
+    write_segment_hint,
+)
 from storage.record import (
     BODY,
     CRC,
@@ -806,7 +813,7 @@ class Engine:
             hint_path(segment.path).unlink(missing_ok=True)
             segment.path.unlink(missing_ok=True)
 
-    def _load_hints(self, segment: Segment, steps: Iterable[tuple]) -> None:
+    def _load_hints(self, segment: Segment, steps: Iterable[Step]) -> None:
         """Index a segment from its hint file (see :mod:`storage.hints`): a run of
         PUTs with a few bulk dict operations, any other record read from the
         segment and replayed."""

@@ -57,7 +57,7 @@ REPLAY = 1
 # leave the heap fragmented, costing memory for as long as the server runs).
 RUN_KEYS = 1 << 16
 
-Step = tuple
+Step = tuple  # (PUTS, db, keys, offsets, expires, dead) or (REPLAY, offsets)
 
 
 class HintBuilder:
