@@ -29,14 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import record
+from storage.hints import iter_hint, read_hint
 from storage.record import CorruptRecord, RecordType
-from storage.segment import (
-    hint_path,
-    iter_hint,
-    list_segments,
-    read_hint,
-    segment_name,
-)
+from storage.segment import hint_path, list_segments, segment_name
 
 OK, DAMAGED, USAGE = 0, 1, 2
 
@@ -73,7 +68,7 @@ def check_segment(path: Path, is_last: bool) -> FileReport:
         buf = memoryview(view)
         try:
             _scan_records(buf, report)
-            _check_hint(buf, report)
+            _check_hint(view, buf, report)
         finally:
             buf.release()
     if report.damaged:
@@ -120,23 +115,25 @@ def _set_problem(buf: memoryview, report: FileReport, pos: int, reason: str) -> 
         found = record.find_next_record(buf, found, len(buf))
 
 
-def _check_hint(buf: memoryview, report: FileReport) -> None:
+def _check_hint(view: mmap.mmap, buf: memoryview, report: FileReport) -> None:
     path = hint_path(report.path)
     if not path.exists():
         return
-    hint = read_hint(path)
-    if hint is None:
-        report.hint, report.hint_bad = "damaged (bad checksum or header)", True
+    steps = read_hint(path, view)
+    if steps is None:
+        report.hint, report.hint_bad = "damaged (bad checksum or header) or stale", True
         return
     count = 0
-    for db, expire_at, key, offset, rtype in iter_hint(*hint):
+    for offset, put in iter_hint(steps):
         count += 1
         try:
             rec = record.decode_at(buf, offset, report.valid_end or len(buf))
         except CorruptRecord:
             rec = None
-        if rec is None or (rec.type, rec.db, rec.expire_at, rec.key) != (
-                rtype, db, expire_at, key):
+        matches = rec is not None and (
+            (rec.type, rec.db, rec.expire_at, rec.key) == (RecordType.PUT, *put) if put
+            else rec.type != RecordType.PUT)
+        if not matches:
             report.hint = f"does not match the segment (entry {count - 1}, offset {offset})"
             report.hint_bad = True
             return
@@ -154,7 +151,8 @@ def check_directory(directory: Path) -> list[FileReport]:
             reports.append(report)
     for temp in sorted(directory.glob("*.tmp")):
         report = FileReport(temp, temp.stat().st_size)
-        report.notes.append("left by an interrupted compaction (caskd deletes it at start-up)")
+        report.notes.append("left by an interrupted compaction or hint file "
+                            "(caskd deletes it at start-up)")
         reports.append(report)
     return reports
 

@@ -16,7 +16,6 @@ import socket
 import ssl
 import sys
 import time
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from time import perf_counter_ns
@@ -61,7 +60,7 @@ class Server:
         self.log = logging.getLogger("caskd")
         self.redis_version = REDIS_VERSION
         self.caskd_version = CASKD_VERSION
-        self.run_id = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+        self.run_id = os.urandom(20).hex()  # 40 hex digits, as Redis's
         self.started = time.time()
         self.command_table: list[Command] = TABLE
         try:

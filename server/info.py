@@ -8,7 +8,6 @@ caskd has figures of its own (segments, dead bytes) they are added with a
 from __future__ import annotations
 
 import os
-import platform
 import resource
 import sys
 import time
@@ -70,17 +69,18 @@ def total_commands(server: Server) -> int:
 
 def _server(server: Server) -> dict:
     uptime = int(time.time() - server.started)
+    uname = os.uname()  # what platform.system() etc. report, without importing it
     return {
         "redis_version": server.redis_version,
         "caskd_version": server.caskd_version,
         "redis_git_sha1": "00000000",
         "redis_git_dirty": 0,
         "redis_mode": "standalone",
-        "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "os": f"{uname.sysname} {uname.release} {uname.machine}",
         "arch_bits": 64 if sys.maxsize > 2**32 else 32,
         "monotonic_clock": "POSIX clock_gettime",
         "multiplexing_api": "epoll",
-        "python_version": platform.python_version(),
+        "python_version": ".".join(map(str, sys.version_info[:3])),
         "process_id": os.getpid(),
         "process_supervised": "no",
         "run_id": server.run_id,

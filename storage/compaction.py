@@ -23,11 +23,9 @@ relocation; one dropped as expired is reported with ``old`` = COLLECTION.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import mmap
 import os
-import signal
 import struct
 import subprocess
 import sys
@@ -37,17 +35,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import collections, record
+from storage.child import become_child, spawn
+from storage.hints import HintBuilder, write_hint
 from storage.record import RecordType, iter_records
 from storage.segment import (
     FILE_MODE,
-    encode_hint_entry,
     fsync_directory,
     hint_path,
     map_file,
     pack_location,
     segment_name,
     unpack_location,
-    write_hint,
 )
 
 # A relocation: (db, key, old location, output index or -1 if dropped, new record offset)
@@ -226,8 +224,7 @@ class _OutputWriter:
         self.fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         self.size = 0
         self.buffer = bytearray()
-        self.hints = bytearray()
-        self.hint_count = 0
+        self.hints = HintBuilder()
 
     def add(self, db: int, key: bytes, old: int, value: bytes, expire_at: int) -> None:
         self._rotate_if_full()
@@ -252,9 +249,9 @@ class _OutputWriter:
                     expire_at: int) -> int:
         """Append a record and its hint entry; returns its offset in the segment."""
         position = self.size + len(self.buffer)
-        self.buffer += record.encode(rtype, db, key, value, expire_at)
-        self.hints += encode_hint_entry(db, expire_at, key, position, rtype)
-        self.hint_count += 1
+        encoded = record.encode(rtype, db, key, value, expire_at)
+        self.buffer += encoded
+        self.hints.add(rtype, db, key, position, len(encoded), expire_at)
         if len(self.buffer) >= 1 << 20:
             self._write_buffer()
         return position
@@ -272,11 +269,16 @@ class _OutputWriter:
         os.fsync(self.fd)
         os.close(self.fd)
         self.fd = -1
-        write_hint(self.temps[-1][3], bytes(self.hints), self.hint_count)
+        _, temp, _, hint_temp, _ = self.temps[-1]
+        view = map_file(temp)
+        try:
+            write_hint(hint_temp, view, self.hints.encode())
+        finally:
+            view.close()
 
     def finish(self, before_publish: Callable[[MergeResult], None]) -> MergeResult:
         """fsync, then rename hints and segments into place and fsync the directory."""
-        if self.hint_count == 0 and len(self.temps) == 1:
+        if self.hints.records == 0 and len(self.temps) == 1:
             self.abort()  # nothing live: no output at all
             before_publish(self.result)
             return self.result
@@ -315,7 +317,6 @@ class _OutputWriter:
 RELOCATION_MAGIC = b"CASKREL1"
 RELOCATION_HEADER = struct.Struct("<8sQ")
 RELOCATION_ENTRY = struct.Struct("<BQiII")
-PR_SET_PDEATHSIG = 1
 
 
 def write_relocations(path: Path, relocations: Sequence[Relocation]) -> None:
@@ -381,15 +382,10 @@ def merge_in_child(inputs: list[MergeInput], directory: Path, major: int, first_
     spec = {"inputs": [[item.number, str(item.path)] for item in inputs],
             "directory": str(directory), "major": major, "first_minor": first_minor,
             "segment_size": segment_size, "now_ms": now_ms, "databases": databases,
-            "relocations": str(relocations), "parent": os.getpid()}
-    package_root = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
-                                                       os.environ.get("PYTHONPATH")]))}
+            "relocations": str(relocations)}
     # One pipe for both streams: a child that filled an unread stderr would hang.
-    process = subprocess.Popen([sys.executable, "-m", "storage.compaction", json.dumps(spec)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                               close_fds=True, text=True)
+    process = spawn("storage.compaction", spec, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, text=True)
     started(process)
     summary = None
     other: list[str] = []  # anything else it printed: a traceback, say
@@ -427,21 +423,8 @@ def _remove_outputs(directory: Path, major: int, first_minor: int) -> None:
             path.unlink(missing_ok=True)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL us when the engine's process dies (a crash must not
-    leave a merge running on its own), and stop if it already has."""
-    with suppress(OSError, AttributeError):  # not Linux: the check below still helps
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 def _child_main(argument: str) -> None:
-    spec = json.loads(argument)
-    _die_with_parent(spec["parent"])
-    # Lowest CPU priority: on a busy machine the merge waits for spare cycles, so the
-    # server and its clients keep (nearly) their full speed while it runs.
-    os.nice(19)
+    spec = become_child(argument)
     inputs = [MergeInput(number, Path(path)) for number, path in spec["inputs"]]
     relocations = Path(spec["relocations"])
 

@@ -23,11 +23,12 @@ import logging
 import mmap
 import os
 import random
+import subprocess
 import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from itertools import islice
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from storage import collections as coll
 from storage import record
+from storage.child import spawn
 from storage.collections import WrongType
 from storage.compaction import (
     COLLECTION,
@@ -43,6 +45,14 @@ from storage.compaction import (
     RelocationFile,
     merge,
     merge_in_child,
+)
+from storage.hints import (
+    PUTS,
+    Step,
+    locations_of,
+    offsets_of,
+    read_hint,
+    write_segment_hint,
 )
 from storage.record import (
     BODY,
@@ -55,8 +65,6 @@ from storage.record import (
 )
 from storage.segment import (
     FILE_MODE,
-    HINT_ENTRY,
-    HINT_HEADER,
     MAX_RECORD_OFFSET,
     NUMBER_SHIFT,
     OFFSET_MASK,
@@ -66,7 +74,6 @@ from storage.segment import (
     list_segments,
     map_file,
     pack_location,
-    read_hint,
     segment_name,
 )
 from storage.syncer import Syncer
@@ -82,6 +89,7 @@ SCAN_ID_BITS = 24
 SCAN_ID_MASK = (1 << SCAN_ID_BITS) - 1
 RELOCATIONS_PER_STEP = 20000
 RANDOM_KEY_TRIES = 100
+HINTER_CLOSE_TIMEOUT = 10.0  # seconds close() gives the writing of hint files
 
 
 _unpack_lengths = LENGTHS.unpack_from  # bound once: get() is the hottest path
@@ -192,6 +200,9 @@ class Engine:
         self._rotate_failing = False
         self._closed = False
         self._sealed_unsynced: list[Path] = []  # sealed since the last sync(): see sync()
+        self._unhinted: list[Path] = []  # sealed segments waiting for a hint file
+        self._hinter: subprocess.Popen | None = None  # the child writing hint files
+        self._hinting: list[Path] = []  # the segments it writes them for
 
         self._scan_lists: OrderedDict[int, list[bytes]] = OrderedDict()
         self._scan_meta: OrderedDict[int, tuple[int, int]] = OrderedDict()  # id -> (db, removals)
@@ -618,6 +629,24 @@ class Engine:
         elif self._expires[db]:
             self._expires[db].pop(key, None)
 
+    def _index_put_run(self, db: int, keys: list[bytes], locations: list[int],
+                       expires: dict[bytes, int]) -> None:
+        """:meth:`_index_put` of distinct ``keys`` at once (loading a hint file);
+        ``expires`` holds the TTLs of those that have one."""
+        keydir, db_expires = self._keydirs[db], self._expires[db]
+        # One pass adds the new keys and finds the others' old entries (setdefault
+        # returns the very object it stored for a new key).
+        found = list(map(keydir.setdefault, keys, locations))
+        if found != locations:
+            for key, old, location in zip(keys, found, locations, strict=True):
+                if old is not location:
+                    keydir[key] = location
+                    self._mark_dead(old)
+        if db_expires:  # a key written again without a TTL loses its old one
+            for key in filter(db_expires.__contains__, keys):
+                del db_expires[key]
+        db_expires.update(expires)
+
     def _index_remove(self, db: int, key: bytes) -> None:
         old = self._keydirs[db].pop(key, None)
         if old is not None:
@@ -767,11 +796,12 @@ class Engine:
                 path = self.directory / segment_name(major, minor)
                 view = map_file(path)
                 segment = self._new_segment(major, minor, len(view) if view else 0, view)
-                hints = read_hint(hint_path(path)) if minor and view is not None else None
-                if hints is not None:
-                    self._load_hints(segment, *hints)
+                steps = read_hint(hint_path(path), view) if view is not None else None
+                if steps is not None:
+                    self._load_hints(segment, steps)
                 elif view is not None:
                     self._replay(segment, is_last=index == len(names) - 1)
+                    self._unhinted.append(path)
         finally:
             self._loading = False
         self._drop_empty_segments()
@@ -791,35 +821,21 @@ class Engine:
             hint_path(segment.path).unlink(missing_ok=True)
             segment.path.unlink(missing_ok=True)
 
-    def _load_hints(self, segment: Segment, data: bytes, count: int) -> None:
-        """Index a compacted segment from its hint file: a string's value is not read;
-        a collection's records are, and replayed."""
-        base = segment.number << NUMBER_SHIFT
-        unpack = HINT_ENTRY.unpack_from
-        entry_size = HINT_ENTRY.size
-        keydirs, expires = self._keydirs, self._expires
-        mark_dead = self._mark_dead
-        put = RecordType.PUT
-        pos = HINT_HEADER.size
-        for _ in range(count):
-            db, rtype, expire_at, key_len, offset = unpack(data, pos)
-            pos += entry_size
-            key = data[pos:pos + key_len]
-            pos += key_len
-            if rtype != put:
-                view = segment.view
-                self._apply_record(record.decode_at(view, offset, len(view), verify=False),
-                                   segment.number, view)
-                continue
-            keydir = keydirs[db]
-            old = keydir.get(key)
-            keydir[key] = base | offset
-            if old is not None:
-                mark_dead(old)
-            if expire_at:
-                expires[db][key] = expire_at
-            elif old is not None:
-                expires[db].pop(key, None)
+    def _load_hints(self, segment: Segment, steps: Iterable[Step]) -> None:
+        """Index a segment from its hint file (see :mod:`storage.hints`): a run of
+        PUTs with a few bulk dict operations, any other record read from the
+        segment and replayed."""
+        number, view = segment.number, segment.view
+        for step in steps:
+            if step[0] == PUTS:
+                _, db, keys, offsets, expires, dead = step
+                self._index_put_run(db, keys, locations_of(number, offsets), expires)
+                if dead:  # records the run superseded itself
+                    self._dead_bytes[number] = self._dead_bytes.get(number, 0) + dead
+            else:
+                for offset in offsets_of(step[1]):
+                    self._apply_record(record.decode_at(view, offset, len(view), verify=False),
+                                       number, view)
 
     def _replay(self, segment: Segment, is_last: bool) -> None:
         buf = memoryview(segment.view)
@@ -993,6 +1009,7 @@ class Engine:
             os.ftruncate(old_fd, old.size)
         self._syncer.hand_over(old_fd)
         self._sealed_unsynced.append(old.path)
+        self._unhinted.append(old.path)
 
     def disk_size(self) -> int:
         """Bytes of records in the log (the active segment's preallocation excluded)."""
@@ -1028,6 +1045,7 @@ class Engine:
         # Outputs sort after every input and before the active segment (whose
         # major is larger), so replay order stays right even if a crash leaves
         # inputs and outputs side by side.
+        self._stop_hinting()  # the merge writes hints for its outputs
         major = inputs[-1].major
         first_minor = 1 + max(s.minor for s in self._segments.values() if s.major == major)
         now = now_ms()
@@ -1163,6 +1181,50 @@ class Engine:
             segment.path.unlink(missing_ok=True)
         fsync_directory(self.directory)
 
+    # -------------------------------------------------------------- hint files
+
+    def _hint_step(self) -> None:
+        """Have the sealed segments that lack a hint file get one, by a child
+        process (see :mod:`storage.hints`), one batch at a time and not while a
+        compaction runs (it is about to replace them)."""
+        if self._hinter is not None:
+            if self._hinter.poll() is None:
+                return
+            self._hinter_done()
+        if not self._unhinted or self._compaction is not None:
+            return
+        paths, self._unhinted = self._unhinted, []
+        try:
+            self._hinter = spawn("storage.hints", {"segments": [str(p) for p in paths]},
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+        except OSError as exc:  # no hints: these segments are scanned at start-up
+            log.warning("Cannot start a process to write hint files: %s", exc)
+            return
+        self._hinting = paths
+
+    def _hinter_done(self, timeout: float | None = None) -> None:
+        """Reap the hint writer (killing it after ``timeout`` seconds)."""
+        process, self._hinter = self._hinter, None
+        try:
+            _, errors = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, errors = process.communicate()
+        if process.returncode:
+            for path in self._hinting:  # a temp file it may have left
+                hint_path(path).with_suffix(".hint.tmp").unlink(missing_ok=True)
+            if process.returncode > 0:
+                log.warning("Writing hint files failed (exit status %d): %s",
+                            process.returncode, errors.decode(errors="replace")[-500:])
+
+    def _stop_hinting(self) -> None:
+        """Drop the hint files still to write, stopping the writer if it runs."""
+        self._unhinted = []
+        if self._hinter is not None:
+            self._hinter.kill()
+            self._hinter_done()
+
     def _auto_compaction_due(self) -> bool:
         if self._compaction is not None or time.monotonic() < self._compaction_retry_at:
             return False
@@ -1186,6 +1248,7 @@ class Engine:
             self.compaction_step()
         elif self._auto_compaction_due():
             self.start_compaction()
+        self._hint_step()
 
     def info(self) -> dict:
         """Figures for INFO."""
@@ -1229,7 +1292,8 @@ class Engine:
                 os.close(fd)
 
     def close(self) -> None:
-        """Flush, fsync and release the directory. Waits for a running merge."""
+        """Flush, fsync and release the directory. Waits for a running merge, and
+        for the hint files of sealed segments that lack one."""
         if self._closed:
             return
         if self._compaction is not None:
@@ -1242,6 +1306,14 @@ class Engine:
                         "never acknowledged and are dropped", len(self._pending))
         self._closed = True
         self._syncer.stop()
+        # Every sealed segment gets its hint now, so the next start scans none of
+        # them; those not yet started are hinted here (no clients to keep waiting).
+        if self._hinter is not None:
+            self._hinter_done(timeout=HINTER_CLOSE_TIMEOUT)
+        for path in self._unhinted:
+            with suppress(OSError):  # a hint only saves time: the segment is scanned
+                write_segment_hint(path)
+        self._unhinted = []
         fd = self._active_fd
         try:
             os.ftruncate(fd, self._active.size)

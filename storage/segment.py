@@ -6,9 +6,8 @@ writes its output as ``b-1``, ``b-2``…: it sorts after every segment it merged
 before every segment written since, so replaying all files in name order always
 gives the latest state, even if a crash left both the inputs and the outputs.
 
-A hint file (``.hint``) beside a compacted segment lists its keys and where their
-records are, so start-up need not read the values. It has its own checksum; a bad
-or missing hint means the segment is scanned instead.
+A hint file (``.hint``) beside a sealed segment tells start-up what the segment
+does to the index without reading it: see :mod:`storage.hints`.
 
 An index entry (a *location*) is one int: ``segment number << 32 | record offset``.
 It stays below 2**60 so CPython stores it in a 32-byte int object (a larger one
@@ -21,13 +20,8 @@ from __future__ import annotations
 import mmap
 import os
 import re
-import struct
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from storage.record import RecordType
 
 SEGMENT_RE = re.compile(r"^(\d{10})-(\d{4})\.log$")
 FILE_MODE = 0o600
@@ -91,70 +85,3 @@ class Segment:
     number: int  # runtime id, packed into index locations
     size: int  # bytes of valid records
     view: mmap.mmap | None
-
-
-# Hint file: magic, entry count, CRC of the count and the entries; then per entry
-# db, record type, expire_at, key_len, record offset, key. A PUT entry is indexed
-# as it is; any other (a collection's records) is read from the segment and
-# replayed. Version 3 added the record type; older versions are simply not
-# recognised (the segment is scanned).
-HINT_MAGIC = b"CASKHNT3"
-HINT_HEADER = struct.Struct("<8sQI")
-HINT_ENTRY = struct.Struct("<BBqII")
-
-
-def encode_hint_entry(db: int, expire_at: int, key: bytes, record_offset: int,
-                      rtype: int = RecordType.PUT) -> bytes:
-    return HINT_ENTRY.pack(db, rtype, expire_at, len(key), record_offset) + key
-
-
-def write_hint(path: Path, entries: bytes, count: int) -> None:
-    """Write a hint file (``entries`` is the concatenation of encoded entries)."""
-    header = HINT_HEADER.pack(HINT_MAGIC, count, _hint_crc(count, entries))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        view = memoryview(header + entries)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_hint(path: Path) -> tuple[bytes, int] | None:
-    """The raw contents of a valid hint file and its entry count.
-
-    None when the file is missing or damaged (bad magic, checksum, or entries
-    that do not add up to the file's size). Decode with :func:`iter_hint`.
-    """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    if len(data) < HINT_HEADER.size:
-        return None
-    magic, count, crc = HINT_HEADER.unpack_from(data)
-    if magic != HINT_MAGIC or _hint_crc(count, memoryview(data)[HINT_HEADER.size:]) != crc:
-        return None
-    return data, count
-
-
-def _hint_crc(count: int, entries: bytes | memoryview) -> int:
-    """The count is covered too: a damaged count would silently drop keys."""
-    return zlib.crc32(entries, zlib.crc32(count.to_bytes(8, "little")))
-
-
-def iter_hint(data: bytes, count: int) -> Iterator[tuple[int, int, bytes, int, int]]:
-    """(db, expire_at, key, record offset, record type) of each entry of a hint
-    file's contents."""
-    pos = HINT_HEADER.size
-    unpack = HINT_ENTRY.unpack_from
-    size = HINT_ENTRY.size
-    end = len(data)
-    for _ in range(count):
-        if pos + size > end:
-            return
-        db, rtype, expire_at, key_len, offset = unpack(data, pos)
-        pos += size
-        yield db, expire_at, data[pos:pos + key_len], offset, rtype
-        pos += key_len

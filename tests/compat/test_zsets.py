@@ -166,7 +166,7 @@ def test_random_members(pair):
     # Six draws with repetition: whichever members came, each with its own score.
     scores = {b"a": 1.0, b"b": 2.5} if pair.protocol == 3 else {b"a": b"1", b"b": b"2.5"}
     assert len(flat) == 12
-    assert all(scores[member] == score for member, score in zip(flat[::2], flat[1::2]))
+    assert all(scores[member] == score for member, score in zip(flat[::2], flat[1::2], strict=True))
 
 
 @pytest.mark.parametrize("command", ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"])

@@ -1,20 +1,11 @@
-"""Segment naming, hint files, index locations and rotation."""
+"""Segment naming, index locations and rotation."""
 
 from __future__ import annotations
 
 import os
 
 from storage import segment
-from storage.segment import (
-    encode_hint_entry,
-    iter_hint,
-    list_segments,
-    pack_location,
-    read_hint,
-    segment_name,
-    unpack_location,
-    write_hint,
-)
+from storage.segment import list_segments, pack_location, segment_name, unpack_location
 
 from .conftest import segment_files
 
@@ -35,30 +26,6 @@ def test_locations_are_small_ints():
     location = pack_location(123456, 0xFFFFFFFF)
     assert unpack_location(location) == (123456, 0xFFFFFFFF)
     assert location < 1 << 60  # a 32-byte int object, not a 48-byte one
-
-
-def test_hint_round_trip(tmp_path):
-    entries = [(0, 0, b"a", 0, 1), (15, 1234, b"\0binary\n", 40, 1), (3, 0, b"", 99, 16)]
-    blob = b"".join(encode_hint_entry(*entry) for entry in entries)
-    path = tmp_path / "x.hint"
-    write_hint(path, blob, len(entries))
-    data, count = read_hint(path)
-    assert list(iter_hint(data, count)) == entries
-
-
-def test_damaged_or_missing_hint_reads_as_none(tmp_path):
-    path = tmp_path / "x.hint"
-    assert read_hint(path) is None
-    blob = encode_hint_entry(0, 0, b"key", 0)
-    write_hint(path, blob, 1)
-    raw = bytearray(path.read_bytes())
-    for index in range(len(raw)):
-        damaged = bytearray(raw)
-        damaged[index] ^= 0x10
-        path.write_bytes(bytes(damaged))
-        assert read_hint(path) is None, index
-    path.write_bytes(bytes(raw[:-1]))
-    assert read_hint(path) is None
 
 
 def test_active_segment_rotates_at_the_configured_size(open_engine, data_dir):
