@@ -27,13 +27,8 @@ test: install
 	$(PY) -m pytest -q $(ARGS)
 
 # Results land in scripts/results/MODE.{md,json,png}: what the README shows.
-bench: $(VENV)/.bench-installed
+bench: install
 	$(PY) -m scripts.bench --out scripts/results $(ARGS)
-
-# matplotlib, for the chart that --out writes; run and test do without it.
-$(VENV)/.bench-installed: $(VENV)/.installed
-	$(PY) -m pip install -q -e '.[test,bench]'
-	touch $@
 
 # N caskd nodes behind twemproxy (needs nutcracker): ARGS="--nodes 5 --base-port 7000"
 cluster-demo: install

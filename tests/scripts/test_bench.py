@@ -107,7 +107,6 @@ def small_report() -> Report:
 
 
 def test_outputs_are_named_after_the_mode_and_the_chart_is_a_png(tmp_path):
-    pytest.importorskip("matplotlib")
     write_outputs(small_report(), tmp_path, "memory")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.json", "memory.md",
                                                           "memory.png"]
