@@ -45,7 +45,7 @@ from server.replies import NO_REPLY
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.watch import Watches
 from storage.collections import WrongType
-from storage.engine import Engine
+from storage.engine import CorruptValue, Engine
 
 if TYPE_CHECKING:
     from protocol import ProtocolError
@@ -302,6 +302,9 @@ class Server:
         except WrongType:  # the engine met a key of another type (a string command's)
             command.failed_calls += 1
             reply = Error(WRONGTYPE)
+        except CorruptValue as exc:  # the disk changed the value: refuse it, never serve it
+            command.failed_calls += 1
+            reply = Error(f"ERR {exc}")
         except Exception as exc:  # a bug in a handler: answer, log, keep serving
             command.failed_calls += 1
             self.log.exception("Command %s failed", command.full_name)

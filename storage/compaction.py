@@ -195,7 +195,7 @@ def _latest_records(inputs: list[MergeInput], views: dict, databases: int
         if view is None:
             continue
         try:
-            for rec in iter_records(memoryview(view), 0, len(view), verify=False):
+            for rec in iter_records(memoryview(view), 0, len(view)):
                 apply(rec, item.number, view)
         except record.CorruptRecord as exc:
             raise record.CorruptRecord(exc.offset, f"{exc.reason} in {item.path}") from None

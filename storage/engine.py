@@ -56,6 +56,7 @@ from storage.hints import (
 )
 from storage.record import (
     BODY,
+    CHECKED_LENGTHS,
     CRC,
     HEADER_SIZE,
     LENGTHS,
@@ -92,7 +93,10 @@ RANDOM_KEY_TRIES = 100
 HINTER_CLOSE_TIMEOUT = 10.0  # seconds close() gives the writing of hint files
 
 
-_unpack_lengths = LENGTHS.unpack_from  # bound once: get() is the hottest path
+# Bound once: get() is the hottest path.
+_unpack_lengths = LENGTHS.unpack_from
+_unpack_checked_lengths = CHECKED_LENGTHS.unpack_from
+_crc32 = zlib.crc32
 
 
 def now_ms() -> int:
@@ -105,6 +109,16 @@ class StorageError(Exception):
 
 class DirectoryLocked(StorageError):
     pass
+
+
+class CorruptValue(StorageError):
+    """A value read for a client failed its checksum: the disk changed it."""
+
+    def __init__(self, path: Path, offset: int) -> None:
+        super().__init__(f"the value's record in {path.name} at offset {offset} failed its "
+                         f"checksum (corrupted on disk); 'caskd-check' reports the damage")
+        self.path = path
+        self.offset = offset
 
 
 class CorruptLog(StorageError):
@@ -254,10 +268,14 @@ class Engine:
         active = self._active
         if number == active.number and offset >= active.size:
             return record.value_at(self._pending, offset - active.size)
+        # record.value_at, inlined (and the mmap slice is already a bytes object).
         view = self._views[number]
-        key_len, value_len = _unpack_lengths(view, offset + LENGTHS_OFFSET)
+        crc, key_len, value_len = _unpack_checked_lengths(view, offset)
         start = offset + HEADER_SIZE + key_len
-        return view[start:start + value_len]
+        end = start + value_len
+        if crc and _crc32(view[offset + 4:end]) != crc:
+            raise self._corrupt_value(location)
+        return view[start:end]
 
     def exists(self, db: int, key: bytes) -> bool:
         if key not in self._keydirs[db]:
@@ -360,7 +378,16 @@ class Engine:
         return self._views[number], offset
 
     def _read(self, location: int) -> bytes:
-        return record.value_at(*self._record_buffer(location))
+        try:
+            return record.value_at(*self._record_buffer(location))
+        except record.CorruptRecord:
+            raise self._corrupt_value(location) from None
+
+    def _corrupt_value(self, location: int) -> CorruptValue:
+        number, offset = location >> NUMBER_SHIFT, location & OFFSET_MASK
+        error = CorruptValue(self._segments[number].path, offset)
+        log.error("%s", error)
+        return error
 
     # ----------------------------------------------------------------- writes
 

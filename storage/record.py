@@ -24,6 +24,7 @@ BODY = struct.Struct("<BBqII")  # the header without its CRC
 CRC = struct.Struct("<I")
 LENGTHS = struct.Struct("<II")  # key_len, value_len: at LENGTHS_OFFSET in a header
 LENGTHS_OFFSET = 14
+CHECKED_LENGTHS = struct.Struct("<I10xII")  # crc, key_len, value_len: what a read needs
 
 # Redis's proto-max-bulk-len ceiling; also what a location can address (30 bits).
 MAX_VALUE_SIZE = 512 * 1024 * 1024
@@ -103,14 +104,19 @@ def decode_at(buf: memoryview, pos: int, end: int, *, verify: bool = True) -> Re
 
 
 def value_at(buf, offset: int) -> bytes:
-    """The value of the record starting at ``offset`` in ``buf`` (no checksum check).
+    """The value of the record starting at ``offset`` in ``buf``, its checksum verified
+    (CorruptRecord if it fails: the disk changed the record since it was written).
 
     The index stores only where a record starts; its lengths are read back from
-    the header, which keeps each index entry one small int.
+    the header, which keeps each index entry one small int. A record inside a batch
+    has a zero checksum (the batch's covers it): it is not verified here.
     """
-    key_len, value_len = LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)
+    crc, key_len, value_len = CHECKED_LENGTHS.unpack_from(buf, offset)
     start = offset + HEADER_SIZE + key_len
-    return bytes(buf[start:start + value_len])
+    value = bytes(buf[start:start + value_len])
+    if crc and zlib.crc32(value, zlib.crc32(buf[offset + 4:start])) != crc:
+        raise CorruptRecord(offset, "checksum mismatch")
+    return value
 
 
 def iter_records(buf: memoryview, pos: int, end: int, *, verify: bool = True

@@ -109,3 +109,22 @@ def test_bgrewriteaof_while_one_runs_reports_in_progress(caskd_factory):
     raw = server.raw()
     raw.send(b"*1\r\n$12\r\nBGREWRITEAOF\r\n" * 2)  # both in one read: the merge is running
     raw.expect(started + busy)
+
+
+def test_a_value_damaged_on_disk_gets_an_error_not_wrong_data(caskd_factory):
+    server = caskd_factory("--caskd-segment-size", "1mb")
+    client = server.client()
+    client.set("victim", "v" * 100)
+    client.set("neighbour", "n" * 100)
+    segment = next(server.dir.glob("*.log"))
+    data = bytearray(segment.read_bytes())
+    at = data.index(b"v" * 100)
+    with open(segment, "r+b") as file:  # bit rot in the value, under the running server
+        file.seek(at)
+        file.write(b"w")
+    raw = server.raw()
+    raw.send(b"*2\r\n$3\r\nGET\r\n$6\r\nvictim\r\n")
+    reply = raw.read_line()
+    assert reply.startswith(b"-ERR the value's record in ") and b"checksum" in reply
+    assert client.get("neighbour") == b"n" * 100  # the server goes on serving the rest
+    wait_until(lambda: "failed its checksum" in server.log(), timeout=10, what="the log line")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
-from storage.engine import CorruptLog, Engine
+from storage.engine import CorruptLog, CorruptValue, Engine
 
 from .conftest import crash_image, segment_files
 
@@ -154,3 +155,43 @@ def test_garbage_after_unused_space_is_corruption(open_engine, data_dir, tmp_pat
     segment.write_bytes(data + bytes(100) + data[:first_record_end])
     with pytest.raises(CorruptLog, match="data after unused space"):
         Engine(data_dir, fsync="no")
+
+
+def damage_value_of(data_dir, index: int) -> bytes:
+    """Flip a bit of the ``index``-th record's value in the first segment, under an
+    open engine (its map shows the change, as it would show bit rot); the key."""
+    first = segment_files(data_dir)[0]
+    end = spans_in(first)[index][1]
+    flip_bit(first, end - 1)
+    return b"k%d" % index
+
+
+def test_a_value_damaged_on_disk_is_refused_not_returned(open_engine, data_dir, caplog):
+    engine = open_engine(segment_size=1024)
+    write_records(engine, 52)
+    key = damage_value_of(data_dir, 3)
+    with caplog.at_level(logging.ERROR, logger="caskd.storage"), \
+            pytest.raises(CorruptValue) as excinfo:
+        engine.get(0, key)
+    assert segment_files(data_dir)[0].name in str(excinfo.value)
+    assert "failed its checksum" in caplog.text
+    with pytest.raises(CorruptValue):  # COPY, RENAME: every read checks
+        engine.copy(0, key, 0, b"copy")
+    assert engine.get(0, b"k4") == b"value-4" * 3  # the rest reads as before
+    assert engine.get(0, b"copy") is None
+
+
+def test_compaction_does_not_rewrite_a_damaged_value_with_a_new_checksum(open_engine,
+                                                                       data_dir):
+    engine = open_engine(segment_size=1024)
+    write_records(engine, 52)
+    key = damage_value_of(data_dir, 3)
+    assert engine.start_compaction()
+    deadline = time.monotonic() + 30
+    while engine.compacting:
+        engine.compaction_step()
+        assert time.monotonic() < deadline, "compaction did not finish"
+        time.sleep(0.001)
+    assert engine.compaction_status == "err"
+    with pytest.raises(CorruptValue):  # still detected: the damage was not laundered
+        engine.get(0, key)
