@@ -612,7 +612,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="seconds allowed per redis-benchmark run or rewrite (default: 600)")
     parser.add_argument("--out", type=Path,
                         help="write MODE.md/.json/.png (MODE: throughput, memory...) into "
-                             "this dir; the chart needs matplotlib (pip install caskd[bench])")
+                             "this dir; the chart needs matplotlib (in the test extra)")
     opts = parser.parse_args(argv)
     for name, default in (QUICK if opts.quick else DEFAULTS).items():
         if getattr(opts, name) is None:
