@@ -2,7 +2,8 @@
 
 All commands run on the event-loop thread, so the engine has a single writer.
 Once per loop iteration :meth:`Server.commit` flushes the log with one write and
-sends every client's replies; under ``appendfsync always`` replies wait until the
+sends the replies that waited for it (a read's go out at once: see
+:meth:`Server.may_send_now`); under ``appendfsync always`` replies wait until the
 fsync thread reports their writes durable (group commit).
 """
 

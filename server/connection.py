@@ -1,8 +1,9 @@
 """One client connection: bytes in -> commands -> replies out, on an asyncio.Protocol.
 
 Protocol callbacks (not streams) keep the per-read overhead low. Every complete
-command in a read is executed in order and its reply encoded into ``out``; the
-server's end-of-iteration commit then flushes the log once for all clients and
+command in a read is executed in order and its reply encoded into ``out``. Replies
+that wait for no log write (reads) go out at once, with one write; otherwise the
+server's end-of-iteration commit flushes the log once for all clients and then
 sends each client's replies with one write, or holds them until the log is
 durable where ``appendfsync always`` (or a disk error) asks for that.
 """
