@@ -438,8 +438,7 @@ class Server:
         engine = self.engine
         return (not engine.pending_bytes and not client.held and not client.closed
                 and not client.close_after_reply and client.backlog is None
-                and (engine.fsync_policy != "always"
-                     or engine.durable_position >= engine.position))
+                and engine.position <= self.released_position())
 
     def schedule_commit(self, client: Connection) -> None:
         self._to_commit.append(client)
