@@ -741,15 +741,9 @@ class Engine:
         next compaction, which the log's growth triggers."""
         if type(location) is not int:
             return
-        # _record_buffer and record.size_at, inlined: every overwrite comes here.
+        buf, offset = self._record_buffer(location)
+        key_len, value_len = _unpack_lengths(buf, offset + LENGTHS_OFFSET)
         number = location >> NUMBER_SHIFT
-        offset = location & OFFSET_MASK
-        active = self._active
-        if number == active.number and offset >= active.size:
-            key_len, value_len = _unpack_lengths(self._pending,
-                                                 offset - active.size + LENGTHS_OFFSET)
-        else:
-            key_len, value_len = _unpack_lengths(self._views[number], offset + LENGTHS_OFFSET)
         dead = self._dead_bytes
         dead[number] = dead.get(number, 0) + HEADER_SIZE + key_len + value_len
 
