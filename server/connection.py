@@ -1,17 +1,23 @@
 """One client connection: bytes in -> commands -> replies out, on an asyncio.Protocol.
 
-Protocol callbacks (not streams) keep the per-read overhead low. Every complete
-command in a read is executed in order and its reply encoded into ``out``. Replies
-that wait for no log write (reads) go out at once, with one write; otherwise the
-server's end-of-iteration commit flushes the log once for all clients and then
-sends each client's replies with one write, or holds them until the log is
-durable where ``appendfsync always`` (or a disk error) asks for that.
+The transport side of a client. Its command state is a :class:`Session`
+(server/session.py); each parsed command goes to the dispatcher with it, and the
+reply is encoded into ``out``. Protocol callbacks (not streams) keep the per-read
+overhead low. Replies that wait for no log write (reads) go out at once, with one
+write; otherwise the server's end-of-iteration commit flushes the log once for all
+clients and then sends each client's replies with one write, or holds them until
+the log is durable where ``appendfsync always`` (or a disk error) asks for that.
+
+**The input gate.** Parsed commands wait in ``queued`` and run in order while the
+gate is open. Three things close it: a CLIENT PAUSE that holds the next command
+(``postponed``), a blocking command that waits (``session.blocked``), and replies
+the client has not taken (``output_full``: more than OUTPUT_BATCH from one read).
+Whatever opens it again calls :meth:`resume`, the one way back in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections import deque
 from typing import TYPE_CHECKING
@@ -20,11 +26,10 @@ from protocol import ProtocolError, RequestParser
 from protocol.reply import Error, encode_into
 from server.blocking import Blocked
 from server.pause import Postponed
+from server.session import Session
 
 if TYPE_CHECKING:
     from server.app import Server
-
-_client_ids = itertools.count(1)
 
 # A client that pipelines requests without reading the replies must not make the
 # server buffer replies without bound: once this much waits in its transport, reading
@@ -37,52 +42,30 @@ OUTPUT_SLICE = 16  # commands run between looks at the size of the replies
 
 
 class Connection(asyncio.Protocol):
-    """A client: its transport, parser, selected db, protocol version and reply queue."""
+    """A client's transport, parser and replies on their way; ``session`` its state."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.engine = server.engine
-        self.id = next(_client_ids)
-        self.db = 0
-        self.protocol = 2
-        self.resp3 = False
-        self.name = b""
-        self.lib_name = b""
-        self.lib_ver = b""
         self.parser = RequestParser(proto_max_bulk_len=server.config["proto-max-bulk-len"])
-        server.acl.set_default_auth(self)  # .user, .authenticated, the parser's pre-AUTH limits
+        self.session = Session(server, peer=self, address="?")
         self.transport: asyncio.Transport | None = None
-        self.address = "?"
         self.out: list[bytes] = []
         self.held: deque[tuple[int, bytes]] = deque()  # (log position, replies)
-        self.close_after_reply = False
         self.closed = False
-        self.created = time.monotonic()
-        self.last_interaction = self.created
-        self.last_command = "NULL"
-        self.multi: list | None = None  # queued commands while in MULTI
-        self.multi_failed = False  # a command was refused while queuing: EXEC aborts
-        self.in_exec = False
-        self.watched: dict[tuple[int, bytes], int | None] = {}  # see server.watch
-        self.cas_dirty = False  # a watched key changed: EXEC will answer null
-        self.reply_mode = "on"  # CLIENT REPLY: on, off, skip (the next reply)
-        self.monitoring = False
-        self.no_evict = False
-        self.postponed: list[list[bytes]] | None = None  # commands held by CLIENT PAUSE
-        self.backlog: list[list[bytes]] | None = None  # commands waiting for the client to read
-        self.blocked = None  # while a blocking command waits: its server.blocking.BlockState
-        self.waiting: list[list[bytes]] | None = None  # commands sent after it meanwhile
+        self.queued: deque[list[bytes]] = deque()  # parsed, not yet run: see the gate
+        self.postponed = False  # CLIENT PAUSE holds the first queued command
+        self.output_full = False  # the replies so far must be taken before more run
         self.writing_paused = False  # its transport holds more than the high-water mark
         self.output_limits = (0, 0, 0)  # client-output-buffer-limit normal: hard, soft, s
         self._soft_limit_timer: asyncio.TimerHandle | None = None
-        self.slow_path = False  # any of the above in effect: see Server.execute_special
+        self._execute = server.dispatcher.execute
 
     # ------------------------------------------------------------ transport
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
-        self.address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.session.address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         refusal = self.server.accept(self)
         if refusal is not None:
             transport.write(refusal)
@@ -117,24 +100,40 @@ class Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         """The client has read most of its replies: go on with its requests."""
         self.writing_paused = False
-        self.last_interaction = time.monotonic()
+        self.session.last_interaction = time.monotonic()
         if self._soft_limit_timer is not None:
             self._soft_limit_timer.cancel()
             self._soft_limit_timer = None
-        if self.backlog is not None:
-            self._run_backlog()
-        elif self.transport is not None and not self.closed and self.postponed is None:
-            self.transport.resume_reading()
+        self.resume()
 
     @property
     def reading(self) -> bool:
         """Whether its requests are being read (not stopped by backpressure or a pause)."""
-        return not self.writing_paused and self.backlog is None and self.postponed is None
+        return not (self.writing_paused or self.output_full or self.postponed)
 
     def output_size(self) -> int:
         """Reply bytes the client has not taken yet (CLIENT LIST omem)."""
         buffered = self.transport.get_write_buffer_size() if self.transport else 0
         return buffered + sum(len(data) for _, data in self.held)
+
+    def held_replies(self) -> int:
+        return len(self.held)
+
+    def query_buffer_size(self) -> int:
+        return self.parser.buffered_bytes
+
+    def local_address(self) -> str:
+        """The server side of the connection, ``ip:port`` (CLIENT LIST laddr=)."""
+        sock = self.transport.get_extra_info("sockname") if self.transport else None
+        return f"{sock[0]}:{sock[1]}" if isinstance(sock, tuple) else "?"
+
+    def fileno(self) -> int:
+        sock = self.transport.get_extra_info("socket") if self.transport else None
+        return sock.fileno() if sock is not None else -1
+
+    def limit_requests(self, before_auth: bool) -> None:
+        """Before AUTH, Redis caps requests (10 arguments of 16 KiB at most)."""
+        self.parser.authenticated = not before_auth
 
     def _check_output_limits(self) -> None:
         """Redis's checkClientOutputBufferLimits: past the hard limit, or past the soft
@@ -154,36 +153,44 @@ class Connection(asyncio.Protocol):
 
     def _close_for_output(self) -> None:
         self.server.log.warning("Client id=%d addr=%s scheduled to be closed ASAP for "
-                                "overcoming of output buffer limits.", self.id, self.address)
+                                "overcoming of output buffer limits.", self.session.id,
+                                self.session.address)
         self.closed = True
         self.transport.abort()  # what it has not read is dropped
 
+    # ------------------------------------------------------------- requests
+
     def data_received(self, data: bytes) -> None:
-        if self.closed or self.close_after_reply:
+        if self.closed or self.session.close_after_reply:
             return
-        self.last_interaction = time.monotonic()
+        self.session.last_interaction = time.monotonic()
         self.parser.feed(data)
         self._process()
 
+    def _gate_open(self) -> bool:
+        return not (self.postponed or self.output_full or self.closed
+                    or self.session.close_after_reply or self.session.blocked is not None)
+
     def _process(self) -> None:
-        """Execute every complete command buffered, unless a CLIENT PAUSE holds us,
-        earlier replies wait to be read (backlog) or a blocking command waits."""
+        """Run what the gate lets through: the commands queued, then those parsed from
+        the input; then send the replies, or leave them to the commit."""
         parser = self.parser
-        while not self.close_after_reply and self.postponed is None and self.backlog is None \
-                and self.waiting is None:
-            try:
-                commands = parser.get_commands()
-            except ProtocolError as exc:
-                self.server.log_protocol_error(self, exc)
-                encode_into(self.out, Error(str(exc)), self.resp3)
-                self.close_after_reply = True
-                break
-            if not commands:
-                break
-            self._run_bounded(commands)
+        while self._gate_open():
+            if not self.queued:
+                try:
+                    commands = parser.get_commands()
+                except ProtocolError as exc:
+                    self.server.log_protocol_error(self, exc)
+                    encode_into(self.out, Error(str(exc)), self.session.resp3)
+                    self.session.close_after_reply = True
+                    break
+                if not commands:
+                    break
+                self.queued.extend(commands)
+            self._run_slice()
         if parser.buffered_bytes > self.server.query_buffer_limit:
             self.server.log.warning("Closing client that reached max query buffer length "
-                                    "(id=%d addr=%s)", self.id, self.address)
+                                    "(id=%d addr=%s)", self.session.id, self.session.address)
             self.out.clear()
             self.close()
             return
@@ -193,79 +200,61 @@ class Connection(asyncio.Protocol):
         else:
             self.server.schedule_commit(self)
 
-    def _run(self, commands: list[list[bytes]]) -> None:
-        execute = self.server.execute
+    def _run_slice(self) -> None:
+        """Run up to OUTPUT_SLICE queued commands; past OUTPUT_BATCH of replies, stop
+        until the client has taken them."""
+        execute = self._execute
+        session = self.session
+        queued = self.queued
         out = self.out
-        argv = None
-        try:
-            for argv in commands:
-                encode_into(out, execute(self, argv), self.resp3)
-                if self.close_after_reply:  # QUIT, or a command that closes the connection
-                    break
-        except Postponed:  # the server is paused: this command and the rest wait
-            start = next(i for i, queued in enumerate(commands) if queued is argv)
-            self.postponed = commands[start:]
-            if self.transport is not None:
-                self.transport.pause_reading()
-        except Blocked as blocked:  # it waits; the rest runs once it is answered
-            start = next(i for i, queued in enumerate(commands) if queued is argv)
-            self.waiting = commands[start + 1:]
-            self.server.blocking.block(self, argv, blocked)
+        for _ in range(min(OUTPUT_SLICE, len(queued))):
+            argv = queued.popleft()
+            try:
+                encode_into(out, execute(session, argv), session.resp3)
+            except Postponed:  # the server is paused: this command and the rest wait
+                queued.appendleft(argv)
+                self.postponed = True
+                self._stop_reading()
+                return
+            except Blocked as blocked:  # it waits; the rest runs once it is answered
+                self.server.blocking.block(session, argv, blocked)
+                return
+            if session.close_after_reply:  # QUIT, or a command that closes the connection
+                queued.clear()
+                return
+        if queued and sum(map(len, out)) > OUTPUT_BATCH:
+            self.output_full = True
+            self._stop_reading()
 
-    def _run_bounded(self, commands: list[list[bytes]]) -> None:
-        """_run, but once the replies pass OUTPUT_BATCH the rest of the commands go to
-        the backlog, and reading stops, until the client has taken the replies."""
-        if len(commands) <= OUTPUT_SLICE:
-            self._run(commands)
-            return
-        for start in range(0, len(commands), OUTPUT_SLICE):
-            self._run(commands[start:start + OUTPUT_SLICE])
-            rest = commands[start + OUTPUT_SLICE:]
-            if self.postponed is not None:  # CLIENT PAUSE: the rest waits with it
-                self.postponed += rest
-                return
-            if self.waiting is not None:  # a blocking command waits: so does the rest
-                self.waiting += rest
-                return
-            if self.close_after_reply or not rest:
-                return
-            if sum(map(len, self.out)) > OUTPUT_BATCH:
-                self.backlog = rest
-                if self.transport is not None:
-                    self.transport.pause_reading()
-                return
-
-    def _run_backlog(self) -> None:
-        """The replies so far are on their way: run the commands that waited for
-        that, then read again."""
-        if self.backlog is None or self.closed:
-            return
-        commands, self.backlog = self.backlog, None
-        self._run_bounded(commands)
-        if self.backlog is None and self.postponed is None and not self.writing_paused \
-                and not self.closed:
-            self.transport.resume_reading()
-        self._process()
+    def _stop_reading(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
 
     def resume(self) -> None:
-        """The pause is over: run the commands that waited, then what came meanwhile."""
-        commands, self.postponed = self.postponed, None
-        self._run_bounded(commands)
-        if self.postponed is None and self.backlog is None and self.transport is not None \
-                and not self.closed:
-            self.transport.resume_reading()
-        self._process()
-
-    def resume_after_block(self) -> None:
-        """A blocking command was answered: run what was sent while it waited (reading
-        never stopped, so a disconnection was noticed meanwhile)."""
-        commands, self.waiting = self.waiting, None
-        if commands is None or self.closed:
+        """Something that closed the gate may be over (a pause ended, a blocked command
+        was answered, replies were taken): run what waits, and read again."""
+        if self.closed:
             return
-        self._run_bounded(commands)
+        self.postponed = False  # a pause still in force postpones the command again
+        if self.output_full and not self.held and not self.writing_paused:
+            self.output_full = False
+        if self.reading and self.transport is not None:
+            self.transport.resume_reading()
         self._process()
 
     # -------------------------------------------------------------- replies
+
+    def deliver(self, reply: object) -> None:
+        """The answer of a blocked command; then the commands sent after it."""
+        encode_into(self.out, reply, self.session.resp3)
+        self.server.schedule_commit(self)
+        self.server.loop.call_soon(self.resume)
+
+    def push(self, data: bytes) -> None:
+        """Bytes that answer no request of this client's (a MONITOR line)."""
+        if not self.out:
+            self.server.schedule_commit(self)
+        self.out.append(data)
 
     def commit(self, position: int, released: int) -> None:
         """Send this iteration's replies, or hold them until ``position`` is released."""
@@ -277,10 +266,7 @@ class Connection(asyncio.Protocol):
                 self.server.holding.add(self)
             elif self.transport is not None and not self.closed:
                 self.transport.write(data)
-        if self.close_after_reply and not self.held:
-            self.close()
-        elif self.backlog is not None and not self.held and not self.writing_paused:
-            self.server.loop.call_soon(self._run_backlog)
+        self._after_send()
 
     def release(self, released: int) -> bool:
         """Send held replies whose writes are now durable; True when none are left."""
@@ -289,11 +275,16 @@ class Connection(asyncio.Protocol):
             data = held.popleft()[1]
             if self.transport is not None and not self.closed:
                 self.transport.write(data)
-        if not held and self.close_after_reply:
-            self.close()
-        elif not held and self.backlog is not None and not self.writing_paused:
-            self.server.loop.call_soon(self._run_backlog)
+        self._after_send()
         return not held
+
+    def _after_send(self) -> None:
+        if self.held:
+            return
+        if self.session.close_after_reply:
+            self.close()
+        elif self.output_full and not self.writing_paused:
+            self.server.loop.call_soon(self.resume)
 
     def close(self) -> None:
         if not self.closed and self.transport is not None:
