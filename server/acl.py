@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from server.algorithms.glob import compile_pattern
 from server.commands.registry import ACL_CATEGORIES, Command
-from server.glob import compile_pattern
 
 if TYPE_CHECKING:
     from server.session import Session

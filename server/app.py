@@ -29,12 +29,12 @@ from server.blocking import BlockedClients
 from server.commands.registry import Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
-from server.connection import Connection
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
 from server.pause import ClientPause
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
+from server.transport import Connection
 from server.watch import Watches
 from storage.engine import Engine
 

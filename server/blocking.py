@@ -22,8 +22,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from protocol.numbers import LLONG_MAX
 from protocol.reply import Error, NullArray
-from server import longdouble
+from server.algorithms import longdouble
 from server.errors import CommandError
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def parse_timeout(arg: bytes) -> float:
         raise CommandError("ERR timeout is not a float or out of range")
     product = None if isinstance(value, float) else longdouble.round_to_long_double(value * 1000)
     ms = math.trunc(product) if product is not None else -1
-    if not 0 <= ms < 2**63:
+    if not 0 <= ms <= LLONG_MAX:
         raise CommandError("ERR timeout is negative")
     return ms / 1000
 

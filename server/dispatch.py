@@ -1,6 +1,6 @@
 """The dispatcher: runs one command for a session and returns its reply (sans-I/O).
 
-A request flows one way: the transport (server/connection.py) hands each parsed
+A request flows one way: the transport (server/transport.py) hands each parsed
 command to :meth:`Dispatcher.execute` with the client's session; the dispatcher
 resolves it in the command table (:meth:`resolve`, the one place argv becomes a
 command), checks it (arity, auth, ACL, MISCONF, the session's state), runs its

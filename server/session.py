@@ -2,7 +2,7 @@
 
 Every command runs for a :class:`Session`: the database it selected, its user,
 protocol version, MULTI queue, watched keys, reply mode, blocking state. A
-network client's session has a *peer* (its :class:`server.connection.Connection`),
+network client's session has a *peer* (its :class:`server.transport.Connection`),
 which owns the transport, the parser and the replies on their way; a session with
 no peer (a test, and later a Lua script's ``redis.call``, a replica applying its
 master's stream, an HTTP request) runs commands through the same dispatcher.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from protocol.reply import OK, SimpleString, Verbatim
+from server.algorithms.glob import compile_pattern
 from server.commands.registry import CASKD_ONLY_FLAGS, Command
 from server.config import ConfigError
 from server.errors import SYNTAX, CommandError, bad_subcommand_usage
-from server.glob import compile_pattern
 from server.replies import NO_REPLY, help_reply
 
 
