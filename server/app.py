@@ -32,6 +32,7 @@ from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
 from server.pause import ClientPause
+from server.pubsub import PubSub
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
 from server.transport import Connection
@@ -75,6 +76,7 @@ class Server:
         # Observers: call() does their work only while ``observed`` is set.
         self.watches = Watches(self.refresh_observed)
         self.blocking = BlockedClients(self)
+        self.pubsub = PubSub(self)
         self.monitors: list[Session] = []
         self.observed = False
         self.pause = ClientPause(self)
@@ -198,6 +200,7 @@ class Server:
         self.holding.discard(client)
         self.watches.unwatch_all(session)
         self.blocking.forget(session)
+        self.pubsub.forget(session)
         self.set_monitoring(session, False)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
@@ -338,10 +341,9 @@ class Server:
     def apply_config(self) -> None:
         """Push CONFIG SET changes to the parts that hold a copy."""
         self.query_buffer_limit = self.config["client-query-buffer-limit"]
-        output_limits = self.config["client-output-buffer-limit"]["normal"]
         for session in self.clients.values():
             session.peer.parser.proto_max_bulk_len = self.config["proto-max-bulk-len"]
-            session.peer.set_output_limits(output_limits)
+            session.peer.set_output_limits(self.pubsub.output_limits(session))
         if self.acl.follow_requirepass(self.config["requirepass"]):
             self.acl.default_changed(self.clients.values())
         self.acl.log_max_len = self.config["acllog-max-len"]

@@ -31,6 +31,7 @@ from server.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from server.pubsub import ALLOWED_IN_RESP2, NOT_ALLOWED
 from server.replies import NO_REPLY
 from storage.collections import WrongType
 from storage.engine import CorruptValue
@@ -104,6 +105,8 @@ class Dispatcher:
             reply = self.refuse(session, command, "ERR Replica can't interact with the keyspace")
         elif not server.engine.writable and self._writes(session, command):
             reply = self.refuse(session, command, self.misconf_error())
+        elif session.pubsub and not session.resp3 and command.full_name not in ALLOWED_IN_RESP2:
+            reply = self.refuse(session, command, NOT_ALLOWED.format(command.full_name))
         else:
             server.pause.hold(session, command)
             if session.multi is None or not command.queued_in_multi:

@@ -206,9 +206,15 @@ COLLECTION_MEMORY_USAGE = Difference(
     "which is Python objects; compared: a number for an existing key, null for none.",
     lambda a, b: isinstance(a, int) == isinstance(b, int) and (a is None) == (b is None))
 
+PUBSUB_CHANNEL_ORDER = Difference(
+    "order of the channels PUBSUB CHANNELS and SHARDCHANNELS list, and of the "
+    "confirmations of an UNSUBSCRIBE of every channel",
+    "Redis walks its channel dicts in hash-table order, caskd in subscription order; "
+    "neither is specified, so the lists are compared sorted.",
+    _sorted_equal)
 DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
-               OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS, ACL_RULE_ORDER,
-               ACL_CAT_COMMANDS, CONFIG_GET_ORDER, CLIENT_TRACKING, CLIENT_FIGURES,
+               PUBSUB_CHANNEL_ORDER, OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS,
+               ACL_RULE_ORDER, ACL_CAT_COMMANDS, CONFIG_GET_ORDER, CLIENT_TRACKING, CLIENT_FIGURES,
                COMMAND_DOCS, SAVE_IS_COMPACTION, PAUSE_AND_EXPIRY, DEBUG_RELOAD_IN_EXEC,
                HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
                COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE]
