@@ -187,7 +187,7 @@ def test_crash_between_publishing_and_retiring_inputs(open_engine, data_dir, tmp
             engine.apply(0, b"l", Op.LPOP, [b"1"])
     engine.apply(0, b"l", Op.LSET, [b"0", b"first"])
     engine.flush()
-    engine._rotate()
+    engine._log.rotate()
     before = contents(engine, dbs=[0])
     engine.close()
     inputs = [data_dir / f"{major:010d}-{minor:04d}.log" for major, minor in
