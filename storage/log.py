@@ -189,7 +189,7 @@ class Log:
             return
         buf, offset = self.record_buffer(location)
         key_len, value_len = _unpack_lengths(buf, offset + LENGTHS_OFFSET)
-        number = location >> NUMBER_SHIFT
+        number = unpack_location(location)[0]
         dead = self.dead_bytes
         dead[number] = dead.get(number, 0) + HEADER_SIZE + key_len + value_len
 
