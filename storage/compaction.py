@@ -63,8 +63,9 @@ from storage.segment import (
 if TYPE_CHECKING:
     from storage.hinter import HintWriter
     from storage.log import Log
+    from storage.segment import Segment
 
-log = logging.getLogger("caskd.storage")
+logger = logging.getLogger("caskd.storage")
 RELOCATIONS_PER_STEP = 20000
 
 # A relocation: (db, key, old location, output index or -1 if dropped, new record offset)
@@ -283,7 +284,7 @@ class _OutputWriter:
 class CompactionState:
     """A merge in progress (thread), then the index fix-up (owner, in slices)."""
 
-    inputs: list
+    inputs: list[Segment]
     thread: threading.Thread
     started: float
     now: int  # the clock the merge judges expiry by
@@ -321,10 +322,10 @@ class Compactor:
         ``now`` is the time the merge judges expiry by."""
         if self.state is not None:
             return False
-        segments = self.log
-        if segments.active.size or segments.pending:
-            segments.rotate()  # so the merge covers everything written until now
-        inputs = segments.sealed_segments()
+        log = self.log
+        if log.active.size or log.pending:
+            log.rotate()  # so the merge covers everything written until now
+        inputs = log.sealed_segments()
         if not inputs:
             self._finished()
             return True
@@ -333,12 +334,12 @@ class Compactor:
         # inputs and outputs side by side.
         self.hints.stop()  # the merge writes hints for its outputs
         major = inputs[-1].major
-        first_minor = 1 + max(s.minor for s in segments.segments.values() if s.major == major)
+        first_minor = 1 + max(s.minor for s in log.segments.values() if s.major == major)
         databases = self.keyspace.databases
         state = CompactionState(inputs, threading.Thread(), time.time(), now,
                                 db_of=list(range(databases)))
-        arguments = ([MergeInput(s.number, s.path) for s in inputs], segments.directory,
-                     major, first_minor, segments.segment_size, now, databases)
+        arguments = ([MergeInput(s.number, s.path) for s in inputs], log.directory,
+                     major, first_minor, log.segment_size, now, databases)
 
         def progress(fraction: float) -> None:
             state.progress = fraction
@@ -352,7 +353,7 @@ class Compactor:
                             started=lambda process: setattr(state, "process", process))
                         return
                     except OSError as exc:  # no process: merge here instead
-                        log.warning("Cannot run compaction in a child process (%s); "
+                        logger.warning("Cannot run compaction in a child process (%s); "
                                     "merging in a thread", exc)
                 state.result = merge(*arguments, progress=progress)
             except BaseException as exc:  # reported by step() on the owner
@@ -361,7 +362,7 @@ class Compactor:
         state.thread = threading.Thread(target=run, name="caskd-compact", daemon=True)
         self.state = state
         state.thread.start()
-        log.info("Background compaction started (%d segments)", len(inputs))
+        logger.info("Background compaction started (%d segments)", len(inputs))
         return True
 
     def swapped(self, db: int, other: int) -> None:
@@ -380,11 +381,11 @@ class Compactor:
             self._failed(state.error)
             return
         result = state.result
-        segments = self.log
+        log = self.log
         if state.output_numbers is None:
-            state.output_numbers = [segments.map_output(major, minor)
+            state.output_numbers = [log.map_output(major, minor)
                                     for major, minor in result.outputs]
-            segments.sort_segments()
+            log.sort_segments()
             state.pending = iter(result.relocations)
         numbers = state.output_numbers
         keydirs = self.keyspace.keydirs
@@ -399,7 +400,7 @@ class Compactor:
                 # Written again since the merge started: the newer write wins, and
                 # the copy just made is dead weight for the next compaction.
                 if output >= 0:
-                    segments.superseded(pack_location(numbers[output], offset))
+                    log.superseded(pack_location(numbers[output], offset))
             elif output >= 0:
                 keydir[key] = pack_location(numbers[output], offset)
             else:
@@ -409,10 +410,10 @@ class Compactor:
             return
         if isinstance(result.relocations, RelocationFile):
             result.relocations.close()
-        segments.retire(state.inputs)
+        log.retire(state.inputs)
         self.state = None
         self._finished()
-        log.info("Background compaction finished in %.2f s (%d keys moved)",
+        logger.info("Background compaction finished in %.2f s (%d keys moved)",
                  time.time() - state.started, state.applied)
 
     def finish(self) -> None:
@@ -432,8 +433,8 @@ class Compactor:
         if expire_at and expire_at <= state.now:
             self.keyspace.remove(db, key)  # its records leave with the inputs
             return
-        segments = self.log
-        location = segments.append(RecordType.PUT, db, key, segments.read(old), expire_at)
+        log = self.log
+        location = log.append(RecordType.PUT, db, key, log.read(old), expire_at)
         self.keyspace.put(db, key, location, expire_at)
 
     def _collection_dropped(self, state: CompactionState, db: int, key: bytes) -> None:
@@ -464,7 +465,7 @@ class Compactor:
         self._failures += 1
         delay = min(2 ** self._failures, 300)
         self.retry_at = time.monotonic() + delay
-        log.warning("Background compaction failed: %s; automatic retry in %d s", error, delay)
+        logger.warning("Background compaction failed: %s; automatic retry in %d s", error, delay)
 
     def due(self, percentage: int, min_size: int, dead_ratio: float) -> bool:
         """Whether automatic compaction should start: the log has grown by
