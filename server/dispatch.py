@@ -32,7 +32,7 @@ from server.errors import (
     wrong_arity,
 )
 from server.replies import NO_REPLY
-from storage.collections import WrongType
+from storage.datatypes import WrongType
 from storage.engine import CorruptValue
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ its parent, so it can never publish outputs behind the back of a later opener.
 Inputs are always the oldest segments (a prefix of the log), so nothing older
 can hold a key they delete: their tombstones are dropped.
 
-A collection (see :mod:`storage.collections`) is rebuilt by replaying its
+A collection (see :mod:`storage.datatypes`) is rebuilt by replaying its
 operations and written as a snapshot of its contents. The live index holds the
 object itself, which the snapshot replays to, so a kept collection needs no
 relocation; one dropped as expired is reported with ``old`` = COLLECTION.
@@ -44,7 +44,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage import collections, record
+from storage import datatypes, record
 from storage.child import become_child, spawn
 from storage.hints import HintBuilder, write_hint
 from storage.keyspace import Keyspace
@@ -203,7 +203,7 @@ class _OutputWriter:
         without the next (a crash while renaming) then never holds part of one."""
         self._rotate_if_full()
         rtype, record_expire = RecordType.SNAPSHOT, expire_at
-        for chunk in collections.snapshot(value):
+        for chunk in datatypes.snapshot(value):
             self._add_record(rtype, db, key, chunk, record_expire)
             rtype, record_expire = RecordType.OP, 0
 

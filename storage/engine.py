@@ -28,10 +28,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from storage import collections as coll
-from storage import record, recovery
-from storage.collections import WrongType
+from storage import datatypes, record, recovery
 from storage.compaction import RELOCATIONS_PER_STEP, Compactor
+from storage.datatypes import WrongType
 from storage.errors import CorruptLog, CorruptValue, DirectoryLocked, StorageError
 from storage.events import OP_EVENTS, ChangeListener, op_changed
 from storage.hinter import HintWriter
@@ -242,9 +241,9 @@ class Engine:
             self._report(db, key, event or ("expire" if expire_at else "persist"))
         return True
 
-    def apply(self, db: int, key: bytes, op: coll.Op, args: list[bytes], *,
+    def apply(self, db: int, key: bytes, op: datatypes.Op, args: list[bytes], *,
               event: str | None = None):
-        """Apply a collection operation to ``key`` (see :mod:`storage.collections`),
+        """Apply a collection operation to ``key`` (see :mod:`storage.datatypes`),
         creating the collection if the key does not exist, and log it; returns the
         operation's result. A collection left empty is deleted, as in Redis (then
         "del" is reported after the op's event). Raises WrongType if the key
@@ -253,10 +252,10 @@ class Engine:
         current = keyspace.keydirs[db].get(key)
         if current is not None and keyspace.expires[db] and self._expire_if_due(db, key):
             current = None
-        if current is not None and type(current) is not coll.KIND[op]:
+        if current is not None and type(current) is not datatypes.KIND[op]:
             raise WrongType
-        self._log.append(RecordType.OP, db, key, coll.encode(op, args))
-        value, result = coll.apply(current, op, args)
+        self._log.append(RecordType.OP, db, key, datatypes.encode(op, args))
+        value, result = datatypes.apply(current, op, args)
         if not value:
             if current is not None:
                 keyspace.remove(db, key)
@@ -316,7 +315,7 @@ class Engine:
         if type(value) is int:
             self.put(target_db, target, self._log.read(value), expire_at, event="copy_to")
         else:
-            self.put_object(target_db, target, coll.copy(value), expire_at, event="copy_to")
+            self.put_object(target_db, target, datatypes.copy(value), expire_at, event="copy_to")
         return True
 
     def flushdb(self, db: int) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from storage.collections import Op
+from storage.datatypes import Op
 
 
 class ChangeListener(Protocol):

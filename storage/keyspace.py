@@ -4,7 +4,7 @@ cursors: in-memory state only, no I/O.
 Per database, ``keydirs[db]`` maps key -> a location (one packed int, see
 :mod:`storage.segment`) for a string, whose value stays on disk, or the
 collection object itself for a hash, list, set or sorted set (see
-:mod:`storage.collections`). So ``type(value) is int`` means a string.
+:mod:`storage.datatypes`). So ``type(value) is int`` means a string.
 ``expires[db]`` maps the keys that have a TTL to it (absolute ms).
 
 Whatever an index change replaces is handed to ``superseded`` (the log counts

@@ -22,8 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
-from storage import collections as coll
-from storage import record
+from storage import datatypes, record
 from storage.errors import CorruptValue
 from storage.lock import lock_directory
 from storage.record import BODY, CRC, HEADER_SIZE, LENGTHS, LENGTHS_OFFSET, RecordType
@@ -232,7 +231,7 @@ class Log:
 
     def append_snapshot(self, db: int, key: bytes, value: object, expire_at: int) -> None:
         """Log a collection as its contents, in one atomic unit."""
-        chunks = list(coll.snapshot(value))
+        chunks = list(datatypes.snapshot(value))
         with self.batch() if len(chunks) > 1 else nullcontext():
             self.append(RecordType.SNAPSHOT, db, key, chunks[0], expire_at)
             for chunk in chunks[1:]:

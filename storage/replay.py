@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from storage import collections as coll
+from storage import datatypes
 from storage.keyspace import Keyspace
 from storage.record import Record, RecordType
 from storage.segment import pack_location
@@ -46,7 +46,7 @@ class Replay:
         elif rtype == RecordType.OP:
             self._op(db, key, bytes(buf[rec.value_offset:rec.end]))
         elif rtype == RecordType.SNAPSHOT:
-            value = coll.replay_snapshot(bytes(buf[rec.value_offset:rec.end]))
+            value = datatypes.replay_snapshot(bytes(buf[rec.value_offset:rec.end]))
             keyspace.put(db, key, value, rec.expire_at)
         elif rtype == RecordType.EXPIRE:
             if key in keyspace.keydirs[db]:
@@ -68,7 +68,7 @@ class Replay:
         collection's key goes; a new one is created without a TTL."""
         keyspace = self.keyspace
         current = keyspace.keydirs[db].get(key)
-        value = coll.replay(current, data)
+        value = datatypes.replay(current, data)
         if not value:
             if current is not None:
                 keyspace.remove(db, key)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.collections import Op, zadd_args
+from storage.datatypes import Op, zadd_args
 
 from .test_compaction import compact
 

@@ -11,7 +11,7 @@ import pytest
 
 import storage.engine
 import storage.recovery
-from storage.collections import Op
+from storage.datatypes import Op
 from storage.engine import Engine
 from storage.hints import (
     HINT_HEADER,

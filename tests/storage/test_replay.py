@@ -11,9 +11,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage import collections as coll
-from storage.collections import Op, ZSet
+from storage import datatypes as coll
 from storage.compaction import MergeInput, _latest_records
+from storage.datatypes import Op, ZSet
 from storage.engine import Engine
 from storage.keyspace import Keyspace
 from storage.record import RecordType, decode_at, encode, value_at
