@@ -33,7 +33,7 @@ from server.errors import (
 )
 from server.pubsub import ALLOWED_IN_RESP2, NOT_ALLOWED
 from server.replies import NO_REPLY
-from storage.collections import WrongType
+from storage.datatypes import WrongType
 from storage.engine import CorruptValue
 
 if TYPE_CHECKING:

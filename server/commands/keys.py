@@ -28,7 +28,7 @@ from server.errors import (
     parse_int,
     parse_int32,
 )
-from storage.collections import ZSet
+from storage.datatypes import ZSet
 
 SHARED_INTEGERS = 10000  # Redis shares one object for each integer value below this
 SHARED_REFCOUNT = 2**31 - 1

@@ -1,4 +1,4 @@
-"""List commands. A list is a deque in memory (see storage.collections); every
+"""List commands. A list is a deque in memory (see storage.datatypes); every
 change goes through the engine, which logs it: a pop is logged as "pop n", an
 insert at the position found, so replay needs no search."""
 
@@ -12,7 +12,7 @@ from protocol.reply import OK, NullArray
 from server.blocking import Blocked, parse_timeout
 from server.commands.objects import index_range, parse_positive, read_key, write_key
 from server.errors import NO_SUCH_KEY, SYNTAX, CommandError, parse_int, wrong_arity
-from storage.collections import Op
+from storage.datatypes import Op
 
 LEFT, RIGHT = b"LEFT", b"RIGHT"
 _PUSH = {LEFT: Op.LPUSH, RIGHT: Op.RPUSH}

@@ -19,7 +19,7 @@ from protocol.reply import OrderedSet
 from server.algorithms.glob import compile_pattern
 from server.commands.strings import stored_int
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import (
+from storage.datatypes import (
     HASH_LISTPACK_ENTRIES,
     INTSET_ENTRIES,
     LISTPACK_VALUE,

@@ -24,7 +24,7 @@ from server.commands.objects import (
     write_key,
 )
 from server.errors import NOT_FLOAT, SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
+from storage.datatypes import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 _NO_FLAGS: frozenset[bytes] = frozenset()
