@@ -28,6 +28,8 @@ from storage.collections import (
 TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset"}
 OUT_OF_RANGE = "ERR value is out of range"
 MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
+NUMKEYS = "ERR numkeys should be greater than 0"
+MPOP_COUNT = "ERR count should be greater than 0"
 LONG_MAX = 2**63 - 1
 
 
@@ -103,6 +105,33 @@ def parse_positive(arg: bytes) -> int:
     if value < 0:
         raise CommandError(MUST_BE_POSITIVE)
     return value
+
+
+def parse_mpop(argv: list[bytes], numkeys_index: int, ends: tuple[bytes, bytes]
+               ) -> tuple[list[bytes], bytes, int]:
+    """LMPOP / ZMPOP and their blocking forms: ``numkeys key ... end [COUNT count]``
+    from ``argv[numkeys_index]``, as Redis's lmpopGenericCommand (and zmpop's) reads
+    it: (keys, the end named, count)."""
+    numkeys = parse_int(argv[numkeys_index], NUMKEYS)
+    if numkeys < 1:
+        raise CommandError(NUMKEYS)
+    where_index = numkeys_index + numkeys + 1
+    if where_index >= len(argv):
+        raise CommandError(SYNTAX)
+    where = argv[where_index].upper()
+    if where not in ends:
+        raise CommandError(SYNTAX)
+    count = None
+    j = where_index + 1
+    while j < len(argv):
+        if count is None and argv[j].upper() == b"COUNT" and j + 1 < len(argv):
+            count = parse_int(argv[j + 1], MPOP_COUNT)
+            if count < 1:
+                raise CommandError(MPOP_COUNT)
+            j += 2
+        else:
+            raise CommandError(SYNTAX)
+    return argv[numkeys_index + 1:where_index], where, count or 1
 
 
 def parse_random_count(arg: bytes) -> int:

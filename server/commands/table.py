@@ -163,6 +163,11 @@ TABLE: list[Command] = [
     C("brpoplpush", 4, "write denyoom noscript blocking", 1, 2, 1, lists.brpoplpush,
       "Pop an element from a list, push it to another list and return it; or block "
       "until one is available", "list", "2.2.0"),
+    C("lmpop", -4, "write movablekeys", 0, 0, 0, lists.lmpop,
+      "Pop elements from a list", "list", "7.0.0", movable_keys=numkeys_at(1)),
+    C("blmpop", -5, "write blocking movablekeys", 0, 0, 0, lists.blmpop,
+      "Pop elements from a list, or block until one is available", "list", "7.0.0",
+      movable_keys=numkeys_at(2)),
     # sets
     C("sadd", -3, "write denyoom fast", 1, 1, 1, sets.sadd,
       "Add one or more members to a set", "set", "1.0.0"),
@@ -259,6 +264,12 @@ TABLE: list[Command] = [
     C("bzpopmax", -3, "write noscript blocking fast", 1, -2, 1, zsets.bzpopmax,
       "Remove and return the member with the highest score from one or more sorted "
       "sets, or block until one is available", "sorted-set", "5.0.0"),
+    C("zmpop", -4, "write movablekeys", 0, 0, 0, zsets.zmpop,
+      "Remove and return members with scores in a sorted set", "sorted-set", "7.0.0",
+      movable_keys=numkeys_at(1)),
+    C("bzmpop", -5, "write blocking movablekeys", 0, 0, 0, zsets.bzmpop,
+      "Remove and return members with scores in a sorted set or block until one is "
+      "available", "sorted-set", "7.0.0", movable_keys=numkeys_at(2)),
     C("zrandmember", -2, "readonly", 1, 1, 1, zsets.zrandmember,
       "Get one or multiple random elements from a sorted set", "sorted-set", "6.2.0"),
     C("zunionstore", -4, "write denyoom movablekeys", 1, 1, 1, zsets.zunionstore,

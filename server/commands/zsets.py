@@ -14,6 +14,7 @@ from server.blocking import Blocked, parse_timeout
 from server.commands.objects import (
     index_range,
     parse_cursor,
+    parse_mpop,
     parse_positive,
     parse_random_count,
     parse_scan_options,
@@ -462,6 +463,34 @@ def bzpopmin(client, argv: list[bytes]):
 
 def bzpopmax(client, argv: list[bytes]):
     return _bzpop(client, argv, True)
+
+
+def _zmpop(client, keys: list[bytes], where: bytes, count: int) -> list | None:
+    """Redis's genericZpopCommand for ZMPOP: [key, [[member, score], ...]] from the
+    first key that exists (a sorted set is never empty)."""
+    for key in keys:
+        if write_key(client, key, ZSet):
+            popped = _pop(client, key, count, where == b"MAX")
+            return [key, [[member, score] for member, score in popped]]
+    return None
+
+
+def zmpop(client, argv: list[bytes]):
+    """ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]."""
+    keys, where, count = parse_mpop(argv, 1, (b"MIN", b"MAX"))
+    return _zmpop(client, keys, where, count) or NullArray
+
+
+def bzmpop(client, argv: list[bytes]):
+    """BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]."""
+    keys, where, count = parse_mpop(argv, 2, (b"MIN", b"MAX"))
+    timeout = parse_timeout(argv[1])
+    popped = _zmpop(client, keys, where, count)
+    if popped is not None:
+        return popped
+    if client.in_exec:
+        return NullArray
+    raise Blocked(keys, ZSet, timeout)
 
 
 def zrandmember(client, argv: list[bytes]):
