@@ -18,6 +18,7 @@ from server.commands import (
     keys,
     lists,
     sets,
+    sort,
     strings,
     transactions,
     zsets,
@@ -289,6 +290,14 @@ TABLE: list[Command] = [
       "Subtract multiple sorted sets", "sorted-set", "6.2.0", movable_keys=numkeys_at(1)),
     C("zscan", -3, "readonly", 1, 1, 1, zsets.zscan,
       "Incrementally iterate sorted sets elements and associated scores", "sorted-set", "2.8.0"),
+
+    # sorting
+    C("sort", -2, "write denyoom movablekeys", 1, 1, 1, sort.sort,
+      "Sort the elements in a list, set or sorted set", "generic", "1.0.0",
+      acl="@set @sortedset @list @dangerous", movable_keys=sort.sort_keys),
+    C("sort_ro", -2, "readonly movablekeys", 1, 1, 1, sort.sort_ro,
+      "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+      "generic", "7.0.0", acl="@set @sortedset @list @dangerous"),
 
     # keyspace
     C("del", -2, "write", 1, -1, 1, keys.delete, "Deletes one or more keys.", "generic"),
