@@ -13,6 +13,7 @@ from server.commands import (
     connection,
     debug,
     expiry,
+    geo,
     hashes,
     introspection,
     keys,
@@ -290,6 +291,35 @@ TABLE: list[Command] = [
       "Subtract multiple sorted sets", "sorted-set", "6.2.0", movable_keys=numkeys_at(1)),
     C("zscan", -3, "readonly", 1, 1, 1, zsets.zscan,
       "Incrementally iterate sorted sets elements and associated scores", "sorted-set", "2.8.0"),
+
+    # geo
+    C("geoadd", -5, "write denyoom", 1, 1, 1, geo.geoadd,
+      "Add one or more geospatial items in the geospatial index represented using a "
+      "sorted set", "geo", "3.2.0"),
+    C("geodist", -4, "readonly", 1, 1, 1, geo.geodist,
+      "Returns the distance between two members of a geospatial index", "geo", "3.2.0"),
+    C("geohash", -2, "readonly", 1, 1, 1, geo.geohash_,
+      "Returns members of a geospatial index as standard geohash strings", "geo", "3.2.0"),
+    C("geopos", -2, "readonly", 1, 1, 1, geo.geopos,
+      "Returns longitude and latitude of members of a geospatial index", "geo", "3.2.0"),
+    C("geosearch", -7, "readonly", 1, 1, 1, geo.geosearch,
+      "Query a sorted set representing a geospatial index to fetch members inside an "
+      "area of a box or a circle.", "geo", "6.2.0"),
+    C("geosearchstore", -8, "write denyoom", 1, 2, 1, geo.geosearchstore,
+      "Query a sorted set representing a geospatial index to fetch members inside an "
+      "area of a box or a circle, and store the result in another key.", "geo", "6.2.0"),
+    C("georadius", -6, "write denyoom movablekeys", 1, 1, 1, geo.georadius,
+      "Query a sorted set representing a geospatial index to fetch members matching a "
+      "given maximum distance from a point", "geo", "3.2.0",
+      movable_keys=geo.georadius_keys),
+    C("georadius_ro", -6, "readonly", 1, 1, 1, geo.georadius_ro,
+      "A read-only variant for GEORADIUS", "geo", "3.2.10"),
+    C("georadiusbymember", -5, "write denyoom movablekeys", 1, 1, 1, geo.georadiusbymember,
+      "Query a sorted set representing a geospatial index to fetch members matching a "
+      "given maximum distance from a member", "geo", "3.2.0",
+      movable_keys=geo.georadius_keys),
+    C("georadiusbymember_ro", -5, "readonly", 1, 1, 1, geo.georadiusbymember_ro,
+      "A read-only variant for GEORADIUSBYMEMBER", "geo", "3.2.10"),
 
     # sorting
     C("sort", -2, "write denyoom movablekeys", 1, 1, 1, sort.sort,
