@@ -5,6 +5,7 @@ centre, as Redis does, and print distances and coordinates as Redis prints them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -365,13 +366,18 @@ def geosearchstore(client, argv: list[bytes]):
     return _search(client, argv, "searchstore")
 
 
-def georadius_keys(argv: list[bytes]) -> list[int]:
-    """Redis's georadiusGetKeys: the key, and the last STORE / STOREDIST key."""
-    stored = None
-    i = 5
-    while i < len(argv):
-        if argv[i].lower() in (b"store", b"storedist") and i + 1 < len(argv):
-            stored = i + 1
-            i += 1
-        i += 1
-    return [1] if stored is None else [1, stored]
+def georadius_keys(options_at: int) -> Callable[[list[bytes]], list[int]]:
+    """GEORADIUS's and GEORADIUSBYMEMBER's keys as Redis 7.0's key specs find them: the
+    key, then the argument after the first STORE and after the first STOREDIST that
+    appear from ``options_at`` on (but not as the last argument)."""
+
+    def positions(argv: list[bytes]) -> list[int]:
+        keys = [1]
+        for keyword in (b"store", b"storedist"):
+            found = next((i for i in range(options_at, len(argv) - 1)
+                          if argv[i].lower() == keyword), None)
+            if found is not None:
+                keys.append(found + 1)
+        return keys
+
+    return positions

@@ -311,13 +311,13 @@ TABLE: list[Command] = [
     C("georadius", -6, "write denyoom movablekeys", 1, 1, 1, geo.georadius,
       "Query a sorted set representing a geospatial index to fetch members matching a "
       "given maximum distance from a point", "geo", "3.2.0",
-      movable_keys=geo.georadius_keys),
+      movable_keys=geo.georadius_keys(6)),
     C("georadius_ro", -6, "readonly", 1, 1, 1, geo.georadius_ro,
       "A read-only variant for GEORADIUS", "geo", "3.2.10"),
     C("georadiusbymember", -5, "write denyoom movablekeys", 1, 1, 1, geo.georadiusbymember,
       "Query a sorted set representing a geospatial index to fetch members matching a "
       "given maximum distance from a member", "geo", "3.2.0",
-      movable_keys=geo.georadius_keys),
+      movable_keys=geo.georadius_keys(5)),
     C("georadiusbymember_ro", -5, "readonly", 1, 1, 1, geo.georadiusbymember_ro,
       "A read-only variant for GEORADIUSBYMEMBER", "geo", "3.2.10"),
 
