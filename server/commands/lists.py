@@ -10,6 +10,7 @@ from itertools import islice
 from protocol.reply import OK, NullArray
 from server.blocking import Blocked, parse_timeout
 from server.commands.objects import (
+    blocking_mpop,
     index_range,
     parse_mpop,
     parse_positive,
@@ -297,13 +298,5 @@ def lmpop(client, argv: list[bytes]):
 
 
 def blmpop(client, argv: list[bytes]):
-    """BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: the timeout is
-    read after the rest, as Redis's blockingPopGenericCommand does."""
-    keys, where, count = parse_mpop(argv, 2, (LEFT, RIGHT))
-    timeout = parse_timeout(argv[1])
-    popped = _mpop(client, keys, where, count)
-    if popped is not None:
-        return popped
-    if client.in_exec:
-        return NullArray
-    raise Blocked(keys, deque, timeout)
+    """BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]."""
+    return blocking_mpop(client, argv, (LEFT, RIGHT), deque, _mpop)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import itertools
 import re
 from collections import OrderedDict, deque
+from collections.abc import Callable
 
-from protocol.reply import OrderedSet
+from protocol.reply import NullArray, OrderedSet
+from server.blocking import Blocked, parse_timeout
 from server.commands.strings import stored_int
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
 from server.glob import compile_pattern
@@ -132,6 +134,21 @@ def parse_mpop(argv: list[bytes], numkeys_index: int, ends: tuple[bytes, bytes]
         else:
             raise CommandError(SYNTAX)
     return argv[numkeys_index + 1:where_index], where, count or 1
+
+
+def blocking_mpop(client, argv: list[bytes], ends: tuple[bytes, bytes], kind: type,
+                  pop: Callable[[object, list[bytes], bytes, int], list | None]):
+    """BLMPOP / BZMPOP timeout numkeys key [key ...] end [COUNT count]: what ``pop``
+    takes from the first key holding something, else wait for a ``kind``. The timeout
+    is read after the rest, as Redis's blockingPopGenericCommand does."""
+    keys, where, count = parse_mpop(argv, 2, ends)
+    timeout = parse_timeout(argv[1])
+    popped = pop(client, keys, where, count)
+    if popped is not None:
+        return popped
+    if client.in_exec:  # a transaction never waits
+        return NullArray
+    raise Blocked(keys, kind, timeout)
 
 
 def parse_random_count(arg: bytes) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from protocol.reply import NullArray
 from server.blocking import Blocked, parse_timeout
 from server.commands.objects import (
+    blocking_mpop,
     index_range,
     parse_cursor,
     parse_mpop,
@@ -483,14 +484,7 @@ def zmpop(client, argv: list[bytes]):
 
 def bzmpop(client, argv: list[bytes]):
     """BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]."""
-    keys, where, count = parse_mpop(argv, 2, (b"MIN", b"MAX"))
-    timeout = parse_timeout(argv[1])
-    popped = _zmpop(client, keys, where, count)
-    if popped is not None:
-        return popped
-    if client.in_exec:
-        return NullArray
-    raise Blocked(keys, ZSet, timeout)
+    return blocking_mpop(client, argv, (b"MIN", b"MAX"), ZSet, _zmpop)
 
 
 def zrandmember(client, argv: list[bytes]):
