@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 
 from server.commands.objects import set_reply
 from server.doubles import strtod_erange
@@ -121,10 +122,7 @@ def _elements(value, options: SortOptions, start: int, end: int) -> tuple[list[b
         if options.dont_sort:
             if end < start:
                 return [], 0
-            length = len(value)
-            if options.desc:
-                return [value[length - 1 - i] for i in range(start, end + 1)], 0
-            return [value[i] for i in range(start, end + 1)], 0
+            return list(islice(reversed(value) if options.desc else value, start, end + 1)), 0
         return list(value), start
     if type(value) is ZSet:
         if options.dont_sort:

@@ -212,6 +212,13 @@ SORT_STALE_ERANGE = Difference(
     "numeric SORT of non-integer strings fails with \"One or more scores can't be "
     "converted\" until some other call changes errno. caskd judges each weight alone. "
     "The suite resets Redis's errno (by opening a connection) before comparing.")
+SORT_TIES_IN_HASH_ORDER = Difference(
+    "order of SORT results that compare equal when sorting a set or a sorted set",
+    "Redis reads a set's or sorted set's elements from its hash table (in its seeded "
+    "hash order) before sorting, and its stable sort leaves elements that compare "
+    "equal (ALPHA: equal up to a NUL; BY ... ALPHA: equal or missing weights) in that "
+    "order; caskd leaves them in its own. Lists, numeric sorts (ties broken by the "
+    "element) and ALPHA STORE without BY are compared byte for byte.")
 PARTIAL_SORT_TIES = Difference(
     "order of equal keys in SORT ... BY pattern LIMIT and in GEO searches with COUNT",
     "where only part of the result is wanted (SORT with BY and LIMIT, GEORADIUS / "
@@ -226,4 +233,4 @@ DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT
                COMMAND_DOCS, SAVE_IS_COMPACTION, PAUSE_AND_EXPIRY, DEBUG_RELOAD_IN_EXEC,
                HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
                COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE, SORT_STALE_ERANGE,
-               PARTIAL_SORT_TIES]
+               SORT_TIES_IN_HASH_ORDER, PARTIAL_SORT_TIES]
