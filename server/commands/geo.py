@@ -171,7 +171,8 @@ class Search:
     store_dist: bool = False
 
     def shape(self) -> geohash.Shape:
-        longitude, latitude = self.center or (0.0, 0.0)
+        assert self.center is not None  # every path to a search has read one
+        longitude, latitude = self.center
         if self.box is not None:
             return geohash.Shape(longitude, latitude, self.conversion, None, *self.box)
         return geohash.Shape(longitude, latitude, self.conversion, self.radius)

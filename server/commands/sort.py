@@ -5,6 +5,8 @@ list, set or sorted set, ordered by their value or by keys their value names
 
 Redis sorts with the C library's qsort, a stable merge sort in glibc, so elements
 that compare equal keep the order they were read in; Python's sort is stable too.
+(Redis reads a set or sorted set in its hash table's order, caskd in its own: only
+there can ties come out differently.)
 ALPHA compares as ``strcoll`` in the C (or C.UTF-8) locale: bytes, up to the
 first NUL; with STORE, as Redis does, the whole value.
 """
