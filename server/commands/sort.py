@@ -138,15 +138,15 @@ def _elements(value, options: SortOptions, start: int, end: int) -> tuple[list[b
     return list(set_reply(value)), start
 
 
-def _numeric_key(weight: bytes | None, element: bytes) -> tuple[float, bytes]:
-    """A numeric sort key: the weight as strtod reads it (none: 0), ties broken by the
-    element's bytes. ValueError when Redis would say the score can't be converted."""
+def _numeric_weight(weight: bytes | None) -> float | None:
+    """A weight as strtod reads it (a missing one: 0); None where Redis says it
+    can't be converted (text after the number, overflow, underflow, NaN)."""
     if weight is None:
-        return 0.0, element
+        return 0.0
     score, end, out_of_range = strtod_erange(weight)
     if weight[end:end + 1] not in (b"", b"\0") or out_of_range or math.isnan(score):
-        raise ValueError(weight)
-    return score, element
+        return None
+    return score
 
 
 def _sort(client, elements: list[bytes], options: SortOptions) -> list[bytes]:
@@ -161,16 +161,11 @@ def _sort(client, elements: list[bytes], options: SortOptions) -> list[bytes]:
             keys = [(0, b"") if weight is None else
                     (1, weight if options.store is not None else _c_string(weight))
                     for weight in weights]
-    else:
-        keys, failed = [], False
-        for weight, element in zip(weights, elements, strict=True):
-            try:
-                keys.append(_numeric_key(weight, element))
-            except ValueError:
-                failed = True
-                keys.append((0.0, element))
-        if failed:
+    else:  # ties broken by the element's bytes
+        scores = [_numeric_weight(weight) for weight in weights]
+        if None in scores:
             raise CommandError(NOT_DOUBLE)
+        keys = list(zip(scores, elements, strict=True))
     order = sorted(range(len(elements)), key=keys.__getitem__, reverse=options.desc)
     return [elements[i] for i in order]
 
