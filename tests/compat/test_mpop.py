@@ -34,7 +34,8 @@ def test_lmpop(pair):
         ("LMPOP", "2", "a", "b", "LEFT"), ("LMPOP", "1", "nokey", "LEFT", "COUNT", "3"),
         ("SET", "str", "v"), ("RPUSH", "c", "z"), ("LMPOP", "2", "str", "c", "LEFT"),
         ("LMPOP", "2", "nokey", "str", "LEFT"), ("LMPOP", "2", "c", "str", "LEFT"),
-        ("LMPOP", "1", "k", "LEFT", "COUNT", "9223372036854775807"),
+        ("LMPOP", "1", "k", "LEFT", "COUNT", "9223372036854775807"), ("RPUSH", "big", "a", "b"),
+        ("LMPOP", "1", "big", "RIGHT", "COUNT", "9223372036854775807"),
         ("LMPOP", "2", "dup", "dup", "LEFT"),
         *_bad(("LMPOP",), "LEFT"), ("LMPOP", "1", "k"), ("LMPOP", "1"))
 
@@ -49,6 +50,8 @@ def test_zmpop(pair):
         ("ZMPOP", "1", "b", "MIN"), ("ZMPOP", "1", "nokey", "MAX", "COUNT", "2"),
         ("SET", "str", "v"), ("ZADD", "c", "1", "m"), ("ZMPOP", "2", "str", "c", "MIN"),
         ("ZMPOP", "2", "c", "str", "MIN"), ("ZMPOP", "1", "c", "LEFT"),
+        ("ZADD", "big", "1", "a", "2", "b"), ("ZMPOP", "1", "big", "MAX", "COUNT",
+                                              "9223372036854775807"),
         *_bad(("ZMPOP",), "MIN"), ("ZMPOP", "1", "k"))
 
 
