@@ -10,7 +10,6 @@ import pytest
 
 from server import geohash
 from server.commands.geo import distance_text
-from server.doubles import strtod_erange
 
 PALERMO, CATANIA = (13.361389, 38.115556), (15.087269, 37.502669)
 
@@ -93,10 +92,3 @@ def test_search_cells_are_the_centre_and_the_neighbours_the_area_reaches():
     assert centre.lon_max > max_lon and cells[3] is cells[5] is cells[7] is None
     assert None not in (cells[1], cells[2], cells[4])
 
-
-def test_strtod_erange_as_glibc_sets_it():
-    assert strtod_erange(b"1e400")[2] and strtod_erange(b"-1e400")[2]
-    assert strtod_erange(b"1e-400")[2] and strtod_erange(b"4e-320")[2]  # inexact underflow
-    assert not strtod_erange(b"0x1p-1070")[2]  # an exact subnormal
-    assert not strtod_erange(b"0.000")[2] and not strtod_erange(b"inf")[2]
-    assert strtod_erange(b" 12abc") == (12.0, 3, False)
