@@ -1,5 +1,5 @@
 """Geo commands (Redis's src/geo.c): positions kept in a sorted set, each member's
-score its 52-bit geohash (see server.geohash, which does the arithmetic). GEOADD is
+score its 52-bit geohash (see server.algorithms.geohash: the arithmetic). GEOADD is
 a ZADD of those scores; the searches walk the score ranges of the cells around the
 centre, as Redis does, and print distances and coordinates as Redis prints them."""
 
@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from protocol.reply import NullArray, Raw
-from server import geohash
+from server.algorithms import geohash
+from server.algorithms.doubles import string2d
+from server.algorithms.longdouble import format_human
 from server.commands.objects import read_key
 from server.commands.zsets import add_scores, store_pairs
-from server.doubles import string2d
 from server.errors import NOT_FLOAT, SYNTAX, CommandError, parse_int
-from server.longdouble import format_human
 from storage.collections import ZSet
 
 UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}

@@ -18,8 +18,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from itertools import islice
 
+from server.algorithms.doubles import strtod_erange
 from server.commands.objects import set_reply
-from server.doubles import strtod_erange
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
 from storage.collections import ZSet
 

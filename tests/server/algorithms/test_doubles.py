@@ -1,8 +1,8 @@
-"""server.doubles: C's strtod as Redis's SORT reads weights, ERANGE included."""
+"""server.algorithms.doubles: C's strtod as Redis's SORT reads weights, ERANGE included."""
 
 from __future__ import annotations
 
-from server.doubles import strtod_erange
+from server.algorithms.doubles import strtod_erange
 
 
 def test_overflow_and_inexact_underflow_set_erange():

@@ -1,4 +1,4 @@
-"""server.geohash, the arithmetic of Redis's geo commands, checked against figures
+"""server.algorithms.geohash, the arithmetic of Redis's geo commands, checked against figures
 Redis 7.0 gives (its documentation's examples and redis-server's replies)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from server import geohash
+from server.algorithms import geohash
 from server.commands.geo import distance_text
 
 PALERMO, CATANIA = (13.361389, 38.115556), (15.087269, 37.502669)
