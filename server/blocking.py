@@ -1,5 +1,5 @@
-"""Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX): a client
-that finds nothing waits for it, without holding up anyone else.
+"""Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX,
+BZMPOP): a client that finds nothing waits for it, without holding up anyone else.
 
 A handler that must wait raises :class:`Blocked`. Its connection keeps the
 commands that came after it (they run once it is answered) and

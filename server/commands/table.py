@@ -13,12 +13,14 @@ from server.commands import (
     connection,
     debug,
     expiry,
+    geo,
     hashes,
     introspection,
     keys,
     lists,
     pubsub,
     sets,
+    sort,
     strings,
     transactions,
     zsets,
@@ -164,6 +166,11 @@ TABLE: list[Command] = [
     C("brpoplpush", 4, "write denyoom noscript blocking", 1, 2, 1, lists.brpoplpush,
       "Pop an element from a list, push it to another list and return it; or block "
       "until one is available", "list", "2.2.0"),
+    C("lmpop", -4, "write movablekeys", 0, 0, 0, lists.lmpop,
+      "Pop elements from a list", "list", "7.0.0", movable_keys=numkeys_at(1)),
+    C("blmpop", -5, "write blocking movablekeys", 0, 0, 0, lists.blmpop,
+      "Pop elements from a list, or block until one is available", "list", "7.0.0",
+      movable_keys=numkeys_at(2)),
     # sets
     C("sadd", -3, "write denyoom fast", 1, 1, 1, sets.sadd,
       "Add one or more members to a set", "set", "1.0.0"),
@@ -260,6 +267,12 @@ TABLE: list[Command] = [
     C("bzpopmax", -3, "write noscript blocking fast", 1, -2, 1, zsets.bzpopmax,
       "Remove and return the member with the highest score from one or more sorted "
       "sets, or block until one is available", "sorted-set", "5.0.0"),
+    C("zmpop", -4, "write movablekeys", 0, 0, 0, zsets.zmpop,
+      "Remove and return members with scores in a sorted set", "sorted-set", "7.0.0",
+      movable_keys=numkeys_at(1)),
+    C("bzmpop", -5, "write blocking movablekeys", 0, 0, 0, zsets.bzmpop,
+      "Remove and return members with scores in a sorted set or block until one is "
+      "available", "sorted-set", "7.0.0", movable_keys=numkeys_at(2)),
     C("zrandmember", -2, "readonly", 1, 1, 1, zsets.zrandmember,
       "Get one or multiple random elements from a sorted set", "sorted-set", "6.2.0"),
     C("zunionstore", -4, "write denyoom movablekeys", 1, 1, 1, zsets.zunionstore,
@@ -279,6 +292,43 @@ TABLE: list[Command] = [
       "Subtract multiple sorted sets", "sorted-set", "6.2.0", movable_keys=numkeys_at(1)),
     C("zscan", -3, "readonly", 1, 1, 1, zsets.zscan,
       "Incrementally iterate sorted sets elements and associated scores", "sorted-set", "2.8.0"),
+
+    # geo
+    C("geoadd", -5, "write denyoom", 1, 1, 1, geo.geoadd,
+      "Add one or more geospatial items in the geospatial index represented using a "
+      "sorted set", "geo", "3.2.0"),
+    C("geodist", -4, "readonly", 1, 1, 1, geo.geodist,
+      "Returns the distance between two members of a geospatial index", "geo", "3.2.0"),
+    C("geohash", -2, "readonly", 1, 1, 1, geo.geohash_,
+      "Returns members of a geospatial index as standard geohash strings", "geo", "3.2.0"),
+    C("geopos", -2, "readonly", 1, 1, 1, geo.geopos,
+      "Returns longitude and latitude of members of a geospatial index", "geo", "3.2.0"),
+    C("geosearch", -7, "readonly", 1, 1, 1, geo.geosearch,
+      "Query a sorted set representing a geospatial index to fetch members inside an "
+      "area of a box or a circle.", "geo", "6.2.0"),
+    C("geosearchstore", -8, "write denyoom", 1, 2, 1, geo.geosearchstore,
+      "Query a sorted set representing a geospatial index to fetch members inside an "
+      "area of a box or a circle, and store the result in another key.", "geo", "6.2.0"),
+    C("georadius", -6, "write denyoom movablekeys", 1, 1, 1, geo.georadius,
+      "Query a sorted set representing a geospatial index to fetch members matching a "
+      "given maximum distance from a point", "geo", "3.2.0",
+      movable_keys=geo.georadius_keys(6)),
+    C("georadius_ro", -6, "readonly", 1, 1, 1, geo.georadius_ro,
+      "A read-only variant for GEORADIUS", "geo", "3.2.10"),
+    C("georadiusbymember", -5, "write denyoom movablekeys", 1, 1, 1, geo.georadiusbymember,
+      "Query a sorted set representing a geospatial index to fetch members matching a "
+      "given maximum distance from a member", "geo", "3.2.0",
+      movable_keys=geo.georadius_keys(5)),
+    C("georadiusbymember_ro", -5, "readonly", 1, 1, 1, geo.georadiusbymember_ro,
+      "A read-only variant for GEORADIUSBYMEMBER", "geo", "3.2.10"),
+
+    # sorting
+    C("sort", -2, "write denyoom movablekeys", 1, 1, 1, sort.sort,
+      "Sort the elements in a list, set or sorted set", "generic", "1.0.0",
+      acl="@set @sortedset @list @dangerous", movable_keys=sort.sort_keys),
+    C("sort_ro", -2, "readonly movablekeys", 1, 1, 1, sort.sort_ro,
+      "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+      "generic", "7.0.0", acl="@set @sortedset @list @dangerous"),
 
     # keyspace
     C("del", -2, "write", 1, -1, 1, keys.delete, "Deletes one or more keys.", "generic"),
