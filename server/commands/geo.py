@@ -16,7 +16,7 @@ from server.algorithms.longdouble import format_human
 from server.commands.objects import read_key
 from server.commands.zsets import add_scores, store_pairs
 from server.errors import NOT_FLOAT, SYNTAX, CommandError, parse_int
-from storage.collections import ZSet
+from storage.datatypes import ZSet
 
 UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
 BAD_MEMBER = "ERR could not decode requested zset member"

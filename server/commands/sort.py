@@ -21,7 +21,7 @@ from itertools import islice
 from server.algorithms.doubles import strtod_erange
 from server.commands.objects import set_reply
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import ZSet
+from storage.datatypes import ZSet
 
 NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 _DENIED = "ERR {} option of SORT denied due to insufficient ACL permissions."
