@@ -31,6 +31,7 @@ from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
+from server.notifications import Notifications
 from server.pause import ClientPause
 from server.pubsub import PubSub
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
@@ -78,6 +79,7 @@ class Server:
         self.watches = Watches(self.refresh_observed)
         self.blocking = BlockedClients(self)
         self.pubsub = PubSub(self)
+        self.notifications = Notifications(self.pubsub, config["notify-keyspace-events"])
         self.monitors: list[Session] = []
         self.observed = False
         self.pause = ClientPause(self)
@@ -109,6 +111,7 @@ class Server:
             auto_compact_percentage=config["auto-aof-rewrite-percentage"],
             auto_compact_min_size=config["auto-aof-rewrite-min-size"],
             auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
+        self.refresh_observed()  # the new engine reports its changes if anyone listens
         stats = self.engine.stats
         self.log.info("DB loaded from disk: %.3f seconds, %d keys",
                       stats["load_seconds"], stats["loaded_keys"])
@@ -245,7 +248,6 @@ class Server:
         self.open_storage()
         for session in self.clients.values():
             session.engine = self.engine
-        self.refresh_observed()
         self.changes.flushed(None)
 
     # ------------------------------------------------------- replies and log
@@ -345,6 +347,8 @@ class Server:
         engine.auto_compact_dead_ratio = self.config["caskd-dead-ratio-percent"] / 100
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
         self.slowlog.max_len = self.config["slowlog-max-len"]
+        self.notifications.flags = self.config["notify-keyspace-events"]
+        self.refresh_observed()
         self.slowlog.trim()
         if engine.fsync_policy != self.config["appendfsync"]:
             engine.set_fsync_policy(self.config["appendfsync"])

@@ -27,6 +27,8 @@ class Changes:
             server.watches.touch(db, (key,))
         if server.blocking.waiters:
             server.blocking.signal(db, (key,))
+        if server.notifications:
+            server.notifications.notify(db, key, event)
 
     def flushed(self, dbs: tuple[int, ...] | None) -> None:
         """Every key of ``dbs`` (None: of every db) changed: FLUSHDB, FLUSHALL, SWAPDB,
@@ -40,4 +42,5 @@ class Changes:
     @property
     def wanted(self) -> bool:
         """Whether anyone listens, so that the engine must report."""
-        return bool(self.server.watches) or bool(self.server.blocking.waiters)
+        server = self.server
+        return bool(server.watches) or bool(server.blocking.waiters) or bool(server.notifications)

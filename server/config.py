@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from protocol.numbers import LLONG_MAX
+from server import notifications
 from server.algorithms.glob import compile_pattern
 
 _UNITS = {"k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
@@ -147,6 +148,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _bool("protected-mode", True),
     _string("aclfile", "", mutable=False),
     _int("acllog-max-len", 128, 0, LLONG_MAX),
+    Setting("notify-keyspace-events", 0, notifications.parse_classes, notifications.show_classes),
     _int("tls-port", 0, 0, 65535, mutable=False),
     _string("tls-cert-file", "", mutable=False),
     _string("tls-key-file", "", mutable=False),
