@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from pathlib import Path
 
 import uvloop
 
@@ -30,11 +32,23 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("caskd")
     log.info("caskd starting (port %s, dir %s, appendfsync %s)", config["port"], config["dir"],
              config["appendfsync"])
+    for warning in config.warnings():
+        log.warning("%s", warning)
+    pidfile = Path(config["pidfile"]) if config["pidfile"] else None
+    if pidfile:  # as Redis's createPidFile: written at start (or a warning), removed at exit
+        try:
+            pidfile.write_text(f"{os.getpid()}\n")
+        except OSError as exc:
+            log.warning("Failed to write PID file: %s", exc.strerror)
+            pidfile = None
     try:
         uvloop.run(Server(config).serve())
     except StorageError as exc:
         log.error("%s", exc)
         return 1
+    finally:
+        if pidfile:
+            pidfile.unlink(missing_ok=True)
     return 0
 
 

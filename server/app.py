@@ -27,7 +27,7 @@ from server import info as info_module
 from server import observe
 from server.acl import Acl, AclFileError
 from server.blocking import BlockedClients
-from server.commands import transactions
+from server.commands import objects, transactions
 from server.commands.registry import ADMIN, NO_MULTI, READONLY, SKIP_SLOWLOG, Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
@@ -92,6 +92,7 @@ class Server:
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
+        objects.follow_config(config)
 
     # ------------------------------------------------------------- life cycle
 
@@ -527,6 +528,7 @@ class Server:
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
         self.slowlog.max_len = self.config["slowlog-max-len"]
         self.slowlog.trim()
+        objects.follow_config(self.config)
         if engine.fsync_policy != self.config["appendfsync"]:
             engine.set_fsync_policy(self.config["appendfsync"])
             self.release()
@@ -554,7 +556,7 @@ class Server:
 def configure_logging(config: Config) -> None:
     """Redis-style log lines: ``pid:M 25 Nov 2026 21:29:09.123 * message``."""
     levels = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
-              "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}
+              "warning": logging.WARNING}
     handler: logging.Handler
     if config["logfile"]:
         handler = logging.FileHandler(config["logfile"])

@@ -24,7 +24,7 @@ from server.commands.objects import (
 )
 from server.doubles import d2string, string2d, strtod
 from server.errors import NOT_FLOAT, SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
+from storage.collections import ENCODING, Op, ZSet, zadd_args
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 _NO_FLAGS: frozenset[bytes] = frozenset()
@@ -598,8 +598,8 @@ def _algebra(client, argv: list[bytes], op: str, name: str):
 def _store_pairs(client, key: bytes, pairs: list[tuple[float, bytes]]) -> int:
     """A STORE command's result replaces ``key`` (none: the key is deleted)."""
     zset = ZSet()
-    zset.listpack = len(pairs) <= ZSET_LISTPACK_ENTRIES and all(
-        len(member) <= LISTPACK_VALUE for _, member in pairs)
+    zset.listpack = len(pairs) <= ENCODING.zset_entries and all(
+        len(member) <= ENCODING.zset_value for _, member in pairs)
     for score, member in pairs:
         zset.add(member, score)
     client.engine.put_object(client.db, key, zset)
