@@ -77,6 +77,7 @@ class Setting:
     show: Callable[[object], str] = str  # as CONFIG GET shows it
     conf: Callable[[object], list[str]] | None = None  # its arguments per line in a file
     mutable: bool = True  # CONFIG SET may change it at run time (Redis: MODIFIABLE)
+    protected: bool = False  # CONFIG SET only under enable-protected-configs (Redis: PROTECTED)
     multi_arg: bool = False  # takes several arguments (CONFIG SET splits at spaces)
     alias: str | None = None  # the other name Redis accepts (hash-max-ziplist-entries…)
     hidden: bool = False  # CONFIG GET lists it only when asked by its exact name
@@ -207,6 +208,30 @@ def _base_name(what: str, kind: str, may_be_empty: bool = False) -> Callable[[st
         if "/" in text or "\\" in text:
             raise ValueError(f"{what} can't be a path, just a {kind}")
     return check
+
+
+# proc-title-template's variables: whether each can expand to something (caskd has
+# no unix socket, cluster or sentinel mode; the title is empty when checking).
+_TITLE_VARIABLES = {"title": False, "listen-addr": True, "server-mode": False,
+                    "config-file": True, "port": True, "tls-port": True, "unixsocket": False}
+
+
+def _check_proc_title(template: str) -> None:
+    """isValidProcTitleTemplate: known {variables}, ``{{`` for a brace, and something
+    left once expanded with an empty title (sdstemplate, validateProcTitleTemplate)."""
+    pos, shown = 0, False
+    while (start := template.find("{", pos)) >= 0:
+        shown = shown or bool(template[pos:start].strip(" "))
+        if template[start + 1:start + 2] == "{":
+            shown, pos = True, start + 2
+            continue
+        end = template.find("}", start + 1)
+        name = template[start + 1:end] if end > start else None
+        if name not in _TITLE_VARIABLES:
+            raise ValueError("template format is invalid or contains unknown variables")
+        shown, pos = shown or _TITLE_VARIABLES[name], end + 1
+    if not (shown or template[pos:].strip(" ")):
+        raise ValueError("template format is invalid or contains unknown variables")
 
 
 def _parse_save(args: list[str]) -> tuple[tuple[int, int], ...]:
@@ -347,7 +372,7 @@ _EFFECTIVE = (
              conf=lambda v: [v or '""']),
     _int("port", 6379, 0, 65535, mutable=False),
     _special("dir", "./data", lambda args: _one(args), os.path.abspath,  # as Redis's getcwd()
-             lambda v: [conffile.quote(os.path.abspath(v))], mutable=False),
+             lambda v: [conffile.quote(os.path.abspath(v))], mutable=False, protected=True),
     _enum("appendfsync", "everysec", ("everysec", "always", "no")),
     _enum("loglevel", "notice", ("debug", "verbose", "notice", "warning")),
     _string("logfile", "", mutable=False),
@@ -453,7 +478,7 @@ _NO_EFFECT = (
     _string("cluster-config-file", "nodes.conf", mutable=False),
     _string("cluster-announce-hostname", "", nullable=True),
     _string("syslog-ident", "redis", mutable=False),
-    _string("dbfilename", "dump.rdb",
+    _string("dbfilename", "dump.rdb", protected=True,
             check=_base_name("dbfilename", "filename", may_be_empty=True)),
     _string("appendfilename", "appendonly.aof", mutable=False,
             check=_base_name("appendfilename", "filename")),
@@ -464,7 +489,8 @@ _NO_EFFECT = (
     _string("aof_rewrite_cpulist", "", nullable=True, mutable=False),
     _string("bgsave_cpulist", "", nullable=True, mutable=False),
     _string("ignore-warnings", ""),
-    _string("proc-title-template", "{title} {listen-addr} {server-mode}"),
+    _string("proc-title-template", "{title} {listen-addr} {server-mode}",
+            check=_check_proc_title),
     _string("bind-source-addr", "", nullable=True),
     _string("masterauth", "", nullable=True, sensitive=True),
     _enum("supervised", "no", ("upstart", "systemd", "auto", "no"), mutable=False),
@@ -594,18 +620,21 @@ class Config:
             value = {**self.values[setting.name], **value}
         self.values[setting.name] = value
 
-    def set_many(self, pairs: list[tuple[str, str]]) -> None:
+    def set_many(self, pairs: list[tuple[str, str]], protected_allowed: bool = False) -> None:
         """CONFIG SET's pairs: all applied, or (ConfigError, Redis's message) none.
-        As Redis's configSetCommand, names are checked first (unknown, immutable,
-        repeated: the first problem is reported), then values in order."""
+        As Redis's configSetCommand, names are checked first (unknown, protected,
+        immutable, repeated: the first problem is reported; a name and its alias are
+        not a repeat), then values in order."""
         settings: list[Setting] = []
-        for name, _ in pairs:
+        for i, (name, _) in enumerate(pairs):
             setting = lookup(name)
             if setting is None:
                 raise ConfigError(f"Unknown option or number of arguments for CONFIG SET - "
                                   f"'{name}'")
-            problem = ("can't set immutable config" if not setting.mutable else
-                       "duplicate parameter" if setting in settings else "")
+            repeated = any(name.lower() == other.lower() for other, _ in pairs[:i])
+            problem = ("can't set protected config" if setting.protected and not
+                       protected_allowed else "can't set immutable config" if not
+                       setting.mutable else "duplicate parameter" if repeated else "")
             if problem:
                 raise ConfigError(f"CONFIG SET failed (possibly related to argument "
                                   f"'{name}') - {problem}")

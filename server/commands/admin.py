@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from protocol.reply import OK, SimpleString, Verbatim
+from server.commands.debug import protected_action_allowed
 from server.commands.registry import CASKD_ONLY_FLAGS, Command
 from server.config import ConfigError
 from server.errors import SYNTAX, CommandError, bad_subcommand_usage
@@ -30,9 +31,11 @@ def config_set(client, argv: list[bytes]):
     """CONFIG SET name value [name value ...]: all of them, or (on any error) none."""
     if len(argv) % 2:
         raise CommandError("ERR wrong number of arguments for 'config|set' command")
+    config = client.server.config
     texts = [arg.decode("utf-8", "surrogateescape") for arg in argv[2:]]
     try:
-        client.server.config.set_many(list(zip(texts[::2], texts[1::2], strict=True)))
+        config.set_many(list(zip(texts[::2], texts[1::2], strict=True)),
+                        protected_action_allowed(config["enable-protected-configs"], client))
     except ConfigError as exc:
         raise CommandError(f"ERR {exc}") from None
     client.server.apply_config()
