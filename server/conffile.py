@@ -79,18 +79,18 @@ def split_args(line: str) -> list[str]:
 
 def quote(value: str) -> str:
     """``value`` in double quotes with Redis's escapes (sdscatrepr), so split_args
-    reads it back unchanged."""
+    reads it back unchanged. Unlike Redis, non-ASCII text is written as it is (UTF-8),
+    since split_args reads characters, not bytes."""
     out = ['"']
     for char in value:
         if char in '\\"':
             out.append("\\" + char)
         elif char in "\n\r\t\a\b":
             out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\a": "\\a", "\b": "\\b"}[char])
-        elif char.isprintable() and ord(char) < 128:
+        elif char.isprintable():
             out.append(char)
         else:
-            out.append("".join(f"\\x{byte:02x}" for byte in char.encode("utf-8",
-                                                                          "surrogateescape")))
+            out.append(f"\\x{ord(char):02x}" if ord(char) < 256 else char)
     out.append('"')
     return "".join(out)
 

@@ -84,6 +84,7 @@ class Setting:
     sensitive: bool = False  # redacted from SLOWLOG and MONITOR
     effect: bool = True  # False: accepted and shown, nothing in caskd reads it
     warning: str = ""  # logged at start when a setting without effect is not at its default
+    always_written: bool = False  # CONFIG REWRITE writes it even at its default, as Redis
 
     def lines(self, value: object) -> list[str]:
         """The setting as redis.conf lines (CONFIG REWRITE)."""
@@ -372,7 +373,8 @@ _EFFECTIVE = (
              conf=lambda v: [v or '""']),
     _int("port", 6379, 0, 65535, mutable=False),
     _special("dir", "./data", lambda args: _one(args), os.path.abspath,  # as Redis's getcwd()
-             lambda v: [conffile.quote(os.path.abspath(v))], mutable=False, protected=True),
+             lambda v: [conffile.quote(os.path.abspath(v))], mutable=False, protected=True,
+             always_written=True),
     _enum("appendfsync", "everysec", ("everysec", "always", "no")),
     _enum("loglevel", "notice", ("debug", "verbose", "notice", "warning")),
     _string("logfile", "", mutable=False),
@@ -579,7 +581,7 @@ _NO_EFFECT = (
     _string("tls-ciphersuites", "", nullable=True),
     _special("save", (), _parse_save, _show_save,
              lambda pairs: [f"{s} {c}" for s, c in pairs] or ['""'], multi_arg=True,
-             warning=_NO_SNAPSHOTS),
+             warning=_NO_SNAPSHOTS, always_written=True),
     _special("oom-score-adj-values", (0, 200, 800), _parse_oom_values,
              lambda v: " ".join(map(str, v)), multi_arg=True),
     _special("notify-keyspace-events", "", _parse_events,
@@ -589,7 +591,8 @@ _NO_EFFECT = (
              multi_arg=True, mutable=False, alias="slaveof",
              warning="replicaof has no effect: caskd does not replicate"),
     _special("latency-tracking-info-percentiles", (50.0, 99.0, 99.9), _parse_percentiles,
-             _show_percentiles, lambda v: [_show_percentiles(v) or '""'], multi_arg=True),
+             _show_percentiles, lambda v: [_show_percentiles(v) or '""'], multi_arg=True,
+             always_written=True),
 )
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in (
@@ -610,14 +613,19 @@ class Config:
         self.values: dict[str, object] = {name: s.default for name, s in SETTINGS.items()}
         self.config_file: Path | None = None
         self.renames: list[tuple[str, str]] = []  # rename-command: (command, new name or "")
+        self._save_loaded = False
 
     def __getitem__(self, name: str) -> object:
         return self.values[name]
 
-    def _apply(self, setting: Setting, args: list[str]) -> None:
+    def _apply(self, setting: Setting, args: list[str], from_file: bool = False) -> None:
         value = setting.parse(args)
         if setting.name == "client-output-buffer-limit":  # only the classes named change
             value = {**self.values[setting.name], **value}
+        elif setting.name == "save" and from_file and args != [""]:
+            # A file's save lines add up; the first replaces the default, "" empties it.
+            value = (self.values["save"] if self._save_loaded else ()) + value
+            self._save_loaded = True
         self.values[setting.name] = value
 
     def set_many(self, pairs: list[tuple[str, str]], protected_allowed: bool = False) -> None:
@@ -690,7 +698,7 @@ class Config:
                 raise ValueError("wrong number of arguments")
             if setting.multi_arg and len(values) == 1 and values[0]:
                 values = conffile.split_args(values[0])  # --save "900 1" as one argument
-            self._apply(setting, values)
+            self._apply(setting, values, from_file=True)
         elif name in _DEPRECATED and len(args) == 2:
             pass
         elif name == "include" and len(args) == 2:
@@ -710,7 +718,7 @@ class Config:
         and comments, as Redis's rewriteConfig."""
         conffile.rewrite(
             self.config_file, lambda name: s.name if (s := lookup(name)) else None,
-            ((name, s.lines(self.values[name]), self.values[name] != s.default)
+            ((name, s.lines(self.values[name]), s.always_written or self.values[name] != s.default)
              for name, s in SETTINGS.items()), _FILE_ONLY)
 
 
