@@ -10,6 +10,7 @@ fsync thread reports their writes durable (group commit).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
@@ -53,6 +54,10 @@ if TYPE_CHECKING:
 
 REDIS_VERSION = "7.0.15"
 CASKD_VERSION = "0.1.0"
+# Why an optional (``-``) bind address is skipped rather than fatal (Redis's listenToPort).
+_UNAVAILABLE_ADDRESS = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENOPROTOOPT,
+                                  errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
+                                  errno.EPFNOSUPPORT})
 
 
 class Server:
@@ -156,13 +161,24 @@ class Server:
             raise SystemExit(f"Failed to configure TLS: {exc}") from None
 
     async def _listen(self, port: int, tls: ssl.SSLContext | None) -> None:
-        """Listen on ``port`` (0: not at all) at every ``bind`` address."""
+        """Listen on ``port`` (0: not at all) at every ``bind`` address. As Redis's
+        listenToPort: ``*`` is every IPv4 address, ``::*`` every IPv6 one, and an
+        address starting with ``-`` is skipped if this machine does not have it."""
         if not port:
             return
-        for host in str(self.config["bind"]).split():
-            self._listeners.append(await self.loop.create_server(
-                lambda: Connection(self), host, port, ssl=tls,
-                backlog=self.config["tcp-backlog"], reuse_address=True))
+        for address in str(self.config["bind"]).split():
+            host = address.removeprefix("-")
+            host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+            try:
+                self._listeners.append(await self.loop.create_server(
+                    lambda: Connection(self), host, port, ssl=tls,
+                    backlog=self.config["tcp-backlog"], reuse_address=True))
+            except OSError as exc:
+                unavailable = isinstance(exc, socket.gaierror) or exc.errno in _UNAVAILABLE_ADDRESS
+                if not (address.startswith("-") and unavailable):
+                    raise
+                self.log.warning("Could not listen on optional address %s: %s", host,
+                                 exc.strerror)
 
     def request_shutdown(self, signum: int | None = None) -> None:
         if signum is not None:
