@@ -205,10 +205,20 @@ COLLECTION_MEMORY_USAGE = Difference(
     "an estimate in Redis's terms (its encodings and allocator), not caskd's own memory, "
     "which is Python objects; compared: a number for an existing key, null for none.",
     lambda a, b: isinstance(a, int) == isinstance(b, int) and (a is None) == (b is None))
+CONFIG_SET_UP_DIFFERENTLY = Difference(
+    "CONFIG GET of bind, appendonly and save; CONFIG SET of port, bind, dir and the TLS files",
+    "caskd listens on 127.0.0.1 by default (Redis: * -::*), always keeps its log "
+    "(appendonly is yes, and no is accepted without effect) and writes no RDB snapshots "
+    "(save is empty); it cannot move its listeners or data directory while running, so "
+    "those settings are immutable. The compat servers also differ in port, dir, logfile, "
+    "pidfile, daemonize and appendfsync, as they are started.")
+CONFIG_NAMES_SET_UP_DIFFERENTLY = frozenset({
+    "port", "dir", "bind", "logfile", "pidfile", "appendonly", "save", "daemonize",
+    "appendfsync"})
 
 DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
                OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS, ACL_RULE_ORDER,
                ACL_CAT_COMMANDS, CONFIG_GET_ORDER, CLIENT_TRACKING, CLIENT_FIGURES,
                COMMAND_DOCS, SAVE_IS_COMPACTION, PAUSE_AND_EXPIRY, DEBUG_RELOAD_IN_EXEC,
                HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
-               COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE]
+               COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE, CONFIG_SET_UP_DIFFERENTLY]

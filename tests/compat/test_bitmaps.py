@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 
+from tests.compat.harness import decode
+
 PATTERN = bytes([0b10110000, 0x00, 0xff, 0x0f, 0xf0, 0x81])
 
 
@@ -189,3 +191,12 @@ def test_random_bit_operations_agree(pair2):
             ("BITPOS", key, rng.randrange(2), start, end, rng.choice(["BIT", "BYTE"])),
             ("BITPOS", key, rng.randrange(2), start))
     run(pair2, ("BITOP", "XOR", "x", "r1", "r2"), ("GET", "x"))
+
+
+def test_command_info_rows(pair2):
+    """Name, arity, flags, key positions and ACL categories as Redis's table has them
+    (key specs aside: see COMMAND_DOCS; the categories are a set, in any order)."""
+    for name in ("setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield", "bitfield_ro"):
+        expected, actual = map(decode, pair2.both("COMMAND", "INFO", name))
+        assert actual[0][:6] == expected[0][:6]
+        assert sorted(actual[0][6]) == sorted(expected[0][6])

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.differences import CONFIG_GET_ORDER
+from tests.compat.differences import CONFIG_GET_ORDER, CONFIG_NAMES_SET_UP_DIFFERENTLY
+from tests.compat.harness import decode
 
 # Settings these tests change, with Redis's defaults to put back (the servers are shared).
 _RESTORE = {
@@ -116,20 +117,14 @@ def test_errors_and_aliases(restoring):
 
 def test_config_get_star_lists_what_redis_lists(pair2):
     """Every name, alias included (hidden ones excepted); values compared where caskd's
-    defaults are Redis's (not where caskd is set up differently: port, dir, bind...)."""
-    redis_reply = pair2.redis
-    redis_reply.send(("CONFIG", "GET", "*"))
-    pair2.caskd.send(("CONFIG", "GET", "*"))
-    from tests.compat.harness import decode
-    expected, actual = decode(redis_reply.reply()), decode(pair2.caskd.reply())
+    defaults are Redis's (see CONFIG_SET_UP_DIFFERENTLY for the rest)."""
+    expected, actual = map(decode, pair2.both("CONFIG", "GET", "*"))
     redis_settings = dict(zip(expected[::2], expected[1::2], strict=True))
     caskd_settings = dict(zip(actual[::2], actual[1::2], strict=True))
     own = {name for name in caskd_settings if name.startswith(b"caskd-")}
     assert set(caskd_settings) - own == set(redis_settings)
-    set_up_differently = {b"port", b"dir", b"bind", b"logfile", b"pidfile", b"appendonly",
-                          b"save", b"daemonize", b"appendfsync"}
-    differing = {name for name in redis_settings
-                 if redis_settings[name] != caskd_settings[name]} - set_up_differently
+    differing = {name for name in redis_settings if redis_settings[name] != caskd_settings[name]
+                 and name.decode() not in CONFIG_NAMES_SET_UP_DIFFERENTLY}
     assert not differing, {name: (redis_settings[name], caskd_settings[name])
                            for name in differing}
 
