@@ -36,40 +36,28 @@ def split_args(line: str) -> list[str]:
         quote = ""
         while True:
             char = line[pos] if pos < end else ""
-            if quote == '"':
-                hex_digits = line[pos + 2:pos + 4]
-                if char == "\\" and line[pos + 1:pos + 2] == "x" and len(hex_digits) == 2 \
-                        and all(c in _HEX for c in hex_digits):
-                    current.append(chr(int(hex_digits, 16)))
-                    pos += 3
-                elif char == "\\" and pos + 1 < end:
-                    pos += 1
-                    current.append(_ESCAPES.get(line[pos], line[pos]))
-                elif char == '"':
-                    if pos + 1 < end and not line[pos + 1].isspace():
-                        raise UnbalancedQuotes()
-                    pos += 1
-                    break
-                elif not char:
+            following = line[pos + 1:pos + 2]
+            hex_digits = line[pos + 2:pos + 4]
+            if quote == '"' and char == "\\" and following == "x" and len(hex_digits) == 2 \
+                    and all(c in _HEX for c in hex_digits):
+                current.append(chr(int(hex_digits, 16)))
+                pos += 3
+            elif quote == '"' and char == "\\" and following:
+                pos += 1
+                current.append(_ESCAPES.get(following, following))
+            elif quote == "'" and char == "\\" and following == "'":
+                pos += 1
+                current.append("'")
+            elif quote and char == quote:  # the closing quote must end the argument
+                if following and not following.isspace():
                     raise UnbalancedQuotes()
-                else:
-                    current.append(char)
-            elif quote == "'":
-                if char == "\\" and line[pos + 1:pos + 2] == "'":
-                    pos += 1
-                    current.append("'")
-                elif char == "'":
-                    if pos + 1 < end and not line[pos + 1].isspace():
-                        raise UnbalancedQuotes()
-                    pos += 1
-                    break
-                elif not char:
-                    raise UnbalancedQuotes()
-                else:
-                    current.append(char)
-            elif char in ("", " ", "\n", "\r", "\t"):
+                pos += 1
                 break
-            elif char in "\"'":
+            elif quote and not char:
+                raise UnbalancedQuotes()
+            elif not quote and char in ("", " ", "\n", "\r", "\t"):
+                break
+            elif not quote and char in "\"'":
                 quote = char
             else:
                 current.append(char)
