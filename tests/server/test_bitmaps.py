@@ -47,3 +47,19 @@ def test_bitfield_ops_apply_in_order(caskd):
     replies = (client.bitfield("f").set("u8", 0, 200).get("u8", 0).incrby("u8", 0, 100)
                .overflow("FAIL").incrby("u8", 0, 250).get("u8", 0).execute())
     assert replies == [0, 200, 44, None, 44]
+
+
+def test_field_arithmetic_is_c_s():
+    """BITFIELD's overflow rules, from bitops.c's checks (no server needed)."""
+    from server.commands.bitmaps import FieldOp, _fit
+
+    def op(kind: str, overflow: bytes) -> FieldOp:
+        return FieldOp(b"incrby", kind[0] == "i", int(kind[1:]), 0, 0, overflow)
+    assert _fit(op("u8", b"wrap"), 250, 10) == 4
+    assert _fit(op("u8", b"sat"), 250, 10) == 255 and _fit(op("u8", b"sat"), 5, -10) == 0
+    assert _fit(op("u8", b"fail"), 250, 10) is None
+    assert _fit(op("i8", b"wrap"), 127, 1) == -128
+    assert _fit(op("i8", b"sat"), -128, -1) == -128
+    assert _fit(op("i64", b"wrap"), 2**63 - 1, 1) == -(2**63)
+    # C's wrapping of max - value: SET i8 to INT64_MIN saturates at the top, as in Redis.
+    assert _fit(op("i8", b"sat"), -(2**63), 0) == 127
