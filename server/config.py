@@ -702,16 +702,11 @@ class Config:
         elif name in _DEPRECATED and len(args) == 2:
             pass
         elif name == "include" and len(args) == 2:
-            self.load_file(Path(args[1]), included=True)
+            self.load(Path(args[1]).read_text(), f" {args[1]}")
         elif name == "rename-command" and len(args) == 3:
             self.renames.append((args[1], args[2]))  # applied by Server.__init__
         else:
             raise ValueError("Bad directive or wrong number of arguments")
-
-    def load_file(self, path: Path, included: bool = False) -> None:
-        if not included:
-            self.config_file = path.resolve()
-        self.load(path.read_text(), f" {path}" if included else "")
 
     def rewrite(self) -> None:
         """CONFIG REWRITE: the current values into the config file, keeping its layout
