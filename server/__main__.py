@@ -9,7 +9,7 @@ from pathlib import Path
 
 import uvloop
 
-from server.app import Server, configure_logging
+from server.app import REDIS_VERSION, Server, configure_logging
 from server.config import ConfigError, parse_command_line
 from storage.engine import StorageError
 
@@ -20,13 +20,14 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip())
         return 0
     if args and args[0] in ("-v", "--version"):
-        from server.app import CASKD_VERSION, REDIS_VERSION
+        from server.app import CASKD_VERSION
         print(f"caskd v={CASKD_VERSION} (redis-compatible {REDIS_VERSION})")
         return 0
     try:
         config = parse_command_line(args)
     except (ConfigError, OSError) as exc:
-        print(f"*** FATAL CONFIG FILE ERROR ***\n{exc}", file=sys.stderr)
+        print(f"\n*** FATAL CONFIG FILE ERROR (Redis {REDIS_VERSION}) ***\n{exc}",
+              file=sys.stderr)
         return 1
     configure_logging(config)
     log = logging.getLogger("caskd")
