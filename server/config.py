@@ -710,11 +710,14 @@ class Config:
 
     def rewrite(self) -> None:
         """CONFIG REWRITE: the current values into the config file, keeping its layout
-        and comments, as Redis's rewriteConfig."""
-        conffile.rewrite(
-            self.config_file, lambda name: s.name if (s := lookup(name)) else None,
-            ((name, s.lines(self.values[name]), s.always_written or self.values[name] != s.default)
-             for name, s in SETTINGS.items()), _FILE_ONLY)
+        and comments, as Redis's rewriteConfig. A line is added only if the default
+        would not give it (or Redis always writes the setting: dir, save…)."""
+        def lines(setting: Setting) -> list[tuple[str, bool]]:
+            default = setting.lines(setting.default)
+            return [(line, setting.always_written or line not in default)
+                    for line in setting.lines(self.values[setting.name])]
+        conffile.rewrite(self.config_file, lambda name: s.name if (s := lookup(name)) else None,
+                         ((name, lines(s)) for name, s in SETTINGS.items()), _FILE_ONLY)
 
 
 def command_line_text(args: list[str]) -> str:
