@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,6 +236,15 @@ def _check_proc_title(template: str) -> None:
         raise ValueError("template format is invalid or contains unknown variables")
 
 
+_C_LONG = re.compile(r"\s*[+-]?[0-9]+")
+
+
+def _c_long(arg: str) -> int | None:
+    """``arg`` as C's strtoll(arg, &end, 10) reads it when it must take all of it
+    (an empty string reads as 0)."""
+    return int(arg or 0) if not arg or _C_LONG.fullmatch(arg) else None
+
+
 def _parse_save(args: list[str]) -> tuple[tuple[int, int], ...]:
     """``save <seconds> <changes> …`` pairs; ``save ""``: none (setConfigSaveOption)."""
     if args == [""]:
@@ -243,10 +253,7 @@ def _parse_save(args: list[str]) -> tuple[tuple[int, int], ...]:
         raise ValueError("Invalid save parameters")
     numbers = []
     for i, arg in enumerate(args):
-        try:
-            number = int(arg, 10) if arg.strip() == arg and arg else None
-        except ValueError:
-            number = None
+        number = _c_long(arg)
         if number is None or number < (1 if i % 2 == 0 else 0):
             raise ValueError("Invalid save parameters")
         numbers.append(number)
@@ -265,7 +272,7 @@ _OUTPUT_LIMIT_DEFAULTS = {"normal": (0, 0, 0), "slave": (256 * 1024**2, 64 * 102
 
 def _parse_output_limits(args: list[str]) -> dict[str, tuple[int, int, int]]:
     """client-output-buffer-limit: ``<class> <hard> <soft> <soft-seconds>``, repeated;
-    only the classes named change (Config.set merges them into the current ones)."""
+    only the classes named change (Config._apply merges them into the current ones)."""
     if not args or len(args) % 4:
         raise ValueError("Wrong number of arguments in buffer limit configuration.")
     limits = {}
@@ -296,11 +303,8 @@ def _conf_output_limits(limits: dict) -> list[str]:
 def _parse_oom_values(args: list[str]) -> tuple[int, int, int]:
     if len(args) != 3:
         raise ValueError("wrong number of arguments")
-    try:
-        values = tuple(int(arg, 10) for arg in args)
-    except ValueError:
-        values = ()
-    if len(values) != 3 or not all(-2000 <= value <= 2000 for value in values):
+    values = tuple(_c_long(arg) for arg in args)
+    if None in values or not all(-2000 <= value <= 2000 for value in values):
         raise ValueError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
     return values
 

@@ -21,7 +21,7 @@ _RESTORE = {
     "latency-tracking-info-percentiles": "50 99 99.9", "lazyfree-lazy-expire": "no",
     "repl-backlog-size": "1048576", "client-output-buffer-limit":
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-    "timeout": "0", "active-defrag-cycle-min": "1",
+    "timeout": "0", "save": "", "active-defrag-cycle-min": "1",
     "tcp-keepalive": "300", "maxmemory-samples": "5", "proto-max-bulk-len": "536870912",
     "replica-priority": "100", "lfu-log-factor": "10", "proc-title-template":
         "{title} {listen-addr} {server-mode}",
@@ -84,14 +84,14 @@ def test_strings_and_special_values(restoring):
     set_and_get(restoring, "notify-keyspace-events", "KEA", "Ex", "gA", "AKEmn", "Kg$",
                 "xyz", "")
     set_and_get(restoring, "oom-score-adj-values", "0 100 900", "1 2", "0 0 3000", "a b c",
-                "0 200 800")
+                "+1 -2 0", "1  2", "0 200 800")
     set_and_get(restoring, "latency-tracking-info-percentiles", "50 99.99", "101", "x", "",
                 "50 99 99.9")
     set_and_get(restoring, "client-output-buffer-limit", "normal 1mb 512kb 10",
                 "replica 1gb 0 0", "pubsub 1 2", "vip 1 2 3", "normal x 0 0",
                 "normal 0 0 0")
-    run(restoring, ("CONFIG", "GET", "save"), ("CONFIG", "SET", "save", "100 x"),
-        ("CONFIG", "SET", "save", "100"), ("CONFIG", "SET", "save", "0 10"))
+    set_and_get(restoring, "save", "100 x", "100", "0 10", "100 ", "+100 -0", "100 1_0",
+                " 100 5", "100 5 60 1", "")
 
 
 def test_errors_and_aliases(restoring):
