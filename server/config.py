@@ -273,7 +273,7 @@ _OUTPUT_LIMIT_DEFAULTS = {"normal": (0, 0, 0), "slave": (256 * 1024**2, 64 * 102
 def _parse_output_limits(args: list[str]) -> dict[str, tuple[int, int, int]]:
     """client-output-buffer-limit: ``<class> <hard> <soft> <soft-seconds>``, repeated;
     only the classes named change (Config._apply merges them into the current ones)."""
-    if not args or len(args) % 4:
+    if len(args) % 4:
         raise ValueError("Wrong number of arguments in buffer limit configuration.")
     limits = {}
     for i in range(0, len(args), 4):
@@ -654,7 +654,9 @@ class Config:
         before = dict(self.values)
         for setting, (_, text) in zip(settings, pairs, strict=True):
             try:
-                self._apply(setting, text.split(" ") if setting.multi_arg else [text])
+                # As Redis's sdssplitlen: "" is no arguments at all.
+                args = (text.split(" ") if text else []) if setting.multi_arg else [text]
+                self._apply(setting, args)
             except ValueError as exc:
                 self.values = before
                 raise ConfigError(f"CONFIG SET failed (possibly related to argument "

@@ -84,11 +84,11 @@ def test_strings_and_special_values(restoring):
     set_and_get(restoring, "notify-keyspace-events", "KEA", "Ex", "gA", "AKEmn", "Kg$",
                 "xyz", "")
     set_and_get(restoring, "oom-score-adj-values", "0 100 900", "1 2", "0 0 3000", "a b c",
-                "+1 -2 0", "1  2", "0 200 800")
+                "+1 -2 0", "1  2", "", "0 200 800")
     set_and_get(restoring, "latency-tracking-info-percentiles", "50 99.99", "101", "x", "",
                 "50 99 99.9")
     set_and_get(restoring, "client-output-buffer-limit", "normal 1mb 512kb 10",
-                "replica 1gb 0 0", "pubsub 1 2", "vip 1 2 3", "normal x 0 0",
+                "replica 1gb 0 0", "pubsub 1 2", "vip 1 2 3", "normal x 0 0", "",
                 "normal 0 0 0")
     set_and_get(restoring, "save", "100 x", "100", "0 10", "100 ", "+100 -0", "100 1_0",
                 " 100 5", "100 5 60 1", "")
