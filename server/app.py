@@ -10,6 +10,7 @@ fsync thread reports their writes durable (group commit).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ from server import observe
 from server.acl import Acl, AclFileError
 from server.blocking import BlockedClients
 from server.changes import Changes
+from server.commands import objects
 from server.commands.registry import Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
@@ -45,6 +47,10 @@ if TYPE_CHECKING:
 
 REDIS_VERSION = "7.0.15"
 CASKD_VERSION = "0.1.0"
+# Why an optional (``-``) bind address is skipped rather than fatal (Redis's listenToPort).
+_UNAVAILABLE_ADDRESS = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENOPROTOOPT,
+                                  errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
+                                  errno.EPFNOSUPPORT})
 
 
 class Server:
@@ -79,7 +85,8 @@ class Server:
         self.watches = Watches(self.refresh_observed)
         self.blocking = BlockedClients(self)
         self.pubsub = PubSub(self)
-        self.notifications = Notifications(self.pubsub, config["notify-keyspace-events"])
+        self.notifications = Notifications(self.pubsub)
+        self.notifications.configure(config["notify-keyspace-events"])
         self.monitors: list[Session] = []
         self.observed = False
         self.pause = ClientPause(self)
@@ -87,6 +94,7 @@ class Server:
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
+        objects.follow_config(config)
 
     # ------------------------------------------------------------- life cycle
 
@@ -151,13 +159,24 @@ class Server:
             raise SystemExit(f"Failed to configure TLS: {exc}") from None
 
     async def _listen(self, port: int, tls: ssl.SSLContext | None) -> None:
-        """Listen on ``port`` (0: not at all) at every ``bind`` address."""
+        """Listen on ``port`` (0: not at all) at every ``bind`` address. As Redis's
+        listenToPort: ``*`` is every IPv4 address, ``::*`` every IPv6 one, and an
+        address starting with ``-`` is skipped if this machine does not have it."""
         if not port:
             return
-        for host in str(self.config["bind"]).split():
-            self._listeners.append(await self.loop.create_server(
-                lambda: Connection(self), host, port, ssl=tls,
-                backlog=self.config["tcp-backlog"], reuse_address=True))
+        for address in str(self.config["bind"]).split():
+            host = address.removeprefix("-")
+            host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+            try:
+                self._listeners.append(await self.loop.create_server(
+                    lambda: Connection(self), host, port, ssl=tls,
+                    backlog=self.config["tcp-backlog"], reuse_address=True))
+            except OSError as exc:
+                unavailable = isinstance(exc, socket.gaierror) or exc.errno in _UNAVAILABLE_ADDRESS
+                if not (address.startswith("-") and unavailable):
+                    raise
+                self.log.warning("Could not listen on optional address %s: %s", host,
+                                 exc.strerror)
 
     def request_shutdown(self, signum: int | None = None) -> None:
         if signum is not None:
@@ -347,9 +366,10 @@ class Server:
         engine.auto_compact_dead_ratio = self.config["caskd-dead-ratio-percent"] / 100
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
         self.slowlog.max_len = self.config["slowlog-max-len"]
-        self.notifications.flags = self.config["notify-keyspace-events"]
+        self.notifications.configure(self.config["notify-keyspace-events"])
         self.refresh_observed()
         self.slowlog.trim()
+        objects.follow_config(self.config)
         if engine.fsync_policy != self.config["appendfsync"]:
             engine.set_fsync_policy(self.config["appendfsync"])
             self.release()
@@ -377,7 +397,7 @@ class Server:
 def configure_logging(config: Config) -> None:
     """Redis-style log lines: ``pid:M 25 Nov 2026 21:29:09.123 * message``."""
     levels = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
-              "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}
+              "warning": logging.WARNING}
     handler: logging.Handler
     if config["logfile"]:
         handler = logging.FileHandler(config["logfile"])

@@ -74,9 +74,13 @@ def event_class(event: str) -> int:
 
 
 class Notifications:
-    def __init__(self, pubsub: PubSub, flags: int = 0) -> None:
+    def __init__(self, pubsub: PubSub) -> None:
         self.pubsub = pubsub
-        self.flags = flags
+        self.flags = 0
+
+    def configure(self, classes: str) -> None:
+        """notify-keyspace-events' letters (already checked by the config)."""
+        self.flags = parse_classes(classes)
 
     def __bool__(self) -> bool:
         """Whether any event can be published: some class and K or E."""

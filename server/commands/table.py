@@ -10,6 +10,7 @@ from __future__ import annotations
 from server.commands import (
     acl,
     admin,
+    bitmaps,
     connection,
     debug,
     expiry,
@@ -87,6 +88,24 @@ TABLE: list[Command] = [
       "if the key doesn't exist.", "string", "2.6.0"),
     C("lcs", -3, "readonly", 1, 2, 1, strings.lcs,
       "Finds the longest common substring.", "string", "7.0.0"),
+    # bitmaps
+    C("setbit", 4, "write denyoom", 1, 1, 1, bitmaps.setbit,
+      "Sets or clears the bit at offset in the string value stored at key", "bitmap",
+      "2.2.0"),
+    C("getbit", 3, "readonly fast", 1, 1, 1, bitmaps.getbit,
+      "Returns the bit value at offset in the string value stored at key", "bitmap",
+      "2.2.0"),
+    C("bitcount", -2, "readonly", 1, 1, 1, bitmaps.bitcount,
+      "Count set bits in a string", "bitmap", "2.6.0"),
+    C("bitpos", -3, "readonly", 1, 1, 1, bitmaps.bitpos,
+      "Find first bit set or clear in a string", "bitmap", "2.8.7"),
+    C("bitop", -4, "write denyoom", 2, -1, 1, bitmaps.bitop,
+      "Perform bitwise operations between strings", "bitmap", "2.6.0"),
+    C("bitfield", -2, "write denyoom", 1, 1, 1, bitmaps.bitfield,
+      "Perform arbitrary bitfield integer operations on strings", "bitmap", "3.2.0"),
+    C("bitfield_ro", -2, "readonly fast", 1, 1, 1, bitmaps.bitfield_ro,
+      "Perform arbitrary bitfield integer operations on strings. Read-only variant of "
+      "BITFIELD", "bitmap", "6.0.0"),
     # hashes
     C("hset", -4, "write denyoom fast", 1, 1, 1, hashes.hset,
       "Set the string value of a hash field", "hash", "2.0.0"),

@@ -26,7 +26,7 @@ from server.commands.objects import (
     write_key,
 )
 from server.errors import NOT_FLOAT, SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.datatypes import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
+from storage.datatypes import ENCODING, Op, ZSet, zadd_args
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 _NO_FLAGS: frozenset[bytes] = frozenset()
@@ -626,8 +626,8 @@ def store_pairs(client, key: bytes, pairs: list[tuple[float, bytes]], event: str
     """A STORE command's result replaces ``key`` (none: the key is deleted); ``event``
     is Redis's name for the change."""
     zset = ZSet()
-    zset.listpack = len(pairs) <= ZSET_LISTPACK_ENTRIES and all(
-        len(member) <= LISTPACK_VALUE for _, member in pairs)
+    zset.listpack = len(pairs) <= ENCODING.zset_entries and all(
+        len(member) <= ENCODING.zset_value for _, member in pairs)
     for score, member in pairs:
         zset.add(member, score)
     client.engine.put_object(client.db, key, zset, event=event)

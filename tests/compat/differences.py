@@ -226,6 +226,16 @@ PARTIAL_SORT_TIES = Difference(
     "which leaves equal weights or distances in no defined order; caskd keeps them in "
     "the order they were found, as Redis's full, stable (glibc) qsort does otherwise. "
     "Not compared: the tests give such cases distinct keys.")
+CONFIG_SET_UP_DIFFERENTLY = Difference(
+    "CONFIG GET of bind, appendonly and save; CONFIG SET of port, bind, dir and the TLS files",
+    "caskd listens on 127.0.0.1 by default (Redis: * -::*), always keeps its log "
+    "(appendonly is yes, and no is accepted without effect) and writes no RDB snapshots "
+    "(save is empty); it cannot move its listeners or data directory while running, so "
+    "those settings are immutable. The compat servers also differ in port, dir, logfile, "
+    "pidfile, daemonize and appendfsync, as they are started.")
+CONFIG_NAMES_SET_UP_DIFFERENTLY = frozenset({
+    "port", "dir", "bind", "logfile", "pidfile", "appendonly", "save", "daemonize",
+    "appendfsync"})
 
 PUBSUB_CHANNEL_ORDER = Difference(
     "order of the channels PUBSUB CHANNELS and SHARDCHANNELS list, and of the "
@@ -239,4 +249,4 @@ DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT
                COMMAND_DOCS, SAVE_IS_COMPACTION, PAUSE_AND_EXPIRY, DEBUG_RELOAD_IN_EXEC,
                HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
                COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE, SORT_STALE_ERANGE,
-               SORT_TIES_IN_HASH_ORDER, PARTIAL_SORT_TIES]
+               SORT_TIES_IN_HASH_ORDER, PARTIAL_SORT_TIES, CONFIG_SET_UP_DIFFERENTLY]
