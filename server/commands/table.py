@@ -15,6 +15,7 @@ from server.commands import (
     dump,
     expiry,
     hashes,
+    hyperloglog,
     introspection,
     keys,
     lists,
@@ -85,6 +86,18 @@ TABLE: list[Command] = [
       "if the key doesn't exist.", "string", "2.6.0"),
     C("lcs", -3, "readonly", 1, 2, 1, strings.lcs,
       "Finds the longest common substring.", "string", "7.0.0"),
+    # hyperloglog
+    C("pfadd", -2, "write denyoom fast", 1, 1, 1, hyperloglog.pfadd,
+      "Adds the specified elements to the specified HyperLogLog.", "hyperloglog", "2.8.9"),
+    C("pfcount", -2, "readonly", 1, -1, 1, hyperloglog.pfcount,
+      "Return the approximated cardinality of the set(s) observed by the HyperLogLog at "
+      "key(s).", "hyperloglog", "2.8.9"),
+    C("pfmerge", -2, "write denyoom", 1, -1, 1, hyperloglog.pfmerge,
+      "Merge N different HyperLogLogs into a single one.", "hyperloglog", "2.8.9"),
+    C("pfdebug", 3, "write denyoom admin", 2, 2, 1, hyperloglog.pfdebug,
+      "Internal commands for debugging HyperLogLog values", "hyperloglog", "2.8.9"),
+    C("pfselftest", 1, "admin", 0, 0, 0, hyperloglog.pfselftest,
+      "An internal command for testing HyperLogLog values", "hyperloglog", "2.8.9"),
     # hashes
     C("hset", -4, "write denyoom fast", 1, 1, 1, hashes.hset,
       "Set the string value of a hash field", "hash", "2.0.0"),
