@@ -355,7 +355,10 @@ class Reader:
             compressed = self.take(compressed_size)
             if size == 0:
                 raise RdbError("an empty LZF string")
-            data = lzf.decompress(compressed, size)
+            try:
+                data = lzf.decompress(compressed, size)
+            except ValueError:
+                data = None
             if data is None or len(data) != size:
                 raise RdbError("invalid LZF data")
             return data
