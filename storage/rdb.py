@@ -104,13 +104,11 @@ def payload_is_valid(payload: bytes) -> bool:
 
 
 def load_payload(payload: bytes) -> object:
-    """The value in a payload :func:`payload_is_valid` accepted. RdbError if it is
-    not a value (or trailing bytes follow it)."""
-    reader = Reader(payload[:-10])
-    value = reader.value(reader.byte())
-    if reader.pos != len(reader.data):
-        raise RdbError("trailing bytes after the value")
-    return value
+    """The value in a payload :func:`payload_is_valid` accepted; RdbError if there is
+    none. As Redis's restoreCommand, the value is read from the whole payload, its
+    footer included, and whatever follows the value is ignored."""
+    reader = Reader(payload)
+    return reader.value(reader.byte())
 
 
 # ------------------------------------------------------------------ writing

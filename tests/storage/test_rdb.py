@@ -178,7 +178,7 @@ def test_skiplists_are_written_greatest_first():
 
 def ziplist(items: list[bytes | int]) -> bytes:
     """A ziplist as Redis before 7.0 wrote it."""
-    entries, previous = [], 0
+    entries, previous, tail = [], 0, 10
     for item in items:
         prevlen = bytes((previous,)) if previous < 254 else b"\xfe" + struct.pack("<I", previous)
         if isinstance(item, int):
@@ -200,10 +200,12 @@ def ziplist(items: list[bytes | int]) -> bytes:
             body = struct.pack(">H", 0x4000 | len(item)) + item
         else:
             body = b"\x80" + struct.pack(">I", len(item)) + item
+        if entries:
+            tail += previous  # zltail: where the last entry starts
         entries.append(prevlen + body)
         previous = len(prevlen + body)
     data = b"".join(entries)
-    return struct.pack("<IIH", 10 + len(data) + 1, 10, len(items)) + data + b"\xff"
+    return struct.pack("<IIH", 10 + len(data) + 1, tail, len(items)) + data + b"\xff"
 
 
 ZIPLIST_ITEMS = [b"a", 0, 12, 13, -1, 300, -300000, 2**31, -(2**40), b"x" * 300,
@@ -275,8 +277,7 @@ def test_a_wrong_checksum_or_a_newer_version_is_refused():
 
 
 @pytest.mark.parametrize("body", [
-    b"", b"\x00", b"\x00\x05abc",  # cut short
-    b"\x00\x01ab",  # a byte after the value
+    b"\x00\x0fabc",  # cut short
     b"\x06\x00", b"\x0f\x00", b"\x08", b"\x63",  # module, stream, unknown types
     b"\x01\x00", b"\x02\x00", b"\x04\x00",  # empty collections
     b"\x02\x02\x01a\x01a",  # a set member twice
@@ -292,6 +293,14 @@ def test_a_wrong_checksum_or_a_newer_version_is_refused():
 def test_malformed_values_raise_rdberror(body):
     with pytest.raises(rdb.RdbError):
         rdb.load_payload(payload(body))
+
+
+def test_a_value_is_read_from_the_whole_payload_as_redis_reads_it():
+    """Redis reads the value from the payload footer included and ignores what follows
+    it: a string cut short takes the footer's bytes, and trailing bytes are fine."""
+    cut = payload(b"\x00\x05abc")
+    assert rdb.load_payload(cut) == b"abc" + cut[-10:-8]
+    assert rdb.load_payload(payload(b"\x00\x01ab")) == b"a"
 
 
 def test_a_truncated_listpack_or_ziplist_raises_rdberror():
