@@ -68,11 +68,12 @@ PTTL_CLOCK = Difference(
     "instants (allowed: 2 s apart on a loaded machine).",
     _within(2000))
 OBJECT_ENCODING = Difference(
-    "OBJECT ENCODING after APPEND, SETRANGE or INCRBYFLOAT",
+    "OBJECT ENCODING after APPEND, SETRANGE, INCRBYFLOAT, PFADD or PFMERGE",
     "caskd keeps no in-memory object, so it derives the encoding from the value as "
     "SET would store it (int / embstr up to 44 bytes / raw). Redis reports 'raw' for "
-    "strings APPEND or SETRANGE modified in place and 'embstr' for INCRBYFLOAT "
-    "results that look like integers.")
+    "strings APPEND or SETRANGE modified in place or the HyperLogLog commands made "
+    "(a short sparse one included), and 'embstr' for INCRBYFLOAT results that look "
+    "like integers.")
 OBJECT_IDLETIME = Difference(
     "OBJECT IDLETIME",
     "caskd keeps no access time per key (memory holds only the packed index), so "
