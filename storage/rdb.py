@@ -19,6 +19,7 @@ import re
 import struct
 from collections import deque
 
+import anycrc
 import lzf
 
 from storage.collections import ZSet
@@ -63,26 +64,12 @@ class RdbError(ValueError):
 
 # ------------------------------------------------------------------ CRC64
 
-
-def _crc64_table() -> list[int]:
-    """Redis's crc64 (crc64.c): Jones polynomial, reflected, initial value 0."""
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x95AC9329AC4BC9B5 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC64_TABLE = _crc64_table()
+_CRC64 = anycrc.Model("CRC64-REDIS")  # Redis's crc64.c: Jones polynomial, reflected, init 0
 
 
 def crc64(data: bytes, crc: int = 0) -> int:
-    table = _CRC64_TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc
+    """Redis's CRC64 of ``data``, continuing from ``crc`` (the CRC of what came before)."""
+    return _CRC64.calc(data, crc)
 
 
 # ------------------------------------------------------------------ DUMP payloads
