@@ -250,29 +250,20 @@ class Hll:
                 if value > maxima[index]:
                     maxima[index] = value
             return
-        index = 0
-        for kind, span, value, _ in self._opcodes():
-            if kind == "val":
-                if index + span > REGISTERS:
-                    break
-                for position in range(index, index + span):
-                    if value > maxima[position]:
-                        maxima[position] = value
-            index += span
-        if index != REGISTERS:
-            raise InvalidHll
+        for first, span, value in self._runs():
+            if not value:
+                continue
+            for position in range(first, first + span):
+                if value > maxima[position]:
+                    maxima[position] = value
 
     def count(self) -> int:
         """hllCount of this value. InvalidHll for a corrupt sparse value."""
         if self.encoding == DENSE:
             return count_registers(_dense_registers(memoryview(self.data)[HEADER_SIZE:]))
         histogram = [0] * 64
-        covered = 0
-        for _, span, value, _ in self._opcodes():
-            covered += span
+        for _, span, value in self._runs():
             histogram[value] += span
-        if covered != REGISTERS:
-            raise InvalidHll
         return estimate(histogram)
 
     def to_dense(self) -> bool:
@@ -283,16 +274,11 @@ class Hll:
         dense[:HEADER_SIZE] = self.data[:HEADER_SIZE]
         dense[4] = DENSE
         registers = memoryview(dense)[HEADER_SIZE:]
-        index = 0
-        for kind, span, value, _ in self._opcodes():
-            if kind == "val":
-                if index + span > REGISTERS:
-                    break
-                for position in range(index, index + span):
-                    _dense_set(registers, position, value)
-            index += span
-        if index != REGISTERS:
-            raise InvalidHll
+        for first, span, value in self._runs():
+            if not value:
+                continue
+            for position in range(first, first + span):
+                _dense_set(registers, position, value)
         self.data = dense
         return True
 
@@ -301,6 +287,19 @@ class Hll:
         names = {"zero": "z:{1}", "xzero": "Z:{1}", "val": "v:{2},{1}"}
         return " ".join(names[kind].format(kind, span, value)
                         for kind, span, value, _ in self._opcodes())
+
+    def _runs(self):
+        """(first register, registers, value) of each run of a sparse value, zeros
+        included. InvalidHll unless they cover exactly the 16384 registers; the
+        caller's work is then dropped, as Redis drops its command's."""
+        index = 0
+        for _, span, value, _ in self._opcodes():
+            if index + span > REGISTERS:
+                raise InvalidHll
+            yield index, span, value
+            index += span
+        if index != REGISTERS:
+            raise InvalidHll
 
     def _opcodes(self):
         data, pos = self.data, HEADER_SIZE
