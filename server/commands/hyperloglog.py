@@ -2,7 +2,8 @@
 HyperLogLog representation (see server.hyperloglog), as Redis's hyperloglog.c.
 
 Like Redis, PFCOUNT of one key stores the cardinality it computed in the value's
-header (a write, so a later GET shows Redis's bytes), and changes keep the TTL.
+header (a write, so a later GET shows Redis's bytes, and WATCH sees it), and changes
+keep the TTL.
 PFCOUNT and PFMERGE read their keys as counted lookups (lookupKeyRead); PFADD
 and PFDEBUG look up for writing.
 """
@@ -72,8 +73,10 @@ def pfcount(client, argv: list[bytes]):
         count = hll.count()
     except InvalidHll:
         raise CommandError(CORRUPT) from None
-    hll.store_count(count)
-    _store(client, argv[1], hll)
+    if client.engine.writable:  # the cache is only a saving: reads go on if the disk fails
+        hll.store_count(count)
+        _store(client, argv[1], hll)
+        client.server.touch_keys(client.db, [argv[1]])  # as Redis's signalModifiedKey
     return count
 
 
