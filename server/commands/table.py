@@ -324,7 +324,7 @@ TABLE: list[Command] = [
       "new key.", "generic", "6.2.0"),
     C("move", 3, "write fast", 1, 1, 1, keys.move,
       "Moves a key to another database.", "generic"),
-    C("dump", 2, "readonly nondeterministic_output", 1, 1, 1, dump.dump,
+    C("dump", 2, "readonly", 1, 1, 1, dump.dump,
       "Return a serialized version of the value stored at the specified key.", "generic",
       "2.6.0"),
     C("restore", -4, "write denyoom", 1, 1, 1, dump.restore,

@@ -59,6 +59,19 @@ def contents(pair, key: str, unordered: bool) -> None:
         pair.check(*command, allow=allow if unordered else None)
 
 
+def same_table_rows(pair, *names: str) -> None:
+    """COMMAND INFO's name, arity, flags, key positions and ACL categories are Redis's
+    (flags and categories compared as sets; key specs and tips: see COMMAND_DOCS)."""
+    redis_rows, caskd_rows = (decode(raw) for raw in pair.both("COMMAND", "INFO", *names))
+    for expected, actual in zip(redis_rows, caskd_rows, strict=True):
+        assert actual[0:2] + actual[3:6] == expected[0:2] + expected[3:6]
+        assert set(actual[2]) == set(expected[2]) and set(actual[6]) == set(expected[6])
+
+
+def test_command_table_rows(pair2):
+    same_table_rows(pair2, "dump", "restore")
+
+
 def dumped(connection, key: str) -> bytes:
     """DUMP of ``key`` on one of the two servers."""
     connection.send(("DUMP", key))

@@ -4,6 +4,7 @@ Redis's errors for wrong types and corrupt values."""
 
 from __future__ import annotations
 
+from tests.compat.test_dump import same_table_rows
 from tests.compat.test_strings import run
 
 ELEMENTS = [f"element:{i}" for i in range(6000)]
@@ -90,3 +91,7 @@ def test_a_value_keeps_its_ttl_and_moves_as_a_string(pair):
 
 def test_pfselftest(pair):
     run(pair, ("PFSELFTEST",), ("PFSELFTEST", "x"))
+
+
+def test_command_table_rows(pair2):
+    same_table_rows(pair2, "pfadd", "pfcount", "pfmerge", "pfdebug", "pfselftest")
