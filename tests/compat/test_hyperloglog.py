@@ -95,3 +95,12 @@ def test_pfselftest(pair):
 
 def test_command_table_rows(pair2):
     same_table_rows(pair2, "pfadd", "pfcount", "pfmerge", "pfdebug", "pfselftest")
+
+
+def test_elements_of_every_length_hash_as_in_redis(pair):
+    """MurmurHash64A reads 8-byte blocks, then a tail of 0 to 7 bytes: each length
+    lands its element in Redis's register with Redis's run length."""
+    for length in range(0, 25):
+        pair.check("PFADD", "lengths", bytes(range(200, 200 + length)))
+        pair.check("PFADD", "lengths", b"\xff" * length)
+    run(pair, ("GET", "lengths"), ("PFCOUNT", "lengths"), ("PFDEBUG", "GETREG", "lengths"))
