@@ -1,5 +1,5 @@
 """PFADD, PFCOUNT, PFMERGE, PFDEBUG, PFSELFTEST on string values holding Redis's
-HyperLogLog representation (see server.hyperloglog), as Redis's hyperloglog.c.
+HyperLogLog representation (see server.algorithms.hyperloglog), as Redis's hyperloglog.c.
 
 Like Redis, PFCOUNT of one key stores the cardinality it computed in the value's
 header (a write, so a later GET shows Redis's bytes, and WATCH sees it), and changes
@@ -11,9 +11,7 @@ and PFDEBUG look up for writing.
 from __future__ import annotations
 
 from protocol.reply import OK, SimpleString
-from server.commands.strings import read
-from server.errors import CommandError
-from server.hyperloglog import (
+from server.algorithms.hyperloglog import (
     DENSE,
     REGISTERS,
     SPARSE,
@@ -22,6 +20,8 @@ from server.hyperloglog import (
     count_registers,
     selftest,
 )
+from server.commands.strings import read
+from server.errors import CommandError
 
 NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
 CORRUPT = "INVALIDOBJ Corrupted HLL object detected"

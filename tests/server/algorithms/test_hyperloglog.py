@@ -1,4 +1,4 @@
-"""server.hyperloglog: Redis's HyperLogLog representation and estimate, without a
+"""server.algorithms.hyperloglog: Redis's HyperLogLog representation and estimate, without a
 server. The expected opcodes and counts were read from redis-server 7.0.15 (PFDEBUG
 DECODE, PFCOUNT) for the same inputs."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from server import hyperloglog as hll
-from server.hyperloglog import DENSE, SPARSE, Hll, InvalidHll
+from server.algorithms import hyperloglog as hll
+from server.algorithms.hyperloglog import DENSE, SPARSE, Hll, InvalidHll
 
 
 def filled(count: int, prefix: bytes = b"e") -> Hll:
@@ -119,25 +119,3 @@ def test_parse_accepts_what_redis_takes_for_a_hyperloglog(data, valid):
 def test_selftest_passes():
     assert hll.selftest(cycles=1, cardinalities=1000) is None
 
-
-def test_pfcount_storing_its_cache_touches_watched_keys(caskd):
-    """Redis's PFCOUNT writes the cached count into the value and signals the key, so
-    a transaction WATCHing it fails; a second PFCOUNT (cache valid) changes nothing."""
-    import redis
-
-    client, other = caskd.client(), caskd.client()
-    client.pfadd("h", "a", "b")
-    for expect_abort in (True, False):
-        with client.pipeline() as pipe:
-            pipe.watch("h")
-            assert other.pfcount("h") == 2
-            pipe.multi()
-            pipe.set("flag", "1")
-            try:
-                pipe.execute()
-                aborted = False
-            except redis.WatchError:
-                aborted = True
-        assert aborted == expect_abort
-    value = client.get("h")
-    assert value[15] & 0x80 == 0 and value[8] == 2  # the count is cached
