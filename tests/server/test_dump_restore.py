@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import redis
 
+from tests.support import watch_aborts
+
 
 def test_restored_values_survive_restart_and_compaction(caskd):
     client = caskd.client()
@@ -30,17 +32,7 @@ def test_restore_touches_watched_keys(caskd):
     client, other = caskd.client(), caskd.client()
     client.set("k", "old")
     payload = client.dump("k")
-    with client.pipeline() as pipe:
-        pipe.watch("k")
-        other.restore("k", 0, payload, replace=True)
-        pipe.multi()
-        pipe.set("k", "mine")
-        try:
-            pipe.execute()
-            raised = False
-        except redis.WatchError:
-            raised = True
-    assert raised
+    assert watch_aborts(client, "k", lambda: other.restore("k", 0, payload, replace=True))
 
 
 def test_a_restore_that_fails_leaves_the_key(caskd):
