@@ -48,7 +48,10 @@ _ENC_INT8, _ENC_INT16, _ENC_INT32, _ENC_LZF = 0, 1, 2, 3
 _QUICKLIST_PLAIN, _QUICKLIST_PACKED = 1, 2
 _QUICKLIST_NODE_LIMIT = 8192  # list-max-listpack-size -2
 _QUICKLIST_SIZE_OVERHEAD = 8  # quicklist.c's SIZE_ESTIMATE_OVERHEAD
-_PACKED_THRESHOLD = 1 << 30  # larger list elements get a node of their own
+_PACKED_THRESHOLD = 1 << 30
+# LZF's longest back reference, 3 bytes, copies 264: a claimed size beyond 88 times the
+# compressed one is a lie, refused before the output buffer is allocated.
+_LZF_MAX_EXPANSION = 88  # larger list elements get a node of their own
 _LLONG_MAX = 2**63 - 1
 _HALF_LLONG_MAX = float(_LLONG_MAX // 2)
 _CANONICAL_INT = re.compile(rb"-?[1-9][0-9]{0,19}|0")
@@ -338,8 +341,8 @@ class Reader:
         if length == _ENC_LZF:
             compressed_size, size = self.length(), self.length()
             compressed = self.take(compressed_size)
-            if size == 0:
-                raise RdbError("an empty LZF string")
+            if size == 0 or size > _LZF_MAX_EXPANSION * compressed_size:
+                raise RdbError(f"{compressed_size} bytes of LZF cannot give {size}")
             try:
                 data = lzf.decompress(compressed, size)
             except ValueError:

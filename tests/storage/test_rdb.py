@@ -286,6 +286,7 @@ def test_a_wrong_checksum_or_a_newer_version_is_refused():
     b"\x05\x01\x01a" + struct.pack("<d", float("nan")),  # a NaN score
     b"\x00\xc3\x05\x0a" + b"\x01abcdef",  # LZF that does not decompress
     b"\x00\xc4",  # no such string encoding
+    b"\x00\xc3\x02\x81" + (2**40).to_bytes(8, "big") + b"\x00a",  # LZF claiming 1 TB
     b"\x10\x05hello",  # not a listpack
     b"\x12\x01\x03\x01x",  # an unknown quicklist container
     b"\x0b\x08" + struct.pack("<II", 3, 0),  # an intset of width 3
