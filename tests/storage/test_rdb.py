@@ -11,6 +11,8 @@ import struct
 from collections import deque
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage import rdb
 from storage.collections import ZSet
@@ -312,3 +314,29 @@ def test_a_truncated_listpack_or_ziplist_raises_rdberror():
     zl = ziplist([b"hello"])
     with pytest.raises(rdb.RdbError):
         rdb.ziplist_items(struct.pack("<I", len(zl) - 2) + zl[4:-3] + b"\xff")
+
+
+# ------------------------------------------------------------------ any value
+
+_members = st.one_of(st.binary(max_size=80), st.integers(-(2**63), 2**63 - 1).map(
+    lambda number: b"%d" % number))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(
+    _members.map(lambda data: (data, "raw")),
+    st.lists(_members, min_size=1, max_size=300).map(lambda items: (deque(items),
+                                                                    "quicklist")),
+    st.dictionaries(_members, _members, min_size=1, max_size=40).flatmap(
+        lambda fields: st.sampled_from([(fields, "listpack"), (fields, "hashtable")])),
+    st.sets(_members, min_size=1, max_size=40).map(lambda members: (members, "hashtable")),
+    st.sets(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=40).map(
+        lambda numbers: ({b"%d" % n for n in numbers}, "intset")),
+    st.dictionaries(_members, st.floats(allow_nan=False), min_size=1, max_size=40).flatmap(
+        lambda pairs: st.sampled_from([(zset(pairs), "listpack"), (zset(pairs), "skiplist")])),
+))
+def test_any_value_round_trips(value_and_encoding):
+    value, encoding = value_and_encoding
+    dumped = rdb.dump_payload(value, encoding)
+    assert rdb.payload_is_valid(dumped)
+    assert same(rdb.load_payload(dumped), value)

@@ -5,6 +5,8 @@ DECODE, PFCOUNT) for the same inputs."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.algorithms import hyperloglog as hll
 from server.algorithms.hyperloglog import DENSE, SPARSE, Hll, InvalidHll
@@ -119,3 +121,22 @@ def test_parse_accepts_what_redis_takes_for_a_hyperloglog(data, valid):
 def test_selftest_passes():
     assert hll.selftest(cycles=1, cardinalities=1000) is None
 
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.integers(0, hll.REGISTERS - 1), st.integers(0, 40)),
+                          st.integers(1, 32)), max_size=1500))
+def test_sparse_edits_keep_exactly_the_registers_a_plain_array_would(updates):
+    """Whatever order registers are raised in (splits, merges of neighbouring runs,
+    promotion to dense past the size limit), the value holds each register's maximum
+    and stays valid. (Neighbouring registers, 0 to 40, are drawn often.)"""
+    value, expected = Hll.new(), [0] * hll.REGISTERS
+    for index, count in updates:
+        assert value.set_register(index, count) == (count > expected[index])
+        expected[index] = max(expected[index], count)
+    assert list(value.registers()) == expected
+    assert value.count() == hll.count_registers(expected)
+    if value.encoding == SPARSE:
+        assert len(bytes(value)) <= hll.SPARSE_MAX_BYTES
+        assert sum(int(run.split(":")[1].split(",")[-1])
+                   for run in value.decode_sparse().split()) == hll.REGISTERS
