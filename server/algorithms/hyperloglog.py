@@ -185,6 +185,9 @@ class Hll:
 
     def __init__(self, data: bytes | bytearray) -> None:
         self.data = bytearray(data)
+        # (position, first register, the opcode before it) of a sparse opcode that
+        # starts where it did before the last edit: where the next walk may start.
+        self._resume: tuple[int, int, tuple[int, int] | None] | None = None
 
     @classmethod
     def new(cls) -> Hll:
@@ -318,21 +321,11 @@ class Hll:
         if count > _VAL_MAX_VALUE:
             return self._promote(index, count)
         data = self.data
-        end = len(data)
         # Step 1: the opcode covering the register, and the one before it.
-        pos, first, previous, span = HEADER_SIZE, 0, None, 0
-        kind = size = value = None
-        while pos < end:
-            if data[pos] & 0xC0 == 0x40 and pos + 1 >= end:
-                raise InvalidHll
-            kind, span, value, size = _opcode(data, pos)
-            if index <= first + span - 1:
-                break
-            previous = pos
-            pos += size
-            first += span
-        if span == 0 or pos >= end:
-            raise InvalidHll
+        pos, first, previous, before_previous = self._find(index)
+        self._resume = None if previous is None else (*previous, before_previous)
+        previous = None if previous is None else previous[0]
+        kind, span, value, size = _opcode(data, pos)
         # Step 2: cases A, B and C change nothing or one byte.
         if kind == "val":
             if value >= count:
@@ -360,6 +353,48 @@ class Hll:
         data[pos:pos + size] = sequence
         self._merge_runs(previous)
         return True
+
+    def _find(self, index: int) -> tuple[int, int, tuple | None, tuple | None]:
+        """Step 1: the sparse opcode covering register ``index``: its position, its
+        first register, and (position, first register) of the opcode before it and of
+        the one before that (None: none). Redis walks from the first opcode every time;
+        here the walk may resume at the opcode before the last edit's (no edit changes
+        a byte before that one), which makes PFMERGE's register-by-register edits
+        linear. It must then move on at least one opcode, so both predecessors are
+        known; else it walks from the start."""
+        if self._resume is not None and index >= self._resume[1]:
+            pos, first, previous = self._resume
+            found = self._walk(index, pos, first, previous, resumed=True)
+            if found is not None:
+                return found
+        return self._walk(index, HEADER_SIZE, 0, None, resumed=False)
+
+    def _walk(self, index: int, pos: int, first: int, previous: tuple | None,
+              resumed: bool):
+        data, end = self.data, len(self.data)
+        before, span, steps = None, 0, 0
+        try:
+            while pos < end:
+                opcode = data[pos]
+                if opcode & 0x80:
+                    span, size = (opcode & 3) + 1, 1
+                elif opcode & 0x40:
+                    span, size = ((opcode & 0x3F) << 8 | data[pos + 1]) + 1, 2
+                else:
+                    span, size = (opcode & 0x3F) + 1, 1
+                if index < first + span:
+                    break
+                before, previous = previous, (pos, first)
+                pos += size
+                first += span
+                steps += 1
+        except IndexError:  # an XZERO cut short
+            raise InvalidHll from None
+        if span == 0 or pos >= end:
+            raise InvalidHll
+        if resumed and not steps:
+            return None
+        return pos, first, previous, before
 
     def _merge_runs(self, previous: int | None) -> None:
         """Step 4: join neighbouring VAL opcodes of one value, looking at up to five

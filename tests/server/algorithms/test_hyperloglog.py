@@ -129,14 +129,20 @@ def test_selftest_passes():
 def test_sparse_edits_keep_exactly_the_registers_a_plain_array_would(updates):
     """Whatever order registers are raised in (splits, merges of neighbouring runs,
     promotion to dense past the size limit), the value holds each register's maximum
-    and stays valid. (Neighbouring registers, 0 to 40, are drawn often.)"""
-    value, expected = Hll.new(), [0] * hll.REGISTERS
-    for index, count in updates:
-        assert value.set_register(index, count) == (count > expected[index])
-        expected[index] = max(expected[index], count)
-    assert list(value.registers()) == expected
-    assert value.count() == hll.count_registers(expected)
-    if value.encoding == SPARSE:
-        assert len(bytes(value)) <= hll.SPARSE_MAX_BYTES
-        assert sum(int(run.split(":")[1].split(",")[-1])
-                   for run in value.decode_sparse().split()) == hll.REGISTERS
+    and stays valid, and resuming the walk gives the bytes walking from the start
+    gives. (Neighbouring registers, 0 to 40, are drawn often.)"""
+    for order in (updates, sorted(updates)):  # sorted: as PFMERGE sets them
+        value, expected = Hll.new(), [0] * hll.REGISTERS
+        walked_from_start = Hll.new()  # as Redis walks: from the first opcode each time
+        for index, count in order:
+            walked_from_start._resume = None
+            assert walked_from_start.set_register(index, count) == (count > expected[index])
+            assert value.set_register(index, count) == (count > expected[index])
+            expected[index] = max(expected[index], count)
+        assert bytes(value) == bytes(walked_from_start)
+        assert list(value.registers()) == expected
+        assert value.count() == hll.count_registers(expected)
+        if value.encoding == SPARSE:
+            assert len(bytes(value)) <= hll.SPARSE_MAX_BYTES
+            assert sum(int(run.split(":")[1].split(",")[-1])
+                       for run in value.decode_sparse().split()) == hll.REGISTERS
