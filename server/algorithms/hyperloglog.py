@@ -371,6 +371,8 @@ class Hll:
 
     def _walk(self, index: int, pos: int, first: int, previous: tuple | None,
               resumed: bool):
+        """Step 1's loop from the opcode at ``pos`` (covering registers from ``first``,
+        after ``previous``); None if a resumed walk would stop where it started."""
         data, end = self.data, len(self.data)
         before, span, steps = None, 0, 0
         try:
