@@ -17,7 +17,6 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,12 +25,14 @@ from server import info as info_module
 from server import observe
 from server.acl import Acl, AclFileError
 from server.blocking import BlockedClients
+from server.changes import Changes
 from server.commands.registry import Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
 from server.pause import ClientPause
+from server.pubsub import PubSub
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
 from server.transport import Connection
@@ -73,8 +74,10 @@ class Server:
         self.query_buffer_limit = config["client-query-buffer-limit"]
         self._refused_bytes = 0  # log bytes the disk refused, as of the last commit
         # Observers: call() does their work only while ``observed`` is set.
+        self.changes = Changes(self)
         self.watches = Watches(self.refresh_observed)
         self.blocking = BlockedClients(self)
+        self.pubsub = PubSub(self)
         self.monitors: list[Session] = []
         self.observed = False
         self.pause = ClientPause(self)
@@ -198,6 +201,7 @@ class Server:
         self.holding.discard(client)
         self.watches.unwatch_all(session)
         self.blocking.forget(session)
+        self.pubsub.forget(session)
         self.set_monitoring(session, False)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
@@ -214,23 +218,13 @@ class Server:
         else:
             self.stats.keyspace_misses += 1
 
-    def keys_flushed(self, dbs: Iterable[int] | None = None) -> None:
-        """The contents of ``dbs`` (None: all) were emptied or swapped (FLUSHDB,
-        FLUSHALL, SWAPDB, DEBUG RELOAD): clients watching keys there must know."""
-        if self.watches:
-            self.watches.flushed(self.engine, dbs)
-        if self.blocking.waiters:
-            self.blocking.signal_dbs(None if dbs is None else set(dbs))
-
-    def touch_keys(self, db: int, keys: list[bytes]) -> None:
-        """A command changed keys outside ``client.db`` (MOVE, COPY … DB): the
-        dispatcher only sees the keys of the client's own db."""
-        if self.watches:
-            self.watches.touch(db, keys)
-        self.blocking.signal(db, keys)
-
     def refresh_observed(self) -> None:
-        self.observed = bool(self.watches) or bool(self.monitors) or bool(self.blocking.waiters)
+        """Whether commands must be followed up (blocked clients to serve, MONITOR lines:
+        ``observed``) and the engine must report its changes."""
+        listening = self.changes.wanted
+        self.observed = listening or bool(self.monitors)
+        if self.engine is not None:
+            self.engine.changes = self.changes if listening else None
 
     def set_monitoring(self, session: Session, on: bool) -> None:
         """MONITOR (on), RESET or a disconnect (off)."""
@@ -251,7 +245,8 @@ class Server:
         self.open_storage()
         for session in self.clients.values():
             session.engine = self.engine
-        self.keys_flushed()
+        self.refresh_observed()
+        self.changes.flushed(None)
 
     # ------------------------------------------------------- replies and log
 
@@ -338,10 +333,9 @@ class Server:
     def apply_config(self) -> None:
         """Push CONFIG SET changes to the parts that hold a copy."""
         self.query_buffer_limit = self.config["client-query-buffer-limit"]
-        output_limits = self.config["client-output-buffer-limit"]["normal"]
         for session in self.clients.values():
             session.peer.parser.proto_max_bulk_len = self.config["proto-max-bulk-len"]
-            session.peer.set_output_limits(output_limits)
+            session.peer.set_output_limits(self.pubsub.output_limits(session))
         if self.acl.follow_requirepass(self.config["requirepass"]):
             self.acl.default_changed(self.clients.values())
         self.acl.log_max_len = self.config["acllog-max-len"]

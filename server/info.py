@@ -179,9 +179,9 @@ def _stats(server: Server) -> dict:
         "evicted_clients": 0,
         "keyspace_hits": stats.keyspace_hits,
         "keyspace_misses": stats.keyspace_misses,
-        "pubsub_channels": 0,
-        "pubsub_patterns": 0,
-        "pubsubshard_channels": 0,
+        "pubsub_channels": len(server.pubsub.channels),
+        "pubsub_patterns": len(server.pubsub.patterns),
+        "pubsubshard_channels": len(server.pubsub.shard_channels),
         "latest_fork_usec": 0,
         "total_forks": 0,
         "migrate_cached_sockets": 0,
@@ -273,7 +273,7 @@ def render(server: Server, requested: list[str]) -> str:
 def _client_flags(client: Session) -> str:
     """Redis's letters, in Redis's order; N when none applies."""
     flags = "".join(letter for letter, on in (
-        ("O", client.monitoring), ("x", client.multi is not None),
+        ("O", client.monitoring), ("P", client.pubsub), ("x", client.multi is not None),
         ("b", client.blocked is not None), ("d", client.cas_dirty),
         ("c", client.close_after_reply), ("e", client.no_evict)) if on)
     return flags or "N"
@@ -291,7 +291,8 @@ def describe_client(server: Server, client: Session) -> str:
             f"fd={peer.fileno() if peer else -1} "
             f"name={client.name.decode(errors='replace')} age={int(now - client.created)} "
             f"idle={int(now - client.last_interaction)} flags={_client_flags(client)} "
-            f"db={client.db} sub=0 psub=0 ssub=0 multi={len(client.multi) if in_multi else -1} "
+            f"db={client.db} sub={len(client.channels)} psub={len(client.patterns)} "
+            f"ssub={len(client.shard_channels)} multi={len(client.multi) if in_multi else -1} "
             f"qbuf={peer.query_buffer_size() if peer else 0} qbuf-free=0 argv-mem=0 "
             f"multi-mem=0 rbs=0 rbp=0 obl=0 oll={peer.held_replies() if peer else 0} "
             f"omem={omem} tot-mem=0 "

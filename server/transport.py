@@ -72,7 +72,7 @@ class Connection(asyncio.Protocol):
             transport.close()
             self.closed = True
             return
-        self.set_output_limits(self.server.config["client-output-buffer-limit"]["normal"])
+        self.set_output_limits(self.server.pubsub.output_limits(self.session))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

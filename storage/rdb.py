@@ -10,7 +10,7 @@ as SET. Reading takes every value encoding Redis 7.0 can load (rdbLoadObject),
 the older ziplist, zipmap and plain ones included, except modules and streams.
 
 caskd's values: ``bytes`` (a string), ``dict`` (hash), ``deque`` (list), ``set``,
-:class:`~storage.collections.ZSet`.
+:class:`~storage.datatypes.ZSet`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections import deque
 import anycrc
 import lzf
 
-from storage.collections import ZSet
+from storage.datatypes import ZSet
 
 RDB_VERSION = 10
 

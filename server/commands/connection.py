@@ -21,6 +21,8 @@ from server.replies import NO_REPLY, help_reply
 def ping(client, argv: list[bytes]):
     if len(argv) > 2:
         raise CommandError("ERR wrong number of arguments for 'ping' command")
+    if client.pubsub and not client.resp3:  # a subscriber's PING, as Redis answers it
+        return [b"pong", b"" if len(argv) == 1 else argv[1]]
     return PONG if len(argv) == 1 else argv[1]
 
 
@@ -140,7 +142,7 @@ def client_list(client, argv: list[bytes]):
         listed = list(server.clients.values())
     elif len(argv) == 4 and argv[2].upper() == b"TYPE":
         kind = _client_type(argv[3])
-        listed = [c for c in server.clients.values() if kind == "normal"]
+        listed = [c for c in server.clients.values() if client_type(c) == kind]
     elif len(argv) > 3 and argv[2].upper() == b"ID":
         ids = [parse_int(arg, "ERR Invalid client ID") for arg in argv[3:]]
         listed = [server.clients[i] for i in ids if i in server.clients]
@@ -149,8 +151,12 @@ def client_list(client, argv: list[bytes]):
     return Verbatim("".join(server.describe_client(c) + "\n" for c in listed))
 
 
-# Redis's client types; every caskd client is "normal" (MONITOR ones included,
-# as in Redis).
+def client_type(session) -> str:
+    """Redis's getClientType: "pubsub" while subscribed, else "normal" (MONITOR clients
+    included, as in Redis)."""
+    return "pubsub" if session.pubsub else "normal"
+
+
 _CLIENT_TYPES = {b"normal": "normal", b"slave": "replica", b"replica": "replica",
                  b"pubsub": "pubsub", b"master": "master"}
 
@@ -203,7 +209,7 @@ def _kill(client, filters: dict, skipme: bool) -> int:
     killed = 0
     for other in list(client.server.clients.values()):
         if ("id" in filters and other.id != filters["id"]) \
-                or ("type" in filters and filters["type"] != "normal") \
+                or ("type" in filters and filters["type"] != client_type(other)) \
                 or ("user" in filters and other.user is not filters["user"]) \
                 or ("addr" in filters and other.address != filters["addr"]) \
                 or ("laddr" in filters and other.peer.local_address() != filters["laddr"]) \
@@ -297,6 +303,7 @@ def reset(client, argv: list[bytes]):
     server = client.server
     end_transaction(client)
     server.set_monitoring(client, False)
+    server.pubsub.forget(client)
     client.db = 0
     client.protocol = 2
     client.resp3 = False

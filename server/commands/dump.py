@@ -81,7 +81,7 @@ def restore(client, argv: list[bytes]):
             engine.delete(db, key)
         return OK
     if type(value) is bytes:
-        engine.put(db, key, value, expire_at)
+        engine.put(db, key, value, expire_at, event="restore")
     else:
-        engine.put_object(db, key, value, expire_at)
+        engine.put_object(db, key, value, expire_at, event="restore")
     return OK

@@ -1,4 +1,4 @@
-"""Hash commands. A hash is a dict in memory (see storage.collections); every
+"""Hash commands. A hash is a dict in memory (see storage.datatypes); every
 change goes through the engine, which logs it."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from server.commands.objects import (
 )
 from server.commands.strings import stored_int
 from server.errors import NOT_FLOAT, CommandError, parse_int, wrong_arity
-from storage.collections import Op
+from storage.datatypes import Op
 
 
 def _hset_pairs(client, argv: list[bytes], command: str) -> int:

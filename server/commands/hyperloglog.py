@@ -34,8 +34,11 @@ def _parse(value: bytes) -> Hll:
     return hll
 
 
-def _store(client, key: bytes, hll: Hll) -> None:
-    client.engine.put(client.db, key, bytes(hll), keep_ttl=True)
+def _store(client, key: bytes, hll: Hll, event: str | None) -> None:
+    """Write the value back, TTL kept. PFADD and PFMERGE report Redis's "pfadd" event;
+    PFCOUNT's cache and PFDEBUG's conversion (``event`` None: the engine's default)
+    are changes too, though Redis announces no keyspace event for them."""
+    client.engine.put(client.db, key, bytes(hll), keep_ttl=True, event=event)
 
 
 def pfadd(client, argv: list[bytes]):
@@ -50,7 +53,7 @@ def pfadd(client, argv: list[bytes]):
         raise CommandError(CORRUPT) from None
     if updated:
         hll.invalidate_cache()
-        _store(client, key, hll)
+        _store(client, key, hll, "pfadd")
     return int(updated)
 
 
@@ -75,8 +78,7 @@ def pfcount(client, argv: list[bytes]):
         raise CommandError(CORRUPT) from None
     if client.engine.writable:  # the cache is only a saving: reads go on if the disk fails
         hll.store_count(count)
-        _store(client, argv[1], hll)
-        client.server.touch_keys(client.db, [argv[1]])  # as Redis's signalModifiedKey
+        _store(client, argv[1], hll, None)
     return count
 
 
@@ -107,7 +109,7 @@ def pfmerge(client, argv: list[bytes]):
         if count:
             hll.set_register(index, count)
     hll.invalidate_cache()
-    _store(client, argv[1], hll)
+    _store(client, argv[1], hll, "pfadd")
     return OK
 
 
@@ -126,7 +128,7 @@ def pfdebug(client, argv: list[bytes]):
         except InvalidHll:
             raise CommandError(CORRUPT) from None
         if converted:
-            _store(client, key, hll)
+            _store(client, key, hll, None)
         return list(hll.registers()) if name == b"getreg" else int(converted)
     if name == b"decode":
         if hll.encoding != SPARSE:

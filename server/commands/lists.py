@@ -1,4 +1,4 @@
-"""List commands. A list is a deque in memory (see storage.collections); every
+"""List commands. A list is a deque in memory (see storage.datatypes); every
 change goes through the engine, which logs it: a pop is logged as "pop n", an
 insert at the position found, so replay needs no search."""
 
@@ -10,9 +10,16 @@ from itertools import islice
 from protocol.numbers import LLONG_MIN
 from protocol.reply import OK, NullArray
 from server.blocking import Blocked, parse_timeout
-from server.commands.objects import index_range, parse_positive, read_key, write_key
+from server.commands.objects import (
+    blocking_mpop,
+    index_range,
+    parse_mpop,
+    parse_positive,
+    read_key,
+    write_key,
+)
 from server.errors import NO_SUCH_KEY, SYNTAX, CommandError, parse_int, wrong_arity
-from storage.collections import Op
+from storage.datatypes import Op
 
 LEFT, RIGHT = b"LEFT", b"RIGHT"
 _PUSH = {LEFT: Op.LPUSH, RIGHT: Op.RPUSH}
@@ -270,3 +277,26 @@ def blpop(client, argv: list[bytes]):
 
 def brpop(client, argv: list[bytes]):
     return _blocking_pop(client, argv, Op.RPOP)
+
+
+# ------------------------------------------------------------- popping from several lists
+
+
+def _mpop(client, keys: list[bytes], where: bytes, count: int) -> list | None:
+    """Redis's mpopGenericCommand: [key, up to ``count`` elements] from the first
+    key holding a list (popped from the right, the last element comes first)."""
+    for key in keys:
+        if write_key(client, key, deque):
+            return [key, client.engine.apply(client.db, key, _POP[where], [b"%d" % count])]
+    return None
+
+
+def lmpop(client, argv: list[bytes]):
+    """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]."""
+    keys, where, count = parse_mpop(argv, 1, (LEFT, RIGHT))
+    return _mpop(client, keys, where, count) or NullArray
+
+
+def blmpop(client, argv: list[bytes]):
+    """BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]."""
+    return blocking_mpop(client, argv, (LEFT, RIGHT), deque, _mpop)

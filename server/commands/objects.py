@@ -13,13 +13,15 @@ from __future__ import annotations
 import itertools
 import re
 from collections import OrderedDict, deque
+from collections.abc import Callable
 
 from protocol.numbers import LLONG_MAX, ULLONG_RANGE
-from protocol.reply import OrderedSet
+from protocol.reply import NullArray, OrderedSet
 from server.algorithms.glob import compile_pattern
+from server.blocking import Blocked, parse_timeout
 from server.commands.strings import stored_int
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import (
+from storage.datatypes import (
     HASH_LISTPACK_ENTRIES,
     INTSET_ENTRIES,
     LISTPACK_VALUE,
@@ -29,6 +31,8 @@ from storage.collections import (
 TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset"}
 OUT_OF_RANGE = "ERR value is out of range"
 MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
+NUMKEYS = "ERR numkeys should be greater than 0"
+MPOP_COUNT = "ERR count should be greater than 0"
 
 
 def read_key(client, key: bytes, kind: type):
@@ -103,6 +107,48 @@ def parse_positive(arg: bytes) -> int:
     if value < 0:
         raise CommandError(MUST_BE_POSITIVE)
     return value
+
+
+def parse_mpop(argv: list[bytes], numkeys_index: int, ends: tuple[bytes, bytes]
+               ) -> tuple[list[bytes], bytes, int]:
+    """LMPOP / ZMPOP and their blocking forms: ``numkeys key ... end [COUNT count]``
+    from ``argv[numkeys_index]``, as Redis's lmpopGenericCommand (and zmpop's) reads
+    it: (keys, the end named, count)."""
+    numkeys = parse_int(argv[numkeys_index], NUMKEYS)
+    if numkeys < 1:
+        raise CommandError(NUMKEYS)
+    where_index = numkeys_index + numkeys + 1
+    if where_index >= len(argv):
+        raise CommandError(SYNTAX)
+    where = argv[where_index].upper()
+    if where not in ends:
+        raise CommandError(SYNTAX)
+    count = None
+    j = where_index + 1
+    while j < len(argv):
+        if count is None and argv[j].upper() == b"COUNT" and j + 1 < len(argv):
+            count = parse_int(argv[j + 1], MPOP_COUNT)
+            if count < 1:
+                raise CommandError(MPOP_COUNT)
+            j += 2
+        else:
+            raise CommandError(SYNTAX)
+    return argv[numkeys_index + 1:where_index], where, count or 1
+
+
+def blocking_mpop(client, argv: list[bytes], ends: tuple[bytes, bytes], kind: type,
+                  pop: Callable[[object, list[bytes], bytes, int], list | None]):
+    """BLMPOP / BZMPOP timeout numkeys key [key ...] end [COUNT count]: what ``pop``
+    takes from the first key holding something, else wait for a ``kind``. The timeout
+    is read after the rest, as Redis's blockingPopGenericCommand does."""
+    keys, where, count = parse_mpop(argv, 2, ends)
+    timeout = parse_timeout(argv[1])
+    popped = pop(client, keys, where, count)
+    if popped is not None:
+        return popped
+    if client.in_exec:  # a transaction never waits
+        return NullArray
+    raise Blocked(keys, kind, timeout)
 
 
 def parse_random_count(arg: bytes) -> int:

@@ -1,4 +1,4 @@
-"""Set commands. A set is a Python set in memory (see storage.collections); every
+"""Set commands. A set is a Python set in memory (see storage.datatypes); every
 change goes through the engine, which logs it: SPOP is logged as the SREM of
 what it popped, a STORE command as its result."""
 
@@ -20,7 +20,7 @@ from server.commands.objects import (
     write_key,
 )
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import Op
+from storage.datatypes import Op
 
 
 def sadd(client, argv: list[bytes]):

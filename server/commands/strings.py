@@ -25,7 +25,7 @@ from server.errors import (
     parse_int,
     wrong_arity,
 )
-from storage.collections import WrongType
+from storage.datatypes import WrongType
 from storage.engine import now_ms
 
 TOO_BIG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"

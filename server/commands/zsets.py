@@ -13,8 +13,10 @@ from protocol.reply import NullArray
 from server.algorithms.doubles import d2string, string2d, strtod
 from server.blocking import Blocked, parse_timeout
 from server.commands.objects import (
+    blocking_mpop,
     index_range,
     parse_cursor,
+    parse_mpop,
     parse_positive,
     parse_random_count,
     parse_scan_options,
@@ -24,7 +26,7 @@ from server.commands.objects import (
     write_key,
 )
 from server.errors import NOT_FLOAT, SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
+from storage.datatypes import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 _NO_FLAGS: frozenset[bytes] = frozenset()
@@ -56,7 +58,7 @@ def _pairs_reply(client, pairs, with_scores: bool) -> list:
 def zadd(client, argv: list[bytes]):
     """ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]."""
     if len(argv) == 4 and argv[2].isdigit() and len(argv[2]) < 16:  # the common case
-        return _zadd(client, argv[1], [(float(argv[2]), argv[3])], _NO_FLAGS)
+        return add_scores(client, argv[1], [(float(argv[2]), argv[3])], _NO_FLAGS)
     flags: set[bytes] = set()
     i = 2
     while i < len(argv) and argv[i].upper() in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):
@@ -73,14 +75,14 @@ def zadd(client, argv: list[bytes]):
     if b"INCR" in flags and len(rest) > 2:
         raise CommandError("ERR INCR option supports a single increment-element pair")
     pairs = [(_score(rest[j]), rest[j + 1]) for j in range(0, len(rest), 2)]
-    return _zadd(client, argv[1], pairs, flags)
+    return add_scores(client, argv[1], pairs, flags)
 
 
 def zincrby(client, argv: list[bytes]):
-    return _zadd(client, argv[1], [(_score(argv[2]), argv[3])], {b"INCR"})
+    return add_scores(client, argv[1], [(_score(argv[2]), argv[3])], {b"INCR"})
 
 
-def _zadd(client, key: bytes, pairs: list[tuple[float, bytes]], flags: frozenset | set):
+def add_scores(client, key: bytes, pairs: list[tuple[float, bytes]], flags: frozenset | set):
     """Redis's zsetAdd for each pair in turn; logs the pairs that change a score."""
     zset = write_key(client, key, ZSet)
     incr = b"INCR" in flags
@@ -324,7 +326,7 @@ def _zrange_generic(client, argv: list[bytes], first: int, kind: str | None,
         offset = 0
     pairs = [] if zset is None else _select(zset, where, reverse, offset, limit)
     if store:
-        return _store_pairs(client, argv[1], [(score, member) for member, score in pairs])
+        return store_pairs(client, argv[1], [(score, member) for member, score in pairs])
     return _pairs_reply(client, pairs, with_scores)
 
 
@@ -464,6 +466,27 @@ def bzpopmax(client, argv: list[bytes]):
     return _bzpop(client, argv, True)
 
 
+def _zmpop(client, keys: list[bytes], where: bytes, count: int) -> list | None:
+    """Redis's genericZpopCommand for ZMPOP: [key, [[member, score], ...]] from the
+    first key that exists (a sorted set is never empty)."""
+    for key in keys:
+        if write_key(client, key, ZSet):
+            popped = _pop(client, key, count, where == b"MAX")
+            return [key, [[member, score] for member, score in popped]]
+    return None
+
+
+def zmpop(client, argv: list[bytes]):
+    """ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]."""
+    keys, where, count = parse_mpop(argv, 1, (b"MIN", b"MAX"))
+    return _zmpop(client, keys, where, count) or NullArray
+
+
+def bzmpop(client, argv: list[bytes]):
+    """BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]."""
+    return blocking_mpop(client, argv, (b"MIN", b"MAX"), ZSet, _zmpop)
+
+
 def zrandmember(client, argv: list[bytes]):
     """ZRANDMEMBER key [count [WITHSCORES]], as HRANDFIELD."""
     if len(argv) == 2:
@@ -591,11 +614,11 @@ def _algebra(client, argv: list[bytes], op: str, name: str):
     result = _combine(inputs, weights, how, op)
     pairs = sorted((score, member) for member, score in result.items())
     if store:
-        return _store_pairs(client, argv[1], pairs)
+        return store_pairs(client, argv[1], pairs)
     return _pairs_reply(client, [(member, score) for score, member in pairs], with_scores)
 
 
-def _store_pairs(client, key: bytes, pairs: list[tuple[float, bytes]]) -> int:
+def store_pairs(client, key: bytes, pairs: list[tuple[float, bytes]]) -> int:
     """A STORE command's result replaces ``key`` (none: the key is deleted)."""
     zset = ZSet()
     zset.listpack = len(pairs) <= ZSET_LISTPACK_ENTRIES and all(

@@ -56,6 +56,13 @@ def fill(client: redis.Redis) -> None:
     pipe.rpush("emptied", "x")
     pipe.lpop("emptied")
     pipe.set("string", "on disk")
+    pipe.execute_command("SORT", "queue", "ALPHA", "LIMIT", "5", "50", "STORE", "sorted")
+    pipe.execute_command("LMPOP", "2", "nolist", "queue", "RIGHT", "COUNT", "3")
+    pipe.execute_command("ZMPOP", "1", "board", "MAX", "COUNT", "2")
+    pipe.execute_command("GEOADD", "places", "13.361389", "38.115556", "Palermo",
+                         "15.087269", "37.502669", "Catania")
+    pipe.execute_command("GEOSEARCHSTORE", "near", "places", "FROMLONLAT", "15", "37",
+                         "BYRADIUS", "200", "km", "STOREDIST")
     pipe.execute()
 
 
@@ -68,6 +75,7 @@ def test_restart_and_debug_reload_give_back_the_same_collections(caskd_factory):
     client.execute_command("SELECT", 0)
     before = dump(client)
     assert b"emptied" not in before and before[b"renamed"][1] == [b"a", b"b"]
+    assert len(before[b"sorted"][1]) == 50 and before[b"near"][1][0][0] == b"Catania"
     assert client.execute_command("DEBUG", "RELOAD") == b"OK"
     assert dump(client) == before
     caskd.restart()

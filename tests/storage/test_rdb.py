@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage import rdb
-from storage.collections import ZSet
+from storage.datatypes import ZSet
 
 # DUMP replies of redis-server 7.0.15 (rdbcompression on, default thresholds).
 REDIS_DUMPS = {
