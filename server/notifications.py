@@ -89,7 +89,7 @@ class Notifications:
 
     def notify(self, db: int, key: bytes, event: str) -> None:
         flags = self.flags
-        if not flags & event_class(event):
+        if not event or not flags & event_class(event):  # UNANNOUNCED, or not wanted
             return
         name = event.encode()
         if flags & KEYSPACE:

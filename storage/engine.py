@@ -213,7 +213,7 @@ class Engine:
         if changes is not None:
             if created:
                 changes.changed(db, key, "new")
-            changes.changed(db, key, event or "set")
+            changes.changed(db, key, "set" if event is None else event)
             if expire_at and not keep_ttl and event is None:  # SET ... EX, SETEX
                 changes.changed(db, key, "expire")
         return True

@@ -41,8 +41,9 @@ def _string_for_write(client, key: bytes) -> bytearray:
 
 
 def _store(client, key: bytes, value: bytearray) -> None:
-    """A changed value back in place, keeping its TTL (Redis changes it in place)."""
-    client.engine.put(client.db, key, bytes(value), keep_ttl=True)
+    """A changed value back in place, keeping its TTL (Redis changes it in place);
+    SETBIT and BITFIELD both report "setbit", as Redis does."""
+    client.engine.put(client.db, key, bytes(value), keep_ttl=True, event="setbit")
 
 
 # ------------------------------------------------------------- SETBIT, GETBIT

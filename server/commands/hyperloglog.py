@@ -22,6 +22,7 @@ from server.algorithms.hyperloglog import (
 )
 from server.commands.strings import read
 from server.errors import CommandError
+from storage.events import UNANNOUNCED
 
 NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
 CORRUPT = "INVALIDOBJ Corrupted HLL object detected"
@@ -34,10 +35,10 @@ def _parse(value: bytes) -> Hll:
     return hll
 
 
-def _store(client, key: bytes, hll: Hll, event: str | None) -> None:
+def _store(client, key: bytes, hll: Hll, event: str) -> None:
     """Write the value back, TTL kept. PFADD and PFMERGE report Redis's "pfadd" event;
-    PFCOUNT's cache and PFDEBUG's conversion (``event`` None: the engine's default)
-    are changes too, though Redis announces no keyspace event for them."""
+    PFCOUNT's cache and PFDEBUG's conversion are changes too (WATCH sees them), though
+    Redis announces no keyspace event for them (UNANNOUNCED)."""
     client.engine.put(client.db, key, bytes(hll), keep_ttl=True, event=event)
 
 
@@ -78,7 +79,7 @@ def pfcount(client, argv: list[bytes]):
         raise CommandError(CORRUPT) from None
     if client.engine.writable:  # the cache is only a saving: reads go on if the disk fails
         hll.store_count(count)
-        _store(client, argv[1], hll, None)
+        _store(client, argv[1], hll, UNANNOUNCED)
     return count
 
 
@@ -128,7 +129,7 @@ def pfdebug(client, argv: list[bytes]):
         except InvalidHll:
             raise CommandError(CORRUPT) from None
         if converted:
-            _store(client, key, hll, None)
+            _store(client, key, hll, UNANNOUNCED)
         return list(hll.registers()) if name == b"getreg" else int(converted)
     if name == b"decode":
         if hll.encoding != SPARSE:

@@ -31,6 +31,15 @@ COMMANDS = [
     ("ZADD", "z", "1", "m", "2", "n"), ("ZREMRANGEBYSCORE", "z", "0", "1"),
     ("ZREMRANGEBYRANK", "z", "0", "0"), ("ZUNIONSTORE", "zu", "1", "z"),
     ("ZRANGESTORE", "zr", "zu", "0", "-1"), ("ZINTERSTORE", "zu", "1", "nothing"),
+    ("SETBIT", "bits", "7", "1"), ("SETBIT", "bits", "7", "1"),
+    ("BITFIELD", "bits", "SET", "u8", "0", "255"), ("BITOP", "OR", "dest", "bits"),
+    ("BITOP", "AND", "dest", "none"), ("PFADD", "hll", "a", "b"), ("PFADD", "hll", "a"),
+    ("PFCOUNT", "hll"), ("PFMERGE", "hll2", "hll"),
+    ("RPUSH", "tosort", "b", "a"), ("SORT", "tosort", "ALPHA", "STORE", "sorted"),
+    ("GEOADD", "geo", "13.361389", "38.115556", "Palermo"),
+    ("GEOSEARCHSTORE", "geo2", "geo", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+    ("LMPOP", "1", "tosort", "LEFT", "COUNT", "5"), ("ZADD", "zz", "1", "a"),
+    ("ZMPOP", "1", "zz", "MIN"),
     ("FLUSHDB",),
 ]
 
