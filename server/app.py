@@ -38,6 +38,7 @@ from server.pause import ClientPause
 from server.pubsub import PubSub
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
+from server.tracking import ClientTracking
 from server.transport import Connection
 from server.watch import Watches
 from storage.engine import Engine
@@ -87,6 +88,7 @@ class Server:
         self.pubsub = PubSub(self)
         self.notifications = Notifications(self.pubsub)
         self.notifications.configure(config["notify-keyspace-events"])
+        self.tracking = ClientTracking(self)
         self.monitors: list[Session] = []
         self.observed = False
         self.pause = ClientPause(self)
@@ -224,6 +226,7 @@ class Server:
         self.watches.unwatch_all(session)
         self.blocking.forget(session)
         self.pubsub.forget(session)
+        self.tracking.disable(session)
         self.set_monitoring(session, False)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
@@ -244,7 +247,7 @@ class Server:
         """Whether commands must be followed up (blocked clients to serve, MONITOR lines:
         ``observed``) and the engine must report its changes."""
         listening = self.changes.wanted
-        self.observed = listening or bool(self.monitors)
+        self.observed = listening or bool(self.monitors)  # tracking included
         if self.engine is not None:
             self.engine.changes = self.changes if listening else None
 
@@ -290,6 +293,8 @@ class Server:
     def commit(self) -> None:
         """End of a loop iteration: one log write, then every client's replies."""
         self._commit_scheduled = False
+        if self.tracking.prefixes:
+            self.tracking.broadcast()  # BCAST: this iteration's changed keys, at once
         engine = self.engine
         engine.flush()
         # Where this iteration's writes end; a failed flush keeps them pending. While
@@ -329,6 +334,8 @@ class Server:
         while True:
             await asyncio.sleep(1 / self.config["hz"])
             self.engine.tick()
+            if self.tracking:
+                self.tracking.limit(self.config["tracking-table-max-keys"])
             if self.bgsave_scheduled and not self.engine.compacting:
                 self.bgsave_scheduled = False
                 self.engine.start_compaction()

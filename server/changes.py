@@ -29,6 +29,8 @@ class Changes:
             server.blocking.signal(db, (key,))
         if server.notifications:
             server.notifications.notify(db, key, event)
+        if server.tracking:
+            server.tracking.changed(key)
 
     def flushed(self, dbs: tuple[int, ...] | None) -> None:
         """Every key of ``dbs`` (None: of every db) changed: FLUSHDB, FLUSHALL, SWAPDB,
@@ -38,9 +40,12 @@ class Changes:
             server.watches.flushed(server.engine, dbs)
         if server.blocking.waiters:
             server.blocking.signal_dbs(None if dbs is None else set(dbs))
+        if server.tracking:
+            server.tracking.flushed()
 
     @property
     def wanted(self) -> bool:
         """Whether anyone listens, so that the engine must report."""
         server = self.server
-        return bool(server.watches) or bool(server.blocking.waiters) or bool(server.notifications)
+        return bool(server.watches or server.blocking.waiters or server.notifications
+                    or server.tracking)
