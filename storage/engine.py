@@ -313,6 +313,7 @@ class Engine:
         else:
             log.append(RecordType.RENAME, db, key, bytes((target_db,)) + target)
             keyspace.rename(db, key, target_db, target)
+        self._report(target_db, target, "new")  # Redis deletes the target, then adds it
         self._report(db, key, events[0])
         self._report(target_db, target, events[1])
         return True
