@@ -188,7 +188,7 @@ class Log:
             return
         buf, offset = self.record_buffer(location)
         key_len, value_len = _unpack_lengths(buf, offset + LENGTHS_OFFSET)
-        number = unpack_location(location)[0]
+        number = location >> NUMBER_SHIFT  # unpack_location, inlined: every overwrite
         dead = self.dead_bytes
         dead[number] = dead.get(number, 0) + HEADER_SIZE + key_len + value_len
 
