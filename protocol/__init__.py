@@ -4,6 +4,7 @@
 ``encode`` / ``encode_into`` turn handler return values into RESP2 or RESP3 bytes.
 """
 
+import compiled  # noqa: F401  (first: it applies CASKD_PURE_PYTHON to the imports below)
 from protocol.errors import ProtocolError
 from protocol.parser import RequestParser, split_args
 from protocol.reply import (

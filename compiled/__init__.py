@@ -1,0 +1,69 @@
+"""The compiled core: which modules run as C extensions, and the pure-Python switch.
+
+The modules in ``MODULES`` are compiled by Cython from their own ``.py`` files, typed
+by the augmenting ``.pxd`` file beside each (Cython's "pure Python mode"), so the
+Python source is the one description of their behaviour: compiled or not, it is the
+same code. ``setup.py`` builds them when caskd is installed (``make install``, ``pip
+install .``); where Cython or a C compiler is missing the build goes on without them
+and caskd runs the ``.py`` files, more slowly, saying so in its log and in ``INFO``.
+
+``CASKD_PURE_PYTHON=1`` in the environment makes caskd ignore the built extensions
+and import the ``.py`` files instead: the reference behaviour, for tests and for
+telling a compiled-code bug from a Python one. ``protocol`` and ``storage`` import
+this package first, which is when the switch takes effect.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import sys
+from importlib.machinery import ModuleSpec
+
+MODULES = ("protocol.parser", "protocol.reply", "storage.record")
+SWITCH = "CASKD_PURE_PYTHON"
+
+
+def pure_python_forced() -> bool:
+    return os.environ.get(SWITCH, "") == "1"
+
+
+class _SourceOnly:
+    """A meta path finder that loads the modules of MODULES from their ``.py`` files,
+    where the default finders would prefer an extension module beside them."""
+
+    @staticmethod
+    def find_spec(name: str, path: list[str] | None, target: object = None
+                  ) -> ModuleSpec | None:
+        if name not in MODULES or not path:
+            return None
+        loaders = (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES)
+        for directory in path:
+            spec = importlib.machinery.FileFinder(directory, loaders).find_spec(name)
+            if spec is not None:
+                return spec
+        return None
+
+
+if pure_python_forced() and _SourceOnly not in sys.meta_path:
+    sys.meta_path.insert(0, _SourceOnly)
+
+
+def is_compiled(module_name: str) -> bool:
+    """Whether the (imported) module runs as a C extension."""
+    loader = getattr(sys.modules[module_name], "__loader__", None)
+    return isinstance(loader, importlib.machinery.ExtensionFileLoader)
+
+
+def status() -> tuple[bool, str]:
+    """(all of MODULES compiled, a sentence for the start-up log) — imports them."""
+    for name in MODULES:
+        importlib.import_module(name)
+    compiled = [name for name in MODULES if is_compiled(name)]
+    if len(compiled) == len(MODULES):
+        return True, f"Compiled core: {', '.join(MODULES)}"
+    if pure_python_forced():
+        return False, f"Running in pure Python ({SWITCH}=1)"
+    missing = ", ".join(name for name in MODULES if name not in compiled)
+    return False, (f"Running in pure Python: {missing} not compiled (make install builds "
+                   "them with Cython and a C compiler)")

@@ -1,0 +1,55 @@
+"""Builds the compiled core (see compiled/__init__.py); the metadata is in pyproject.toml.
+
+Each module of compiled.MODULES is compiled by Cython from its ``.py`` file, with the
+``.pxd`` beside it adding C types. The extensions are optional: without Cython, or when
+the C compiler fails, the build warns and caskd installs as pure Python.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+sys.path.insert(0, str(Path(__file__).parent))
+from compiled import MODULES
+
+# Python's semantics everywhere the .pxd files do not say otherwise: annotations are
+# documentation (a ``bytes`` hint must not start refusing bytes subclasses such as
+# protocol.reply.Raw), and indexing keeps its checks.
+DIRECTIVES = {"language_level": "3", "annotation_typing": False, "binding": False}
+
+
+def _warn(message: str) -> None:
+    print(f"caskd: {message}; caskd will run in pure Python", file=sys.stderr)
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that reports a failed compilation instead of failing the install."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # no compiler at all: whatever distutils raises
+            _warn(f"could not build the compiled core ({exc})")
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # a compiler error, whatever its class
+            _warn(f"could not compile {ext.name} ({exc})")
+
+
+def extensions() -> list[Extension]:
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        _warn("Cython is not installed, the compiled core is not built")
+        return []
+    modules = [Extension(name, [name.replace(".", "/") + ".py"]) for name in MODULES]
+    return cythonize(modules, compiler_directives=DIRECTIVES, quiet=True)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})
