@@ -7,6 +7,7 @@ import sys
 
 import uvloop
 
+import compiled
 from server.app import Server, configure_logging
 from server.config import ConfigError, parse_command_line
 from storage.engine import StorageError
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("caskd")
     log.info("caskd starting (port %s, dir %s, appendfsync %s)", config["port"], config["dir"],
              config["appendfsync"])
+    log.info("%s", compiled.status()[1])
     try:
         uvloop.run(Server(config).serve())
     except StorageError as exc:
