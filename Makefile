@@ -21,9 +21,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@ $(VENV)/.compiled
 
 # The compiled core (see compiled/__init__.py): each module with a .pxd beside it is
-# compiled in place from its .py. An editable install does not notice a changed
+# compiled in place from its .py, and each .pyx. An editable install does not notice a changed
 # source, so a change to one builds them again (pip brings Cython for the build).
-COMPILED_SOURCES := $(foreach pxd,$(wildcard protocol/*.pxd storage/*.pxd),$(pxd) $(pxd:.pxd=.py))
+COMPILED_SOURCES := $(foreach pxd,$(wildcard protocol/*.pxd storage/*.pxd),$(pxd) $(pxd:.pxd=.py)) \
+	$(wildcard protocol/*.pyx storage/*.pyx)
 $(VENV)/.compiled: $(VENV)/.installed setup.py compiled/__init__.py $(COMPILED_SOURCES)
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@

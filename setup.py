@@ -1,8 +1,9 @@
 """Builds the compiled core (see compiled/__init__.py); the metadata is in pyproject.toml.
 
 Each module of compiled.MODULES is compiled by Cython from its ``.py`` file, with the
-``.pxd`` beside it adding C types. The extensions are optional: without Cython, or when
-the C compiler fails, the build warns and caskd installs as pure Python.
+``.pxd`` beside it adding C types; those of compiled.C_MODULES from their ``.pyx``.
+The extensions are optional: without Cython, or when the C compiler fails, the build
+warns and caskd installs as pure Python.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, str(Path(__file__).parent))
-from compiled import MODULES
+from compiled import C_MODULES, MODULES
 
 # Python's semantics everywhere the .pxd files do not say otherwise: annotations are
 # documentation (a ``bytes`` hint must not start refusing bytes subclasses such as
@@ -48,7 +49,8 @@ def extensions() -> list[Extension]:
     except ImportError:
         _warn("Cython is not installed, the compiled core is not built")
         return []
-    modules = [Extension(name, [name.replace(".", "/") + ".py"]) for name in MODULES]
+    modules = [Extension(name, [name.replace(".", "/") + suffix])
+               for names, suffix in ((MODULES, ".py"), (C_MODULES, ".pyx")) for name in names]
     return cythonize(modules, compiler_directives=DIRECTIVES, quiet=True)
 
 

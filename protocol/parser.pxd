@@ -11,7 +11,7 @@ cdef list _BULK_HEADERS
 @cython.locals(tokens=list, last=Py_ssize_t, commands=list, i=Py_ssize_t,
                end=Py_ssize_t, header=Py_ssize_t, size=Py_ssize_t, args=list,
                bulk_headers=list, arrays=object)
-cdef tuple _split_commands(bytes data, Py_ssize_t max_bulk)
+cpdef tuple _split_commands(bytes data, Py_ssize_t max_bulk)
 
 
 cdef class RequestParser:

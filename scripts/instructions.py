@@ -4,7 +4,7 @@
 
 Instruction counts are deterministic, so unlike throughput they can be compared on a
 shared, noisy machine. Each case runs a worker under ``valgrind --tool=callgrind``
-twice, with ``--rounds`` and with twice as many rounds; the difference divided by
+twice, with ``--requests`` and with twice as many requests; the difference divided by
 the extra commands is the cost of one command, with interpreter start-up, imports
 and warm-up cancelled out. A round is what one socket read does: a pipeline of
 requests fed to a Connection (a real Server and Engine on a scratch directory, with
@@ -15,13 +15,13 @@ would run. System calls (the log's write) are the kernel's work, not counted her
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 
-MODE = "baseline"
 KEYS = 1000  # the keys a case cycles through, all present in the index for GET
 VALUE = b"x" * 100  # redis-benchmark's -d 100
 
@@ -105,7 +105,8 @@ def _instructions(command: str, pipeline: int, rounds: int) -> int:
     result = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
          sys.executable, "-m", "scripts.instructions", "--worker", command, str(pipeline),
-         str(rounds)], capture_output=True, text=True, check=True)
+         str(rounds)], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"})  # the same dict layouts in every run
     match = re.search(r"Collected : (\d+)", result.stderr)
     if match is None:
         raise SystemExit(f"no instruction count from callgrind:\n{result.stderr}")
@@ -131,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         command, pipeline, rounds = args.worker
         work(command, int(pipeline), int(rounds))
         return 0
+    from compiled import status
     pipelines = [int(p) for p in args.pipelines.split(",")]
-    print(f"instructions per command ({MODE})\n")
+    print(f"instructions per command ({status()[1]})\n")
     print("| command | " + " | ".join(f"-P {p}" for p in pipelines) + " |")
     print("|---|" + "--:|" * len(pipelines))
     for command in args.commands.split(","):

@@ -7,20 +7,27 @@ import importlib.machinery
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import compiled
 from tests.support import ROOT
 
+CORE = compiled.MODULES + compiled.C_MODULES
+
 
 def _loaded_compiled(env: dict[str, str]) -> list[bool]:
-    """Whether each module of compiled.MODULES loads as a C extension, in a fresh
-    interpreter with ``env`` added to the environment."""
+    """Whether each module of the core loads as a C extension, in a fresh interpreter
+    with ``env`` added to the environment (False for one that does not load)."""
     code = ("import compiled, importlib\n"
-            "for name in compiled.MODULES:\n"
-            "    importlib.import_module(name)\n"
-            "    print(compiled.is_compiled(name))\n")
+            "for name in compiled.MODULES + compiled.C_MODULES:\n"
+            "    try:\n"
+            "        importlib.import_module(name)\n"
+            "    except ImportError:\n"
+            "        print(False)\n"
+            "    else:\n"
+            "        print(compiled.is_compiled(name))\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True, env={**os.environ, **env})
     return [line == "True" for line in result.stdout.split()]
@@ -43,20 +50,23 @@ def test_this_run_uses_the_mode_it_asked_for():
     if compiled.pure_python_forced():
         assert not ok
         assert not any(compiled.is_compiled(name) for name in compiled.MODULES)
+        with pytest.raises(ImportError):
+            importlib.import_module(compiled.C_MODULES[0])
         assert sentence == "Running in pure Python (CASKD_PURE_PYTHON=1)"
     elif _built():
         assert ok
-        assert sentence == f"Compiled core: {', '.join(compiled.MODULES)}"
+        assert sentence == f"Compiled core: {', '.join(CORE)}"
 
 
 def test_the_switch_loads_every_module_from_its_source():
-    assert _loaded_compiled({compiled.SWITCH: "1"}) == [False] * len(compiled.MODULES)
+    """... and none of the Cython-only modules: their Python references run instead."""
+    assert _loaded_compiled({compiled.SWITCH: "1"}) == [False] * len(CORE)
 
 
 def test_without_the_switch_every_module_is_compiled():
     if not _built():
         pytest.skip("the compiled core is not built here")
-    assert _loaded_compiled({compiled.SWITCH: "0"}) == [True] * len(compiled.MODULES)
+    assert _loaded_compiled({compiled.SWITCH: "0"}) == [True] * len(CORE)
 
 
 @pytest.mark.parametrize("pure", [True, False], ids=["pure-python", "compiled"])
@@ -68,7 +78,8 @@ def test_log_and_info_say_which(pure, caskd_factory, monkeypatch):
     info = server.client().info("server")
     assert info["caskd_compiled"] == ("no" if pure else "yes")
     expected = ("Running in pure Python (CASKD_PURE_PYTHON=1)" if pure
-                else "Compiled core: protocol.parser, protocol.reply, storage.record")
+                else "Compiled core: protocol.parser, protocol.reply, storage.record, "
+                     "protocol._canonical")
     assert expected in server.log()
 
 
@@ -78,8 +89,9 @@ def test_every_extension_is_newer_than_its_sources():
     if not _built():
         pytest.skip("the compiled core is not built here")
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    for name in compiled.MODULES:
+    for name in CORE:
         stem = ROOT / name.replace(".", "/")
         built = stem.with_name(stem.name + suffix).stat().st_mtime
-        for source in (stem.with_suffix(".py"), stem.with_suffix(".pxd")):
+        sources = [stem.with_suffix(ext) for ext in (".py", ".pxd", ".pyx")]
+        for source in filter(Path.exists, sources):
             assert source.stat().st_mtime <= built, f"{source} changed: run make install"
