@@ -52,4 +52,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) *.egg-info build protocol/*.c protocol/*.so storage/*.c storage/*.so
