@@ -27,26 +27,17 @@ exact meant checking every header in Python first, which cost more than this par
 from __future__ import annotations
 
 from protocol.errors import ProtocolError
+from protocol.numbers import string2ll
 
 INT_MAX = 2**31 - 1
 UNAUTHENTICATED_MAX_ARGS = 10  # Redis's limits before AUTH
 UNAUTHENTICATED_MAX_BULK = 16384
-_LLONG_MIN, _LLONG_MAX = -(2**63), 2**63 - 1
 _CR, _LF, _STAR, _DOLLAR = 13, 10, 42, 36
 
 # Canonical headers, looked up instead of parsed or formatted on the hot paths.
 _CACHED = 1024
 _ARRAY_HEADERS = {b"*%d" % n: n for n in range(1, _CACHED + 1)}
 _BULK_HEADERS = [b"$%d" % n for n in range(_CACHED)]  # index: the argument's length
-
-
-def _string2ll(digits: bytes) -> int | None:
-    """Redis's string2ll(): a signed 64-bit decimal with no '+', spaces or leading zeros."""
-    unsigned = digits[1:] if digits[:1] == b"-" else digits
-    if not unsigned.isdigit() or len(digits) > 20 or (unsigned[0] == 0x30 and digits != b"0"):
-        return None
-    value = int(digits)
-    return value if _LLONG_MIN <= value <= _LLONG_MAX else None
 
 
 def _protocol_error(detail: str) -> ProtocolError:
@@ -314,7 +305,7 @@ class RequestParser:
         header = buf[pos:cr]
         count = _ARRAY_HEADERS.get(header)
         if count is None:
-            count = _string2ll(header[1:])
+            count = string2ll(header[1:])
             if count is None or count > INT_MAX:
                 if b"\0" in header:
                     return self._wait_for_line(pos, "too big mbulk count string")
@@ -344,7 +335,7 @@ class RequestParser:
             got = buf[pos]
             shown = " " if got in (_CR, _LF) else bytes([got]).decode("utf-8", "surrogateescape")
             raise _protocol_error(f"expected '$', got '{shown}'")
-        size = _string2ll(header[1:])
+        size = string2ll(header[1:])
         if size is None or not 0 <= size <= self.proto_max_bulk_len:
             if b"\0" in header:
                 return self._wait_for_line(pos, "too big bulk count string")

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from server.algorithms.glob import compile_pattern
 from server.commands.registry import ACL_CATEGORIES, Command
-from server.glob import compile_pattern
 
 if TYPE_CHECKING:
-    from server.connection import Connection
+    from server.session import Session
 
 DENIED_CMD, DENIED_KEY, DENIED_AUTH = "command", "key", "auth"  # ACL LOG reasons
 LOG_GROUPING_MS = 60_000  # Redis merges like log entries this close in time
@@ -406,39 +406,41 @@ class Acl:
         self.apply_rule(self.default, b">" + password.encode() if password else b"nopass")
         return True
 
-    def set_default_auth(self, client: Connection) -> None:
+    def set_default_auth(self, client: Session) -> None:
         """A new connection's state, and RESET's: the default user, already authenticated
         when that user needs no password (Redis's clientSetDefaultAuth)."""
         default = self.default
         client.user = default
         client.authenticated = default.nopass and default.enabled
-        client.parser.authenticated = not self.auth_required(client)
+        client.refresh_request_limits()
 
     @staticmethod
-    def log_in(client: Connection, user: User) -> None:
+    def log_in(client: Session, user: User) -> None:
         client.user = user
-        client.authenticated = client.parser.authenticated = True
+        client.authenticated = True
+        client.refresh_request_limits()
 
-    def default_changed(self, clients: Iterable[Connection]) -> None:
+    def default_changed(self, clients: Iterable[Session]) -> None:
         """The default user's password or state changed: whether a client must AUTH, and
         so its request size limits, may have too."""
         for client in clients:
-            client.parser.authenticated = not self.auth_required(client)
+            client.refresh_request_limits()
 
-    def disconnect_users(self, users: list[User], current: Connection,
-                         clients: Iterable[Connection]) -> None:
+    def disconnect_users(self, users: list[User], current: Session,
+                         clients: Iterable[Session]) -> None:
         """Deleted users' clients go (the current one after its reply), back to the
         default user and unauthenticated meanwhile, as Redis does."""
         for client in list(clients):
             if client.user in users:
                 client.user = self.default
-                client.authenticated = client.parser.authenticated = False
+                client.authenticated = False
+                client.refresh_request_limits()
                 if client is current:
                     client.close_after_reply = True
                 else:
                     client.close()
 
-    def auth_required(self, client: Connection) -> bool:
+    def auth_required(self, client: Session) -> bool:
         """Redis's authRequired(): the default user has a password (or is off) and the
         client has not authenticated."""
         default = self.default
@@ -459,7 +461,7 @@ class Acl:
                     return DENIED_KEY, index
         return None
 
-    def deny(self, client: Connection, command: Command, argv: list[bytes]) -> str | None:
+    def deny(self, client: Session, command: Command, argv: list[bytes]) -> str | None:
         """The dispatcher's check for a restricted user: None, or the NOPERM error (the
         denial is logged)."""
         denied = self.check(client.user, command, argv)
@@ -473,7 +475,7 @@ class Acl:
         return "NOPERM this user has no permissions to access one of the keys used as " \
                "arguments"
 
-    def deny_in_exec(self, client: Connection, command: Command,
+    def deny_in_exec(self, client: Session, command: Command,
                      argv: list[bytes]) -> str | None:
         """EXEC checks each queued command again: the rules may have changed since."""
         denied = self.check(client.user, command, argv)
@@ -487,7 +489,7 @@ class Acl:
                 "accumulated and the EXEC call. This command is no longer allowed for the "
                 f"following reason: {why}")
 
-    def log_denial(self, client: Connection, reason: str, command: Command,
+    def log_denial(self, client: Session, reason: str, command: Command,
                    argv: list[bytes], index: int, context: str | None = None) -> None:
         client.last_command = command.full_name  # Redis sets it before any check
         target = command.full_name.encode() if reason == DENIED_CMD else argv[index]

@@ -19,34 +19,24 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
-from protocol.reply import QUEUED, Error, Raw, encode
+from protocol.reply import Error
 from server import info as info_module
 from server import observe
 from server.acl import Acl, AclFileError
 from server.blocking import BlockedClients
-from server.commands import transactions
-from server.commands.registry import ADMIN, NO_MULTI, READONLY, SKIP_SLOWLOG, Command, renamed
+from server.commands.registry import Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
-from server.connection import Connection
-from server.errors import (
-    NOAUTH,
-    WRONGTYPE,
-    CommandError,
-    unknown_command,
-    unknown_subcommand,
-    wrong_arity,
-)
+from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
 from server.pause import ClientPause
-from server.replies import NO_REPLY
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
+from server.session import Session
+from server.transport import Connection
 from server.watch import Watches
-from storage.collections import WrongType
-from storage.engine import CorruptValue, Engine
+from storage.engine import Engine
 
 if TYPE_CHECKING:
     from protocol import ProtocolError
@@ -69,7 +59,8 @@ class Server:
         except ValueError as exc:
             raise SystemExit(f"*** FATAL CONFIG FILE ERROR ***\n{exc}") from None
         self.acl = self._load_acl()
-        self.clients: dict[int, Connection] = {}
+        self.dispatcher = Dispatcher(self, self.commands)
+        self.clients: dict[int, Session] = {}  # every connected client's, by id
         self.holding: set[Connection] = set()
         self._to_commit: list[Connection] = []
         self._commit_scheduled = False
@@ -84,8 +75,7 @@ class Server:
         # Observers: call() does their work only while ``observed`` is set.
         self.watches = Watches(self.refresh_observed)
         self.blocking = BlockedClients(self)
-        self.monitors: list[Connection] = []
-        self._own_monitor_lines: list[bytes] = []  # a monitor's own commands: after its reply
+        self.monitors: list[Session] = []
         self.observed = False
         self.pause = ClientPause(self)
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
@@ -178,8 +168,8 @@ class Server:
         self.commit()
         self.engine.close()
         self.release()
-        for client in list(self.clients.values()):
-            client.close()
+        for session in list(self.clients.values()):
+            session.close()
         await asyncio.sleep(0)  # let transports write what they hold
         self.log.warning("caskd is now ready to exit, bye bye...")
 
@@ -195,183 +185,28 @@ class Server:
                                   client.transport.get_extra_info("peername")):
             self.stats.rejected_connections += 1
             return DENIED
-        self.clients[client.id] = client
+        self.clients[client.session.id] = client.session
         self.stats.total_connections_received += 1
-        if self.pause.mode is not None:
-            client.slow_path = True
         sock = client.transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return None
 
     def forget(self, client: Connection) -> None:
-        self.clients.pop(client.id, None)
+        session = client.session
+        self.clients.pop(session.id, None)
         self.holding.discard(client)
-        self.watches.unwatch_all(client)
-        self.blocking.forget(client)
-        self.set_monitoring(client, False)
+        self.watches.unwatch_all(session)
+        self.blocking.forget(session)
+        self.set_monitoring(session, False)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
-        self.log.debug("Protocol error (%s) from client: id=%d addr=%s", exc, client.id,
-                       client.address)
-
-    # -------------------------------------------------------------- dispatch
-
-    def execute(self, client: Connection, argv: list[bytes]):
-        """Run one command for ``client`` and return its reply (hot path)."""
-        command = self.commands.get(argv[0])
-        if command is None:
-            command = self.commands.get(argv[0].lower())
-            if command is None:
-                return self._reject(client, None, unknown_command(argv))
-        if command.subcommands and (len(argv) > 1 or command.handler is None):
-            if len(argv) < 2:
-                return self._reject(client, command, wrong_arity(command.name))
-            sub = command.subcommands.get(argv[1].lower())
-            if sub is None:
-                return self._reject(client, command, unknown_subcommand(command.name, argv[1]))
-            command = sub
-        arity = command.arity  # command.arity_ok(), inlined: every command passes here
-        if (len(argv) != arity) if arity > 0 else (len(argv) < -arity):
-            return self._reject(client, command, wrong_arity(command.full_name))
-        if not client.authenticated and command.needs_auth and self.acl.auth_required(client):
-            return self._reject(client, command, NOAUTH)
-        if not client.user.unrestricted:
-            denied = self.acl.deny(client, command, argv)
-            if denied is not None:
-                return self._reject(client, command, denied)
-        if client.slow_path:
-            return self.execute_special(client, command, argv)
-        if command.is_write and not self.engine.writable:
-            return self._reject(client, command, self.misconf_error())
-        return self.call(client, command, argv)
-
-    def execute_special(self, client: Connection, command: Command, argv: list[bytes]):
-        """The rest of execute() for a client in MULTI, in CLIENT REPLY OFF|SKIP, in
-        MONITOR, or while the server is paused (``client.slow_path``). May raise
-        Postponed: the connection then keeps the command until the pause ends."""
-        if client.monitoring and (command.is_write or READONLY in command.flag_set):
-            reply = self._refuse(client, command, "ERR Replica can't interact with the keyspace")
-        elif not self.engine.writable and self._writes(client, command):
-            reply = self._refuse(client, command, self.misconf_error())
-        else:
-            self.pause.hold(client, command)
-            if client.multi is None or not command.queued_in_multi:
-                reply = self.call(client, command, argv)
-                if self._own_monitor_lines:  # a MONITOR client sees its reply first
-                    lines, self._own_monitor_lines = self._own_monitor_lines, []
-                    reply = Raw(encode(reply, client.resp3) + b"".join(lines))
-            elif NO_MULTI in command.flag_set:
-                reply = self._refuse(client, command, "ERR Command not allowed inside a "
-                                                      "transaction")
-            else:
-                client.multi.append((command, argv))
-                reply = QUEUED
-        return self._reply_mode(client, command, reply)
-
-    @staticmethod
-    def _writes(client: Connection, command: Command) -> bool:
-        """A write command, or an EXEC that would run one."""
-        return command.is_write or (command.full_name == "exec" and client.multi is not None
-                                    and any(queued.is_write for queued, _ in client.multi))
-
-    @staticmethod
-    def _reply_mode(client: Connection, command: Command | None, reply):
-        """CLIENT REPLY OFF drops replies; SKIP drops the next one. CLIENT REPLY decides
-        about its own reply."""
-        mode = client.reply_mode
-        if mode == "on" or (command is not None and command.full_name == "client|reply"):
-            return reply
-        if mode == "skip":
-            client.reply_mode = "on"
-            client.server.refresh_slow_path(client)
-        return NO_REPLY
-
-    def call(self, client: Connection, command: Command, argv: list[bytes]):
-        """Run a handler, counting it for INFO commandstats and SLOWLOG; while anyone
-        WATCHes or MONITORs (``observed``), tell them too."""
-        observed = self.observed
-        if observed:
-            log_end = self.engine.position + self.engine.pending_bytes
-        client.last_command = command.full_name
-        started = perf_counter_ns()
-        try:
-            reply = command.handler(client, argv)
-        except CommandError as exc:
-            command.failed_calls += 1
-            reply = Error(str(exc))  # counted for errorstats just below, like any Error
-        except WrongType:  # the engine met a key of another type (a string command's)
-            command.failed_calls += 1
-            reply = Error(WRONGTYPE)
-        except CorruptValue as exc:  # the disk changed the value: refuse it, never serve it
-            command.failed_calls += 1
-            reply = Error(f"ERR {exc}")
-        except Exception as exc:  # a bug in a handler: answer, log, keep serving
-            command.failed_calls += 1
-            self.log.exception("Command %s failed", command.full_name)
-            reply = Error(f"ERR internal error in '{command.full_name}': "
-                          f"{type(exc).__name__}: {exc}")
-        usec = (perf_counter_ns() - started) // 1000
-        command.calls += 1
-        command.usec += usec
-        if type(reply) is Error:
-            self.stats.count_error(reply.text)
-        if usec >= self.slowlog_threshold and SKIP_SLOWLOG not in command.flag_set:
-            self.slowlog.record(client, command.full_name, argv, usec)
-        if observed:
-            self._observe(client, command, argv, log_end)
-        return reply
-
-    def _observe(self, client: Connection, command: Command, argv: list[bytes],
-                 log_end: int) -> None:
-        """After a command: a write that changed something (the log grew) touches its
-        keys for WATCH, and readies them for clients blocked on them (served once the
-        command, or its whole transaction, is over); MONITOR clients see every
-        command but admin ones."""
-        if command.is_write and (self.watches or self.blocking.waiters) and \
-                self.engine.position + self.engine.pending_bytes != log_end:
-            keys = [argv[i] for i in command.key_positions(argv)]
-            if self.watches:
-                self.watches.touch(client.db, keys)
-            self.blocking.signal(client.db, keys)
-        if self.blocking.ready and not client.in_exec:
-            self.blocking.serve()
-        if self.monitors and ADMIN not in command.flag_set:
-            line = observe.monitor_line(client, command.full_name, argv)
-            for monitor in self.monitors:
-                if monitor is client:
-                    self._own_monitor_lines.append(line)
-                    continue
-                if not monitor.out:
-                    self.schedule_commit(monitor)
-                monitor.out.append(line)
-
-    def _reject(self, client: Connection, command: Command | None, message: str):
-        """A command refused before it runs (unknown, wrong arity, NOAUTH, MISCONF)."""
-        error = self._refuse(client, command, message)
-        return self._reply_mode(client, command, error) if client.slow_path else error
-
-    def _refuse(self, client: Connection, command: Command | None, message: str) -> Error:
-        """Count a refusal; inside MULTI it dooms the transaction, and a refused EXEC
-        discards it (Redis's rejectCommand)."""
-        if command is not None:
-            command.rejected_calls += 1
-            if command.full_name == "exec":
-                transactions.end_transaction(client)
-                reason = message[4:] if message.startswith("ERR ") else message
-                message = f"EXECABORT Transaction discarded because of: {reason}"
-        if client.multi is not None:
-            client.multi_failed = True
-        return self.error_reply(message)
+        self.log.debug("Protocol error (%s) from client: id=%d addr=%s", exc,
+                       client.session.id, client.session.address)
 
     def error_reply(self, message: str) -> Error:
         self.stats.count_error(message)
         return Error(message)
-
-    def misconf_error(self) -> str:
-        error = self.engine.last_error
-        reason = error.strerror if error is not None and error.strerror else str(error)
-        return f"MISCONF Errors writing to the AOF file: {reason}"
 
     def count_lookup(self, hit: bool) -> None:
         if hit:
@@ -397,25 +232,15 @@ class Server:
     def refresh_observed(self) -> None:
         self.observed = bool(self.watches) or bool(self.monitors) or bool(self.blocking.waiters)
 
-    def set_monitoring(self, client: Connection, on: bool) -> None:
+    def set_monitoring(self, session: Session, on: bool) -> None:
         """MONITOR (on), RESET or a disconnect (off)."""
-        if client.monitoring != on:
-            client.monitoring = on
+        if session.monitoring != on:
+            session.monitoring = on
             if on:
-                self.monitors.append(client)
+                self.monitors.append(session)
             else:
-                self.monitors.remove(client)
+                self.monitors.remove(session)
             self.refresh_observed()
-            self.refresh_slow_path(client)
-
-    def refresh_slow_path(self, client: Connection) -> None:
-        """Whether ``client``'s commands need execute_special."""
-        client.slow_path = (client.multi is not None or client.reply_mode != "on"
-                            or client.monitoring or self.pause.mode is not None)
-
-    def refresh_all_slow_paths(self) -> None:
-        for client in self.clients.values():
-            self.refresh_slow_path(client)
 
     def reopen_storage(self) -> None:
         """DEBUG RELOAD: close the engine and load the data set again from disk."""
@@ -424,8 +249,8 @@ class Server:
             client.release(1 << 62)
         self.holding.clear()
         self.open_storage()
-        for client in self.clients.values():
-            client.engine = self.engine
+        for session in self.clients.values():
+            session.engine = self.engine
         self.keys_flushed()
 
     # ------------------------------------------------------- replies and log
@@ -437,7 +262,7 @@ class Server:
         they cannot reveal a change a crash could lose. The common case of a read."""
         engine = self.engine
         return (not engine.pending_bytes and not client.held and not client.closed
-                and not client.close_after_reply and client.backlog is None
+                and not client.session.close_after_reply and not client.output_full
                 and engine.position <= self.released_position())
 
     def schedule_commit(self, client: Connection) -> None:
@@ -503,10 +328,10 @@ class Server:
     def _close_idle_clients(self, now: float) -> None:
         timeout = self.config["timeout"]
         if timeout:
-            for client in list(self.clients.values()):
-                if now - client.last_interaction > timeout and client.multi is None \
-                        and client.blocked is None:
-                    client.close()
+            for session in list(self.clients.values()):
+                if now - session.last_interaction > timeout and session.multi is None \
+                        and session.blocked is None:
+                    session.close()
 
     # --------------------------------------------------------------- config
 
@@ -514,9 +339,9 @@ class Server:
         """Push CONFIG SET changes to the parts that hold a copy."""
         self.query_buffer_limit = self.config["client-query-buffer-limit"]
         output_limits = self.config["client-output-buffer-limit"]["normal"]
-        for client in self.clients.values():
-            client.parser.proto_max_bulk_len = self.config["proto-max-bulk-len"]
-            client.set_output_limits(output_limits)
+        for session in self.clients.values():
+            session.peer.parser.proto_max_bulk_len = self.config["proto-max-bulk-len"]
+            session.peer.set_output_limits(output_limits)
         if self.acl.follow_requirepass(self.config["requirepass"]):
             self.acl.default_changed(self.clients.values())
         self.acl.log_max_len = self.config["acllog-max-len"]
@@ -547,8 +372,8 @@ class Server:
     def info_text(self, sections: list[str]) -> str:
         return info_module.render(self, sections)
 
-    def describe_client(self, client: Connection) -> str:
-        return info_module.describe_client(self, client)
+    def describe_client(self, session: Session) -> str:
+        return info_module.describe_client(self, session)
 
 
 def configure_logging(config: Config) -> None:

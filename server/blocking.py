@@ -22,8 +22,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from protocol.reply import Error, NullArray, encode_into
-from server import longdouble
+from protocol.numbers import LLONG_MAX
+from protocol.reply import Error, NullArray
+from server.algorithms import longdouble
 from server.errors import CommandError
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from server.app import Server
     from server.commands.registry import Command
-    from server.connection import Connection
+    from server.session import Session
 
 UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 
@@ -59,7 +60,7 @@ def parse_timeout(arg: bytes) -> float:
         raise CommandError("ERR timeout is not a float or out of range")
     product = None if isinstance(value, float) else longdouble.round_to_long_double(value * 1000)
     ms = math.trunc(product) if product is not None else -1
-    if not 0 <= ms < 2**63:
+    if not 0 <= ms <= LLONG_MAX:
         raise CommandError("ERR timeout is negative")
     return ms / 1000
 
@@ -68,7 +69,7 @@ def parse_timeout(arg: bytes) -> float:
 class BlockState:
     """A waiting client: the command to run again, what it waits for, its timer."""
 
-    client: Connection
+    client: Session
     command: Command
     argv: list[bytes]
     keys: list[tuple[int, bytes]]
@@ -84,10 +85,10 @@ class BlockedClients:
         self.count = 0  # blocked clients (INFO blocked_clients)
         self._serving = False
 
-    def block(self, client: Connection, argv: list[bytes], blocked: Blocked) -> None:
+    def block(self, client: Session, argv: list[bytes], blocked: Blocked) -> None:
         """Park ``client``, which ran ``argv`` and raised ``blocked``."""
         server = self.server
-        command = server.commands.get(argv[0]) or server.commands[argv[0].lower()]
+        command = server.dispatcher.resolve(argv)
         state = BlockState(client, command, argv, [(client.db, key) for key in blocked.keys],
                            blocked.kind)
         for slot in dict.fromkeys(state.keys):
@@ -130,21 +131,20 @@ class BlockedClients:
             if type(value) is not state.kind or state.client.blocked is not state:
                 continue
             try:
-                reply = self.server.call(state.client, state.command, state.argv)
+                reply = self.server.dispatcher.call(state.client, state.command, state.argv)
             except Blocked:  # nothing for it after all: it waits on
                 continue
             self.unblock(state.client, reply)
 
-    def unblock(self, client: Connection, reply) -> None:
+    def unblock(self, client: Session, reply) -> None:
         """Answer a waiting client and let it go on with the commands it sent since."""
         state = self._release(client)
         if state is None:
             return
         if client.slow_path:  # CLIENT REPLY OFF|SKIP decides about this reply too
-            reply = self.server._reply_mode(client, state.command, reply)
-        encode_into(client.out, reply, client.resp3)
-        self.server.schedule_commit(client)
-        self.server.loop.call_soon(client.resume_after_block)
+            reply = self.server.dispatcher.reply_mode(client, state.command, reply)
+        if client.peer is not None:
+            client.peer.deliver(reply)
 
     def unblock_by_id(self, client_id: int, error: bool) -> bool:
         """CLIENT UNBLOCK: answer a waiting client as on a timeout, or with an error."""
@@ -154,11 +154,11 @@ class BlockedClients:
         self.unblock(client, Error(UNBLOCKED) if error else NullArray)
         return True
 
-    def forget(self, client: Connection) -> None:
+    def forget(self, client: Session) -> None:
         """A waiting client disconnected."""
         self._release(client)
 
-    def _release(self, client: Connection) -> BlockState | None:
+    def _release(self, client: Session) -> BlockState | None:
         state = client.blocked
         if state is None:
             return None

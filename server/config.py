@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.glob import compile_pattern
+from protocol.numbers import LLONG_MAX
+from server.algorithms.glob import compile_pattern
 
 _UNITS = {"k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
 
@@ -145,7 +146,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _string("requirepass", ""),
     _bool("protected-mode", True),
     _string("aclfile", "", mutable=False),
-    _int("acllog-max-len", 128, 0, 2**63 - 1),
+    _int("acllog-max-len", 128, 0, LLONG_MAX),
     _int("tls-port", 0, 0, 65535, mutable=False),
     _string("tls-cert-file", "", mutable=False),
     _string("tls-key-file", "", mutable=False),
@@ -164,7 +165,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _memory("caskd-segment-size", 64 * 1024 * 1024, 1024, 1 << 30),
     _int("slowlog-log-slower-than", 10000, -1, 2**62),
     _int("slowlog-max-len", 128, 0, 2**31 - 1),
-    _int("latency-monitor-threshold", 0, 0, 2**63 - 1),  # caskd records no latency events
+    _int("latency-monitor-threshold", 0, 0, LLONG_MAX),  # caskd records no latency events
     _enum("enable-debug-command", "no", ("no", "yes", "local"), mutable=False),
 )}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from protocol.numbers import string2ll
+
 
 class CommandError(Exception):
     """Raised by a handler (or a helper it calls) to answer with an error reply.
@@ -60,11 +62,8 @@ def bad_subcommand_usage(command: str, sub: bytes) -> CommandError:
 def parse_int(arg: bytes, error: str = NOT_INTEGER) -> int:
     """A signed 64-bit integer in Redis's strict syntax (string2ll: no spaces, no '+',
     no leading zeros)."""
-    digits = arg[1:] if arg[:1] == b"-" else arg
-    if not digits.isdigit() or len(digits) > 19 or (digits[0] == 0x30 and len(arg) > 1):
-        raise CommandError(error)
-    value = int(arg)
-    if not -(2**63) <= value < 2**63:
+    value = string2ll(arg)
+    if value is None:
         raise CommandError(error)
     return value
 

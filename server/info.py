@@ -19,7 +19,7 @@ import compiled
 
 if TYPE_CHECKING:
     from server.app import Server
-    from server.connection import Connection
+    from server.session import Session
 
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
                     "cpu", "modules", "errorstats", "cluster", "keyspace")
@@ -106,7 +106,7 @@ def _clients(server: Server) -> dict:
         "cluster_connections": 0,
         "maxclients": server.config["maxclients"],
         "client_recent_max_input_buffer": max(
-            (c.parser.buffered_bytes for c in server.clients.values()), default=0),
+            (c.peer.query_buffer_size() for c in server.clients.values()), default=0),
         "client_recent_max_output_buffer": 0,
         "blocked_clients": server.blocking.count,
         "tracking_clients": 0,
@@ -273,13 +273,7 @@ def render(server: Server, requested: list[str]) -> str:
     return "\r\n\r\n".join(blocks) + ("\r\n" if blocks else "")
 
 
-def local_address(client: Connection) -> str:
-    """The server side of the connection, ``ip:port`` (CLIENT LIST laddr=)."""
-    sock = client.transport.get_extra_info("sockname") if client.transport else None
-    return f"{sock[0]}:{sock[1]}" if isinstance(sock, tuple) else "?"
-
-
-def _client_flags(client: Connection) -> str:
+def _client_flags(client: Session) -> str:
     """Redis's letters, in Redis's order; N when none applies."""
     flags = "".join(letter for letter, on in (
         ("O", client.monitoring), ("x", client.multi is not None),
@@ -288,21 +282,23 @@ def _client_flags(client: Connection) -> str:
     return flags or "N"
 
 
-def describe_client(server: Server, client: Connection) -> str:
+def describe_client(server: Server, client: Session) -> str:
     """A CLIENT LIST / CLIENT INFO line, Redis 7.0's fields (plus 7.2's lib-name and
     lib-ver, which CLIENT SETINFO sets)."""
     now = time.monotonic()
     in_multi = client.multi is not None
-    omem = client.output_size()
-    sock = client.transport.get_extra_info("socket") if client.transport else None
-    return (f"id={client.id} addr={client.address} laddr={local_address(client)} "
-            f"fd={sock.fileno() if sock is not None else -1} "
+    peer = client.peer
+    omem = peer.output_size() if peer else 0
+    return (f"id={client.id} addr={client.address} "
+            f"laddr={peer.local_address() if peer else '?'} "
+            f"fd={peer.fileno() if peer else -1} "
             f"name={client.name.decode(errors='replace')} age={int(now - client.created)} "
             f"idle={int(now - client.last_interaction)} flags={_client_flags(client)} "
             f"db={client.db} sub=0 psub=0 ssub=0 multi={len(client.multi) if in_multi else -1} "
-            f"qbuf={client.parser.buffered_bytes} qbuf-free=0 argv-mem=0 multi-mem=0 "
-            f"rbs=0 rbp=0 obl=0 oll={len(client.held)} omem={omem} tot-mem=0 "
-            f"events={'r' if client.reading else ''}{'w' if omem else ''} "
+            f"qbuf={peer.query_buffer_size() if peer else 0} qbuf-free=0 argv-mem=0 "
+            f"multi-mem=0 rbs=0 rbp=0 obl=0 oll={peer.held_replies() if peer else 0} "
+            f"omem={omem} tot-mem=0 "
+            f"events={'r' if peer and peer.reading else ''}{'w' if omem else ''} "
             f"cmd={client.last_command} user={client.user.name.decode(errors='replace')} "
             f"redir=-1 resp={client.protocol} "
             f"lib-name={client.lib_name.decode(errors='replace')} "

@@ -12,7 +12,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from server.connection import Connection
+    from server.session import Session
 
 MAX_ARGS = 32  # Redis's SLOWLOG_ENTRY_MAX_ARGC
 MAX_ARG_BYTES = 128  # SLOWLOG_ENTRY_MAX_STRING
@@ -59,7 +59,7 @@ class SlowLog:
         self.entries: deque[list] = deque()
         self.next_id = 0
 
-    def record(self, client: Connection, name: str, argv: list[bytes], usec: int) -> None:
+    def record(self, client: Session, name: str, argv: list[bytes], usec: int) -> None:
         self.entries.appendleft([self.next_id, int(time.time()), usec,
                                  _trimmed(redacted(name, argv)), client.address.encode(),
                                  client.name])
@@ -101,7 +101,7 @@ def _quoted(arg: bytes) -> bytes:
     return b'"' + b"".join([_REPR[b] for b in arg]) + b'"'
 
 
-def monitor_line(client: Connection, name: str, argv: list[bytes]) -> bytes:
+def monitor_line(client: Session, name: str, argv: list[bytes]) -> bytes:
     """``+1700000000.123456 [0 127.0.0.1:5555] "SET" "k" "v"``, a status reply."""
     now = time.time_ns() // 1000
     args = b" ".join([_quoted(arg) for arg in redacted(name, argv)])

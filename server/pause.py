@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from server.app import Server
     from server.commands.registry import Command
-    from server.connection import Connection
+    from server.session import Session
 
 WRITE = "write"
 ALL = "all"
@@ -31,7 +31,7 @@ class ClientPause:
         self.mode: str | None = None  # None, WRITE or ALL
         self.end = 0.0  # loop time
         self._timer: asyncio.TimerHandle | None = None
-        self.waiting: list[Connection] = []
+        self.waiting: list[Session] = []
 
     def pause(self, mode: str, seconds: float) -> None:
         """As Redis does, a new pause never shortens or weakens the current one."""
@@ -44,7 +44,6 @@ class ClientPause:
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = loop.call_at(end, self.unpause)
-        self.server.refresh_all_slow_paths()
 
     def unpause(self) -> None:
         if self.mode is None:
@@ -54,25 +53,24 @@ class ClientPause:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self.server.refresh_all_slow_paths()
         waiting, self.waiting = self.waiting, []
-        for client in waiting:
-            if not client.closed:
-                client.resume()
+        for session in waiting:
+            if session.peer is not None:
+                session.peer.resume()
 
-    def hold(self, client: Connection, command: Command) -> None:
-        """Raise Postponed (and remember the client) if ``command`` must wait."""
-        if self._must_wait(client, command):
-            self.waiting.append(client)
+    def hold(self, session: Session, command: Command) -> None:
+        """Raise Postponed (and remember the session) if ``command`` must wait."""
+        if self._must_wait(session, command):
+            self.waiting.append(session)
             raise Postponed
 
-    def _must_wait(self, client: Connection, command: Command) -> bool:
-        if self.mode is None or client.monitoring:
+    def _must_wait(self, session: Session, command: Command) -> bool:
+        if self.mode is None or session.monitoring:
             return False
         if self.mode == ALL:
             return True
         if command.is_write:
             return True
         # EXEC waits if it would run a write.
-        return command.full_name == "exec" and client.multi is not None and \
-            any(queued.is_write for queued, _ in client.multi)
+        return command.full_name == "exec" and session.multi is not None and \
+            any(queued.is_write for queued, _ in session.multi)

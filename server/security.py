@@ -25,13 +25,17 @@ DENIED = (
     b"to start accepting connections from the outside.\r\n")
 
 
+LOCAL_HOSTS = ("127.0.0.1", "::1")
+
+
 def is_loopback(peer: object) -> bool:
-    """Whether a peer address (asyncio's ``peername``) counts as local for protected
-    mode. Redis 7.0 compares the peer's text with "127.0.0.1" and "::1" exactly, so a
-    client from 127.0.0.2 is refused too; a Unix socket's (a string) is local."""
+    """Whether a peer address (asyncio's ``peername``) counts as local, for protected
+    mode and DEBUG (Redis's islocalClient). Redis 7.0 compares the peer's text with
+    "127.0.0.1" and "::1" exactly, so a client from 127.0.0.2 is not local; a Unix
+    socket's (a string) is."""
     if not isinstance(peer, tuple):
         return True
-    return peer[0] in ("127.0.0.1", "::1")
+    return peer[0] in LOCAL_HOSTS
 
 
 def protected_mode_refuses(protected_mode: bool, default_user_nopass: bool,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from storage.engine import now_ms
 
 if TYPE_CHECKING:
-    from server.connection import Connection
+    from server.session import Session
     from storage.engine import Engine
 
 Slot = tuple[int, bytes]  # (db, key)
@@ -28,13 +28,13 @@ class Watches:
     the key's expiry time as WATCH saw it (None: no such key, 0: no TTL)."""
 
     def __init__(self, on_change: Callable[[], None]) -> None:
-        self.clients: dict[Slot, set[Connection]] = {}
+        self.clients: dict[Slot, set[Session]] = {}
         self._on_change = on_change  # called when the registry turns empty or non-empty
 
     def __bool__(self) -> bool:
         return bool(self.clients)
 
-    def watch(self, client: Connection, engine: Engine, db: int, keys: Iterable[bytes]) -> None:
+    def watch(self, client: Session, engine: Engine, db: int, keys: Iterable[bytes]) -> None:
         was_empty = not self.clients
         for key in keys:
             slot = (db, key)
@@ -47,7 +47,7 @@ class Watches:
         if was_empty and self.clients:
             self._on_change()
 
-    def unwatch_all(self, client: Connection) -> None:
+    def unwatch_all(self, client: Session) -> None:
         if not client.watched:
             return
         for slot in client.watched:
@@ -84,12 +84,12 @@ class Watches:
                 if exists_now or client.watched.get((db, key)) is not None:
                     self._mark(client)
 
-    def _mark(self, client: Connection) -> None:
+    def _mark(self, client: Session) -> None:
         client.cas_dirty = True
         self.unwatch_all(client)
 
     @staticmethod
-    def expired(client: Connection) -> bool:
+    def expired(client: Session) -> bool:
         """A watched key had a TTL that has passed since WATCH (Redis 7.0 counts
         that as a change, whether or not the key has been removed yet)."""
         now = now_ms()

@@ -148,9 +148,7 @@ def dryrun(client, argv: list[bytes]):
     if user is None:
         raise CommandError(f"ERR User '{argv[2].decode(errors='surrogateescape')}' not found")
     target = argv[3:]
-    command = server.commands.get(target[0].lower())
-    if command is not None and command.subcommands and len(target) > 1:
-        command = command.subcommands.get(target[1].lower())
+    command = server.dispatcher.resolve(target)
     if command is None:
         raise CommandError(f"ERR Command '{target[0].decode(errors='surrogateescape')}' "
                            f"not found")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from protocol.reply import OK, SimpleString, Verbatim
+from server.algorithms.glob import compile_pattern
 from server.commands.registry import CASKD_ONLY_FLAGS, Command
 from server.config import ConfigError
 from server.errors import SYNTAX, CommandError, bad_subcommand_usage
-from server.glob import compile_pattern
 from server.replies import NO_REPLY, help_reply
 
 
@@ -206,11 +206,9 @@ def command_docs(client, argv: list[bytes]):
 
 def command_getkeys(client, argv: list[bytes]):
     target = argv[2:]
-    found = client.server.commands.get(target[0].lower())
+    found = client.server.dispatcher.resolve(target)
     if found is None:
         raise CommandError("ERR Invalid command specified")
-    if found.subcommands and len(target) > 1:
-        found = found.subcommands.get(target[1].lower(), found)
     if not found.arity_ok(len(target)):
         raise CommandError("ERR Invalid number of arguments specified for command")
     positions = found.key_positions(target)

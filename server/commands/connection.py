@@ -14,7 +14,6 @@ from server.errors import (
     parse_int,
     parse_int32,
 )
-from server.info import local_address
 from server.pause import ALL, WRITE
 from server.replies import NO_REPLY, help_reply
 
@@ -207,7 +206,7 @@ def _kill(client, filters: dict, skipme: bool) -> int:
                 or ("type" in filters and filters["type"] != "normal") \
                 or ("user" in filters and other.user is not filters["user"]) \
                 or ("addr" in filters and other.address != filters["addr"]) \
-                or ("laddr" in filters and local_address(other) != filters["laddr"]) \
+                or ("laddr" in filters and other.peer.local_address() != filters["laddr"]) \
                 or (other is client and skipme):
             continue
         if other is client:
@@ -238,14 +237,13 @@ def client_unpause(client, argv: list[bytes]):
 
 
 def client_reply(client, argv: list[bytes]):
-    """CLIENT REPLY ON|OFF|SKIP; only ON answers (Server._reply_mode does the rest)."""
+    """CLIENT REPLY ON|OFF|SKIP; only ON answers (Dispatcher.reply_mode does the rest)."""
     mode = argv[2].lower()
     if mode not in (b"on", b"off", b"skip"):
         raise CommandError(SYNTAX)
     if mode == b"skip" and client.reply_mode == "off":
         return NO_REPLY  # replies stay off
     client.reply_mode = mode.decode()
-    client.server.refresh_slow_path(client)
     return OK if mode == b"on" else NO_REPLY
 
 
@@ -305,7 +303,6 @@ def reset(client, argv: list[bytes]):
     client.name = b""
     client.reply_mode = "on"
     server.acl.set_default_auth(client)
-    server.refresh_slow_path(client)
     return SimpleString("RESET")
 
 

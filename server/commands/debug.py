@@ -3,39 +3,34 @@
 
 from __future__ import annotations
 
-import re
+import math
 import time
 
 from protocol.reply import OK
+from server.algorithms.doubles import strtod
 from server.errors import CommandError, bad_subcommand_usage
+from server.security import LOCAL_HOSTS
 from storage.engine import StorageError
 
 _NOT_ALLOWED = ("ERR DEBUG command not allowed. If the enable-debug-command option is set "
                 "to \"local\", you can run it from a local connection, otherwise you need to "
                 "set this option in the configuration file, and then restart the server.")
-_LOCAL_HOSTS = ("127.0.0.1", "::1")
-_FLOAT_PREFIX = re.compile(rb"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _RELOAD_OPTIONS = (b"MERGE", b"NOFLUSH", b"NOSAVE")
 
 
 def debug(client, argv: list[bytes]):
     allowed = client.server.config["enable-debug-command"]
     if allowed == "no" or (allowed == "local"
-                           and client.address.rsplit(":", 1)[0] not in _LOCAL_HOSTS):
+                           and client.address.rsplit(":", 1)[0] not in LOCAL_HOSTS):
         raise CommandError(_NOT_ALLOWED)
     sub = argv[1].lower()
     if sub == b"sleep" and len(argv) == 3:
-        time.sleep(max(_strtod(argv[2]), 0.0))  # blocks the server, which is the point
+        seconds = strtod(argv[2])[0]  # the longest numeric prefix, or 0
+        time.sleep(seconds if 0 < seconds < math.inf else 0)  # blocks the server: the point
         return OK
     if sub == b"reload":
         return _reload(client, argv[2:])
     raise bad_subcommand_usage("debug", argv[1])
-
-
-def _strtod(arg: bytes) -> float:
-    """C's strtod, as DEBUG SLEEP reads its argument: the longest numeric prefix, or 0."""
-    match = _FLOAT_PREFIX.match(arg)
-    return float(match.group()) if match else 0.0
 
 
 def _reload(client, options: list[bytes]):

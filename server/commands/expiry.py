@@ -3,10 +3,10 @@ PERSIST, with Redis 7.0's argument checks in Redis's order."""
 
 from __future__ import annotations
 
+from protocol.numbers import LLONG_MAX
 from server.errors import CommandError, parse_int
 from storage.engine import now_ms
 
-LLONG_MAX = 2**63 - 1
 _EXPIRE_FLAGS = (b"NX", b"XX", b"GT", b"LT")
 
 

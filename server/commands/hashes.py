@@ -7,8 +7,9 @@ import itertools
 import random
 from fractions import Fraction
 
+from protocol.numbers import LLONG_MAX, LLONG_MIN
 from protocol.reply import OK
-from server import longdouble
+from server.algorithms import longdouble
 from server.commands.objects import (
     is_small_hash,
     parse_cursor,
@@ -22,8 +23,6 @@ from server.commands.objects import (
 from server.commands.strings import stored_int
 from server.errors import NOT_FLOAT, CommandError, parse_int, wrong_arity
 from storage.collections import Op
-
-LLONG_MIN, LLONG_MAX = -(2**63), 2**63 - 1
 
 
 def _hset_pairs(client, argv: list[bytes], command: str) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 
 from protocol.reply import OK, SimpleString
+from server.algorithms.doubles import d2string
+from server.algorithms.glob import compile_pattern
 from server.commands.objects import (
     encoding,
     parse_cursor,
@@ -17,7 +19,6 @@ from server.commands.objects import (
     type_name,
 )
 from server.commands.strings import stored_int
-from server.doubles import d2string
 from server.errors import (
     DB_INDEX,
     NO_SUCH_KEY,
@@ -27,7 +28,6 @@ from server.errors import (
     parse_int,
     parse_int32,
 )
-from server.glob import compile_pattern
 from storage.collections import ZSet
 
 SHARED_INTEGERS = 10000  # Redis shares one object for each integer value below this

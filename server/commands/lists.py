@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import deque
 from itertools import islice
 
+from protocol.numbers import LLONG_MIN
 from protocol.reply import OK, NullArray
 from server.blocking import Blocked, parse_timeout
 from server.commands.objects import index_range, parse_positive, read_key, write_key
@@ -14,7 +15,6 @@ from server.errors import NO_SUCH_KEY, SYNTAX, CommandError, parse_int, wrong_ar
 from storage.collections import Op
 
 LEFT, RIGHT = b"LEFT", b"RIGHT"
-LONG_MIN = -(2**63)
 _PUSH = {LEFT: Op.LPUSH, RIGHT: Op.RPUSH}
 _POP = {LEFT: Op.LPOP, RIGHT: Op.RPOP}
 
@@ -167,7 +167,7 @@ def lpos(client, argv: list[bytes]):
     if value is None:
         return None if count is None else []
     wanted = 1 if count is None else count or len(value)
-    if rank == LONG_MIN:  # its negation overflows in Redis: every match counts, from the end
+    if rank == LLONG_MIN:  # its negation overflows in Redis: every match counts, from the end
         rank, wanted = -1, wanted if count is None else len(value)
     matches = _positions(value, argv[2], rank, wanted, maxlen)
     if count is None:

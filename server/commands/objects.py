@@ -14,10 +14,11 @@ import itertools
 import re
 from collections import OrderedDict, deque
 
+from protocol.numbers import LLONG_MAX, ULLONG_RANGE
 from protocol.reply import OrderedSet
+from server.algorithms.glob import compile_pattern
 from server.commands.strings import stored_int
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
-from server.glob import compile_pattern
 from storage.collections import (
     HASH_LISTPACK_ENTRIES,
     INTSET_ENTRIES,
@@ -28,7 +29,6 @@ from storage.collections import (
 TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset"}
 OUT_OF_RANGE = "ERR value is out of range"
 MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
-LONG_MAX = 2**63 - 1
 
 
 def read_key(client, key: bytes, kind: type):
@@ -106,10 +106,10 @@ def parse_positive(arg: bytes) -> int:
 
 
 def parse_random_count(arg: bytes) -> int:
-    """The count of HRANDFIELD, SRANDMEMBER, ZRANDMEMBER: -LONG_MAX..LONG_MAX."""
+    """The count of HRANDFIELD, SRANDMEMBER, ZRANDMEMBER: -LLONG_MAX..LLONG_MAX."""
     value = parse_int(arg)
-    if value < -LONG_MAX:
-        raise CommandError(f"{OUT_OF_RANGE}, value must between {-LONG_MAX} and {LONG_MAX}")
+    if value < -LLONG_MAX:
+        raise CommandError(f"{OUT_OF_RANGE}, value must between {-LLONG_MAX} and {LLONG_MAX}")
     return value
 
 
@@ -118,7 +118,6 @@ def parse_random_count(arg: bytes) -> int:
 SCAN_SNAPSHOTS = 32
 SCAN_ID_BITS = 24
 _CURSOR = re.compile(rb"([+-]?)0*(\d+)")
-_ULONG = 1 << 64
 _snapshots: OrderedDict[int, tuple[object, list]] = OrderedDict()  # id -> (collection, items)
 _snapshot_ids = itertools.count(1)
 
@@ -128,10 +127,10 @@ def parse_cursor(arg: bytes) -> int:
     if not arg:
         return 0
     match = _CURSOR.fullmatch(arg)
-    if match is None or len(match[2]) > 20 or int(match[2]) >= _ULONG:
+    if match is None or len(match[2]) > 20 or int(match[2]) >= ULLONG_RANGE:
         raise CommandError("ERR invalid cursor")
     value = int(match[2])
-    return (_ULONG - value) % _ULONG if match[1] == b"-" else value
+    return (ULLONG_RANGE - value) % ULLONG_RANGE if match[1] == b"-" else value
 
 
 def parse_scan_options(argv: list[bytes], start: int, allow_type: bool = False

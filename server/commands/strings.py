@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from protocol.numbers import LLONG_MAX, LLONG_MIN
 from protocol.reply import OK
-from server import lcs as lcs_module
-from server import longdouble
+from server.algorithms import lcs as lcs_module
+from server.algorithms import longdouble
 from server.errors import (
     NOT_FLOAT,
     NOT_INTEGER,
@@ -27,7 +28,6 @@ from server.errors import (
 from storage.collections import WrongType
 from storage.engine import now_ms
 
-LLONG_MIN, LLONG_MAX = -(2**63), 2**63 - 1
 TOO_BIG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 EXPIRE_UNITS = (b"EX", b"PX", b"EXAT", b"PXAT")
 _TTL_OPTIONS = frozenset({*EXPIRE_UNITS, b"KEEPTTL", b"PERSIST"})

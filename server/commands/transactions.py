@@ -1,7 +1,7 @@
 """Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 
 While ``client.multi`` is a list the dispatcher queues commands into it (see
-``Server.execute_special``); a command refused while queuing (unknown, wrong
+``Dispatcher._execute_special``); a command refused while queuing (unknown, wrong
 arity, not allowed in MULTI) sets ``client.multi_failed`` and EXEC then aborts.
 EXEC runs the queue inside one engine batch, so the whole block is a single
 atomic unit in the log.
@@ -21,14 +21,12 @@ def end_transaction(client) -> None:
     client.multi_failed = False
     client.cas_dirty = False
     client.server.watches.unwatch_all(client)
-    client.server.refresh_slow_path(client)
 
 
 def multi(client, argv: list[bytes]):
     if client.multi is not None:
         raise CommandError("ERR MULTI calls can not be nested")
     client.multi = []
-    client.server.refresh_slow_path(client)
     return OK
 
 
@@ -52,8 +50,8 @@ def exec_(client, argv: list[bytes]):
                 # The user's rights may have changed since the command was queued.
                 denied = None if client.user.unrestricted else \
                     server.acl.deny_in_exec(client, command, args)
-                replies.append(server.call(client, command, args) if denied is None
-                               else server.error_reply(denied))
+                replies.append(server.dispatcher.call(client, command, args)
+                               if denied is None else server.error_reply(denied))
     finally:
         client.in_exec = False
     return replies

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 
 from protocol.reply import NullArray
+from server.algorithms.doubles import d2string, string2d, strtod
 from server.blocking import Blocked, parse_timeout
 from server.commands.objects import (
     index_range,
@@ -22,7 +23,6 @@ from server.commands.objects import (
     scan_reply,
     write_key,
 )
-from server.doubles import d2string, string2d, strtod
 from server.errors import NOT_FLOAT, SYNTAX, WRONGTYPE, CommandError, parse_int
 from storage.collections import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
 

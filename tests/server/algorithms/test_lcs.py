@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.lcs import lcs, table_rows
+from server.algorithms.lcs import lcs, table_rows
 
 SMALL_ALPHABET = st.binary(max_size=24).map(lambda b: bytes(97 + x % 3 for x in b))
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from server import longdouble
+from server.algorithms import longdouble
 
 
 def incr(start: bytes, increment: bytes) -> bytes | None:

@@ -1,0 +1,221 @@
+"""The dispatcher: runs one command for a session and returns its reply (sans-I/O).
+
+A request flows one way: the transport (server/transport.py) hands each parsed
+command to :meth:`Dispatcher.execute` with the client's session; the dispatcher
+resolves it in the command table (:meth:`resolve`, the one place argv becomes a
+command), checks it (arity, auth, ACL, MISCONF, the session's state), runs its
+handler (:meth:`call`) and returns the reply object, which the transport encodes.
+Nothing here touches a socket, so a Lua script, a replica or an HTTP request can
+run commands with a session of their own, and tests can dispatch in-process.
+
+The common case (no MULTI, CLIENT REPLY, MONITOR or pause) goes through
+:meth:`execute` alone; the rest through :meth:`_execute_special`. As in Redis's
+processCommand, a refused command is counted (rejected_calls) and, inside MULTI,
+dooms the transaction.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter_ns
+from typing import TYPE_CHECKING
+
+from protocol.reply import QUEUED, Error, Raw, encode
+from server import observe
+from server.commands import transactions
+from server.commands.registry import ADMIN, NO_MULTI, READONLY, SKIP_SLOWLOG, Command
+from server.errors import (
+    NOAUTH,
+    WRONGTYPE,
+    CommandError,
+    unknown_command,
+    unknown_subcommand,
+    wrong_arity,
+)
+from server.replies import NO_REPLY
+from storage.collections import WrongType
+from storage.engine import CorruptValue
+
+if TYPE_CHECKING:
+    from server.app import Server
+    from server.session import Session
+
+
+class Dispatcher:
+    def __init__(self, server: Server, commands: dict[bytes, Command]) -> None:
+        self.server = server
+        self.commands = commands  # name (as given, lower and upper case) -> row
+        self._own_monitor_lines: list[bytes] = []  # a monitor's own commands: after its reply
+
+    def resolve(self, argv: list[bytes]) -> Command | None:
+        """The table row ``argv`` names, a container's subcommand where it names one
+        (Redis's lookupCommand); None if there is none."""
+        commands = self.commands
+        command = commands.get(argv[0]) or commands.get(argv[0].lower())
+        if command is not None and command.subcommands and len(argv) > 1:
+            return command.subcommands.get(argv[1].lower())
+        return command
+
+    def unresolved(self, argv: list[bytes]) -> str:
+        """The error for an ``argv`` that resolve() found nothing for."""
+        container = self.commands.get(argv[0].lower())
+        if container is not None:
+            return unknown_subcommand(container.name, argv[1])
+        return unknown_command(argv)
+
+    # ------------------------------------------------------------ execute
+
+    def execute(self, session: Session, argv: list[bytes]):
+        """Run one command for ``session`` and return its reply (the hot path).
+
+        May raise Postponed (CLIENT PAUSE holds it) or Blocked (it waits for a key):
+        both are the transport's to handle."""
+        commands = self.commands
+        command = commands.get(argv[0])  # resolve(), inlined: every command passes here
+        if command is None:
+            command = commands.get(argv[0].lower())
+            if command is None:
+                return self._reject(session, None, unknown_command(argv))
+        if command.subcommands and len(argv) > 1:
+            command = command.subcommands.get(argv[1].lower())
+            if command is None:
+                return self._reject(session, None, self.unresolved(argv))
+        arity = command.arity  # command.arity_ok(), inlined
+        if (len(argv) != arity) if arity > 0 else (len(argv) < -arity):
+            return self._reject(session, command, wrong_arity(command.full_name))
+        server = self.server
+        if not session.authenticated and command.needs_auth and \
+                server.acl.auth_required(session):
+            return self._reject(session, command, NOAUTH)
+        if not session.user.unrestricted:
+            denied = server.acl.deny(session, command, argv)
+            if denied is not None:
+                return self._reject(session, command, denied)
+        if session.slow_path or server.pause.mode is not None:
+            return self._execute_special(session, command, argv)
+        if command.is_write and not server.engine.writable:
+            return self._reject(session, command, self.misconf_error())
+        return self.call(session, command, argv)
+
+    def _execute_special(self, session: Session, command: Command, argv: list[bytes]):
+        """The rest of execute() for a session in MULTI, in CLIENT REPLY OFF|SKIP, in
+        MONITOR, or while the server is paused."""
+        server = self.server
+        if session.monitoring and (command.is_write or READONLY in command.flag_set):
+            reply = self.refuse(session, command, "ERR Replica can't interact with the keyspace")
+        elif not server.engine.writable and self._writes(session, command):
+            reply = self.refuse(session, command, self.misconf_error())
+        else:
+            server.pause.hold(session, command)
+            if session.multi is None or not command.queued_in_multi:
+                reply = self.call(session, command, argv)
+                if self._own_monitor_lines:  # a MONITOR client sees its reply first
+                    lines, self._own_monitor_lines = self._own_monitor_lines, []
+                    reply = Raw(encode(reply, session.resp3) + b"".join(lines))
+            elif NO_MULTI in command.flag_set:
+                reply = self.refuse(session, command, "ERR Command not allowed inside a "
+                                                       "transaction")
+            else:
+                session.multi.append((command, argv))
+                reply = QUEUED
+        return self.reply_mode(session, command, reply)
+
+    @staticmethod
+    def _writes(session: Session, command: Command) -> bool:
+        """A write command, or an EXEC that would run one."""
+        return command.is_write or (command.full_name == "exec" and session.multi is not None
+                                    and any(queued.is_write for queued, _ in session.multi))
+
+    @staticmethod
+    def reply_mode(session: Session, command: Command | None, reply):
+        """CLIENT REPLY OFF drops replies; SKIP drops the next one. CLIENT REPLY decides
+        about its own reply."""
+        mode = session.reply_mode
+        if mode == "on" or (command is not None and command.full_name == "client|reply"):
+            return reply
+        if mode == "skip":
+            session.reply_mode = "on"
+        return NO_REPLY
+
+    def call(self, session: Session, command: Command, argv: list[bytes]):
+        """Run a handler, counting it for INFO commandstats and SLOWLOG; while anyone
+        WATCHes, waits or MONITORs (``server.observed``), tell them too."""
+        server = self.server
+        observed = server.observed
+        if observed:
+            log_end = server.engine.position + server.engine.pending_bytes
+        session.last_command = command.full_name
+        started = perf_counter_ns()
+        try:
+            reply = command.handler(session, argv)
+        except CommandError as exc:
+            command.failed_calls += 1
+            reply = Error(str(exc))  # counted for errorstats just below, like any Error
+        except WrongType:  # the engine met a key of another type (a string command's)
+            command.failed_calls += 1
+            reply = Error(WRONGTYPE)
+        except CorruptValue as exc:  # the disk changed the value: refuse it, never serve it
+            command.failed_calls += 1
+            reply = Error(f"ERR {exc}")
+        except Exception as exc:  # a bug in a handler: answer, log, keep serving
+            command.failed_calls += 1
+            server.log.exception("Command %s failed", command.full_name)
+            reply = Error(f"ERR internal error in '{command.full_name}': "
+                          f"{type(exc).__name__}: {exc}")
+        usec = (perf_counter_ns() - started) // 1000
+        command.calls += 1
+        command.usec += usec
+        if type(reply) is Error:
+            server.stats.count_error(reply.text)
+        if usec >= server.slowlog_threshold and SKIP_SLOWLOG not in command.flag_set:
+            server.slowlog.record(session, command.full_name, argv, usec)
+        if observed:
+            self._observe(session, command, argv, log_end)
+        return reply
+
+    def _observe(self, session: Session, command: Command, argv: list[bytes],
+                 log_end: int) -> None:
+        """After a command: a write that changed something (the log grew) touches its
+        keys for WATCH, and readies them for clients blocked on them (served once the
+        command, or its whole transaction, is over); MONITOR clients see every
+        command but admin ones."""
+        server = self.server
+        if command.is_write and (server.watches or server.blocking.waiters) and \
+                server.engine.position + server.engine.pending_bytes != log_end:
+            keys = [argv[i] for i in command.key_positions(argv)]
+            if server.watches:
+                server.watches.touch(session.db, keys)
+            server.blocking.signal(session.db, keys)
+        if server.blocking.ready and not session.in_exec:
+            server.blocking.serve()
+        if server.monitors and ADMIN not in command.flag_set:
+            line = observe.monitor_line(session, command.full_name, argv)
+            for monitor in server.monitors:
+                if monitor is session:
+                    self._own_monitor_lines.append(line)
+                elif monitor.peer is not None:
+                    monitor.peer.push(line)
+
+    # ------------------------------------------------------------ refusals
+
+    def _reject(self, session: Session, command: Command | None, message: str):
+        """A command refused before it runs (unknown, wrong arity, NOAUTH, MISCONF)."""
+        error = self.refuse(session, command, message)
+        return self.reply_mode(session, command, error) if session.slow_path else error
+
+    def refuse(self, session: Session, command: Command | None, message: str) -> Error:
+        """Count a refusal; inside MULTI it dooms the transaction, and a refused EXEC
+        discards it (Redis's rejectCommand)."""
+        if command is not None:
+            command.rejected_calls += 1
+            if command.full_name == "exec":
+                transactions.end_transaction(session)
+                reason = message[4:] if message.startswith("ERR ") else message
+                message = f"EXECABORT Transaction discarded because of: {reason}"
+        if session.multi is not None:
+            session.multi_failed = True
+        return self.server.error_reply(message)
+
+    def misconf_error(self) -> str:
+        error = self.server.engine.last_error
+        reason = error.strerror if error is not None and error.strerror else str(error)
+        return f"MISCONF Errors writing to the AOF file: {reason}"
