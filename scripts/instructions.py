@@ -75,7 +75,7 @@ def work(command: str, pipeline: int, rounds: int) -> None:
     """The worker: warm up, then ``rounds`` reads of ``pipeline`` requests each."""
     from server.app import Server
     from server.config import parse_command_line
-    from server.connection import Connection
+    from server.transport import Connection
 
     with tempfile.TemporaryDirectory() as scratch:
         # No fsync thread, and no slowlog: under valgrind a command descheduled for 10 ms
