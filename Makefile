@@ -34,8 +34,10 @@ run: install
 
 # Then the reference run: CASKD_PURE_PYTHON=1 runs the .py files of the compiled
 # modules, through their unit tests and the differential tests against redis-server
-# (or, given ARGS, the same selection again).
-PURE_TESTS := tests/compiled tests/protocol tests/storage tests/compat
+# (or, given ARGS, the same selection again). The crash tests, a minute and a half of
+# killed processes that exercise the engine rather than the compiled modules, run once.
+PURE_TESTS := tests/compiled tests/protocol tests/storage tests/compat \
+	--ignore=tests/storage/test_crash.py
 test: install
 	$(PY) -m pytest -q $(ARGS)
 	CASKD_PURE_PYTHON=1 $(PY) -m pytest -q $(or $(ARGS),$(PURE_TESTS))
