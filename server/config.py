@@ -152,6 +152,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _string("tls-key-file", "", mutable=False),
     _string("tls-ca-cert-file", "", mutable=False),
     _enum("tls-auth-clients", "yes", ("no", "yes", "optional"), mutable=False),
+    _int("http-port", 0, 0, 65535, mutable=False),  # caskd's REST and metrics: server/http/
+    _string("http-bind", "", mutable=False),  # empty: the addresses of ``bind``
     _memory("proto-max-bulk-len", 512 * 1024 * 1024, 1024 * 1024, 512 * 1024 * 1024),
     _memory("client-query-buffer-limit", 1024 * 1024 * 1024, 1024 * 1024),
     Setting("client-output-buffer-limit",
