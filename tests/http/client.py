@@ -7,6 +7,7 @@ import base64
 import http.client
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.support import CaskdProcess, free_port, wait_until
 
@@ -72,11 +73,12 @@ def answers_http(port: int, tls: ssl.SSLContext | None = None) -> bool:
         return False
 
 
-def start_with_http(caskd_factory, *args: str, tls: ssl.SSLContext | None = None
-                    ) -> CaskdProcess:
+def start_with_http(caskd_factory, *args: str, tls: ssl.SSLContext | None = None,
+                    data_dir: Path | None = None) -> CaskdProcess:
     """caskd with ``--http-port`` (``server.http_port``), ready once /healthz answers."""
     http_port = free_port()
-    server = caskd_factory("--http-port", str(http_port), *args, wait=False)
+    server = caskd_factory("--http-port", str(http_port), *args, data_dir=data_dir,
+                           wait=False)
     server.http_port = http_port
     wait_until(lambda: server._ready() and answers_http(http_port, tls), timeout=30,
                what="caskd's HTTP port")

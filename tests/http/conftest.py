@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.http.client import HttpClient, start_with_http
+from tests.reliability.test_full_disk import small_disk  # noqa: F401 - a 4 MB tmpfs
 from tests.security.test_tls import certs  # noqa: F401 - the TLS tests' certificates
 
 
