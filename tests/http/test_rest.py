@@ -198,7 +198,7 @@ def test_http_commands_count_in_commandstats(served, http):
 
 
 def test_curl(served):
-    curl = require_tool("curl")
+    curl = require_tool("curl", "curl")
 
     def run(*args: str) -> str:
         return subprocess.run([curl, "-s", "-w", " %{http_code}", *args], check=True,

@@ -109,7 +109,7 @@ def test_https_with_client_certificates_required(caskd_factory, certs):
 
 
 def test_https_with_curl_and_no_client_certificates(caskd_factory, certs):
-    curl = require_tool("curl")
+    curl = require_tool("curl", "curl")
     served = start_with_http(caskd_factory, "--tls-cert-file", str(certs / "server.crt"),
                              "--tls-key-file", str(certs / "server.key"),
                              "--tls-auth-clients", "no",
