@@ -27,9 +27,8 @@ exact meant checking every header in Python first, which cost more than this par
 from __future__ import annotations
 
 from protocol.errors import ProtocolError
-from protocol.numbers import string2ll
+from protocol.numbers import INT_MAX, string2ll
 
-INT_MAX = 2**31 - 1
 UNAUTHENTICATED_MAX_ARGS = 10  # Redis's limits before AUTH
 UNAUTHENTICATED_MAX_BULK = 16384
 _CR, _LF, _STAR, _DOLLAR = 13, 10, 42, 36
