@@ -51,8 +51,10 @@ async def put_value(request: web.Request) -> web.Response:
     key = path_key(request)
     if "ex" in params and "px" in params:
         raise HttpError(400, "ex and px cannot both be given")
-    expiry = [option for name in ("ex", "px") if name in params
-              for option in (name.upper().encode(), params[name])]
+    expiry: list[bytes] = []  # SET's EX or PX option, checked by SET itself
+    for name in ("ex", "px"):
+        if name in params:
+            expiry += [name.upper().encode(), params[name]]
     value = await read_body(request, request.app[SERVER].config["proto-max-bulk-len"])
     runner = await selected(request, params)
     created = await runner.run(b"SET", key, value, *expiry, b"NX") is not None
