@@ -513,6 +513,9 @@ class Engine:
             "last_fsync_time": self._log.syncer.last_sync_time,
             "pending_bytes": self.pending_bytes,
             "write_error": str(self.last_error) if self.last_error else None,
+            "damaged_records": len(self._log.damaged),
+            "fsync_counts": list(self._log.syncer.fsync_counts),  # per FSYNC_BUCKETS
+            "fsync_seconds": self._log.syncer.fsync_seconds,
             **self.stats,
         }
 
