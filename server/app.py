@@ -32,6 +32,7 @@ from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
 from server.pause import ClientPause
+from server.scripting.run import Scripting
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
 from server.transport import Connection
@@ -79,6 +80,7 @@ class Server:
         self.observed = False
         self.pause = ClientPause(self)
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
+        self.scripting = Scripting(self)
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()

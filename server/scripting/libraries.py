@@ -1,0 +1,466 @@
+"""The Lua libraries Redis bundles (deps/lua/src: lua_cjson.c, lua_cmsgpack.c,
+lua_bit.c) that lupa's Lua 5.1 lacks, written in Python to the same rules, and
+Redis's PRNG (rand.c) behind math.random.
+
+lupa ships no C modules and no package on PyPI provides these three as loadable
+Lua 5.1 modules, so they are reimplemented here; each function returns
+``(True, results...)`` or ``(False, message)`` and the sandbox raises the message
+at the script's line, as the C libraries' luaL_error does. (``struct`` is not
+provided: see the README.)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import lupa.lua51 as lupa
+
+if TYPE_CHECKING:
+    from server.scripting.sandbox import LuaSandbox
+
+LuaFunction = Callable[..., tuple]
+
+
+class Lrand48:
+    """Redis's redisLrand48/redisSrand48: a 48-bit linear congruential generator."""
+
+    MAX = 2**31 - 1  # REDIS_LRAND48_MAX
+
+    def __init__(self) -> None:
+        self.state = 0x1234ABCD330E
+
+    def seed(self, seed: int) -> None:
+        seed &= 0xFFFFFFFF
+        self.state = 0x330E | (seed & 0xFFFF) << 16 | (seed >> 16) << 32
+
+    def random(self) -> float:
+        """The value math.random() starts from: [0, 1)."""
+        self.state = (0x5DEECE66D * self.state + 0xB) & (2**48 - 1)
+        return (self.state >> 17) % self.MAX / self.MAX
+
+
+def lua_type(value: Any) -> str:
+    """Lua's type() of a value that came from Lua."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, bytes):
+        return "string"
+    return lupa.lua_type(value) or "userdata"
+
+
+def lua_number_text(number: float, precision: int = 14) -> bytes:
+    """A number as Lua's tostring writes it (%.14g), integers without a fraction."""
+    if isinstance(number, int):
+        return b"%d" % number if abs(number) < 10**precision else b"%.*g" % (precision, number)
+    return b"%.*g" % (precision, number)
+
+
+# ------------------------------------------------------------------------ cjson
+
+_JSON_ESCAPES = {i: b"\\u%04x" % i for i in range(32)}
+_JSON_ESCAPES.update({ord("\b"): b"\\b", ord("\f"): b"\\f", ord("\n"): b"\\n",
+                      ord("\r"): b"\\r", ord("\t"): b"\\t", ord('"'): b'\\"',
+                      ord("\\"): b"\\\\", ord("/"): b"\\/", 127: b"\\u007f"})
+_JSON_TABLE = [_JSON_ESCAPES.get(i, bytes([i])) for i in range(256)]
+
+
+class _EncodeError(Exception):
+    pass
+
+
+class Cjson:
+    """lua-cjson 2.1 as Redis bundles it, with its default settings."""
+
+    MAX_DEPTH = 1000
+
+    def __init__(self, sandbox: LuaSandbox, null: Any) -> None:
+        self.sandbox = sandbox
+        self.null = null
+
+    def functions(self) -> dict[str, Any]:
+        return {"encode": self.encode, "decode": self.decode, "null": self.null}
+
+    def encode(self, *args) -> tuple:
+        if len(args) != 1:
+            return False, "bad argument #1 to 'encode' (expected 1 argument)"
+        out: list[bytes] = []
+        try:
+            self._encode(args[0], out, 1)
+        except _EncodeError as exc:
+            return False, str(exc)
+        return True, b"".join(out)
+
+    def _encode(self, value: Any, out: list[bytes], depth: int) -> None:
+        kind = lua_type(value)
+        if kind == "string":
+            out.append(b'"' + b"".join(_JSON_TABLE[c] for c in value) + b'"')
+        elif kind == "number":
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _EncodeError("Cannot serialise number: must not be NaN or Inf")
+            out.append(lua_number_text(value))
+        elif kind == "boolean":
+            out.append(b"true" if value else b"false")
+        elif kind == "nil" or value == self.null:
+            out.append(b"null")
+        elif kind == "table":
+            if depth > self.MAX_DEPTH:
+                raise _EncodeError(f"Cannot serialise, excessive nesting ({depth})")
+            self._encode_table(value, out, depth)
+        else:
+            raise _EncodeError(f"Cannot serialise {kind}: type not supported")
+
+    def _encode_table(self, table: Any, out: list[bytes], depth: int) -> None:
+        items = list(table.items())
+        length = _array_length(items)
+        if length is not None and length > len(items) * 2 and length > 10:
+            raise _EncodeError("Cannot serialise table: excessively sparse array")
+        if length:  # an empty table is an object, as lua-cjson writes it
+            out.append(b"[")
+            for index in range(1, length + 1):
+                if index > 1:
+                    out.append(b",")
+                self._encode(table[index], out, depth + 1)
+            out.append(b"]")
+            return
+        out.append(b"{")
+        for n, (key, value) in enumerate(items):
+            if n:
+                out.append(b",")
+            if lua_type(key) == "number":
+                out.append(b'"' + lua_number_text(key) + b'":')
+            elif lua_type(key) == "string":
+                self._encode(key, out, depth)
+                out.append(b":")
+            else:
+                raise _EncodeError("Cannot serialise table: table key must be a number or "
+                                   "string")
+            self._encode(value, out, depth + 1)
+        out.append(b"}")
+
+    def decode(self, *args) -> tuple:
+        if len(args) != 1 or lua_type(args[0]) not in ("string", "number"):
+            return False, "bad argument #1 to 'decode' (string expected, got " \
+                          f"{lua_type(args[0]) if args else 'no value'})"
+        text = args[0] if isinstance(args[0], bytes) else lua_number_text(args[0])
+        try:
+            value = json.loads(text.decode("utf-8", "surrogateescape"), parse_int=float,
+                               parse_constant=_no_constant)
+        except (json.JSONDecodeError, ValueError) as exc:
+            position = getattr(exc, "pos", 0) + 1
+            return False, f"Expected value but found invalid token at character {position}"
+        return True, self._to_lua(value)
+
+    def _to_lua(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return _utf8(value)
+        if value is None:
+            return self.null
+        if isinstance(value, list):
+            return self.sandbox.array([self._to_lua(item) for item in value])
+        if isinstance(value, dict):
+            return self.sandbox.table({_utf8(k): self._to_lua(v) for k, v in value.items()})
+        return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone \ud800-style escape: kept as its bytes
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _array_length(items: list[tuple[Any, Any]]) -> int | None:
+    """The array length lua-cjson sees: the largest key if every key is a positive
+    integer, else None (an object)."""
+    largest = 0
+    for key, _ in items:
+        if not isinstance(key, int | float) or isinstance(key, bool) or key < 1 or \
+                key != int(key):
+            return None
+        largest = max(largest, int(key))
+    return largest
+
+
+# ------------------------------------------------------------------------ cmsgpack
+
+class Cmsgpack:
+    """lua_cmsgpack 0.4 as Redis bundles it."""
+
+    MAX_NESTING = 16
+
+    def __init__(self, sandbox: LuaSandbox) -> None:
+        self.sandbox = sandbox
+
+    def functions(self) -> dict[str, Any]:
+        return {"pack": self.pack, "unpack": self.unpack, "unpack_one": self.unpack_one,
+                "unpack_limit": self.unpack_limit}
+
+    def pack(self, *values) -> tuple:
+        if not values:
+            return False, "MessagePack pack needs input."
+        out: list[bytes] = []
+        for value in values:
+            self._pack(value, out, 0)
+        return True, b"".join(out)
+
+    def _pack(self, value: Any, out: list[bytes], level: int) -> None:
+        kind = lua_type(value)
+        if kind == "string":
+            out.append(_msgpack_header(len(value), 0xA0, 31, b"\xd9", b"\xda", b"\xdb") + value)
+        elif kind == "boolean":
+            out.append(b"\xc3" if value else b"\xc2")
+        elif kind == "number":
+            out.append(_msgpack_number(value))
+        elif kind == "table" and level < self.MAX_NESTING:
+            self._pack_table(value, out, level)
+        else:
+            out.append(b"\xc0")
+
+    def _pack_table(self, table: Any, out: list[bytes], level: int) -> None:
+        items = list(table.items())
+        length = _array_length(items)
+        if length is not None and length == len(items):
+            out.append(_msgpack_header(length, 0x90, 15, None, b"\xdc", b"\xdd"))
+            for index in range(1, length + 1):
+                self._pack(table[index], out, level + 1)
+            return
+        out.append(_msgpack_header(len(items), 0x80, 15, None, b"\xde", b"\xdf"))
+        for key, value in items:
+            self._pack(key, out, level + 1)
+            self._pack(value, out, level + 1)
+
+    def unpack(self, *args) -> tuple:
+        return self._unpack(args, 0, 0)
+
+    def unpack_one(self, *args) -> tuple:
+        return self._unpack(args, 1, args[1] if len(args) > 1 else 0)
+
+    def unpack_limit(self, *args) -> tuple:
+        return self._unpack(args, args[1] if len(args) > 1 else 0,
+                            args[2] if len(args) > 2 else 0)
+
+    def _unpack(self, args: tuple, limit: Any, offset: Any) -> tuple:
+        data = args[0] if args else None
+        if not isinstance(data, bytes):
+            return False, "bad argument #1 to 'unpack' (string expected, got " \
+                          f"{lua_type(data) if args else 'no value'})"
+        if not isinstance(limit, int | float) or not isinstance(offset, int | float):
+            return False, "bad argument #2 to 'unpack' (number expected)"
+        limit, offset = int(limit), int(offset)
+        if offset < 0 or offset > len(data):
+            return False, f"Start offset {offset} greater than input length {len(data)}."
+        values = []
+        position = offset
+        try:
+            while position < len(data) and (limit <= 0 or len(values) < limit):
+                value, position = self._decode(data, position)
+                values.append(value)
+        except _DecodeError as exc:
+            return False, str(exc)
+        if limit > 0:  # unpack_one / unpack_limit: the next offset first (-1: the end)
+            return True, position if position < len(data) else -1, *values
+        return True, *values
+
+    def _decode(self, data: bytes, pos: int) -> tuple[Any, int]:
+        if pos >= len(data):
+            raise _DecodeError("Missing bytes in input.")
+        byte = data[pos]
+        pos += 1
+        if byte <= 0x7F:
+            return byte, pos
+        if byte >= 0xE0:
+            return byte - 0x100, pos
+        if 0xA0 <= byte <= 0xBF:
+            return _take(data, pos, byte & 0x1F)
+        if 0x90 <= byte <= 0x9F:
+            return self._decode_array(data, pos, byte & 0x0F)
+        if 0x80 <= byte <= 0x8F:
+            return self._decode_map(data, pos, byte & 0x0F)
+        if byte == 0xC0:
+            return None, pos
+        if byte in (0xC2, 0xC3):
+            return byte == 0xC3, pos
+        if byte in _MSGPACK_FIXED:
+            fmt = _MSGPACK_FIXED[byte]
+            raw, end = _take(data, pos, struct.calcsize(fmt))
+            return struct.unpack(fmt, raw)[0], end
+        if byte in _MSGPACK_SIZED:
+            fmt, kind = _MSGPACK_SIZED[byte]
+            raw, pos = _take(data, pos, struct.calcsize(fmt))
+            size = struct.unpack(fmt, raw)[0]
+            if kind == "bytes":
+                return _take(data, pos, size)
+            if kind == "array":
+                return self._decode_array(data, pos, size)
+            return self._decode_map(data, pos, size)
+        raise _DecodeError("Bad data format in input.")
+
+    def _decode_array(self, data: bytes, pos: int, count: int) -> tuple[Any, int]:
+        items = []
+        for _ in range(count):
+            item, pos = self._decode(data, pos)
+            items.append(item)
+        return self.sandbox.array(items), pos
+
+    def _decode_map(self, data: bytes, pos: int, count: int) -> tuple[Any, int]:
+        pairs = {}
+        for _ in range(count):
+            key, pos = self._decode(data, pos)
+            value, pos = self._decode(data, pos)
+            if key is not None:
+                pairs[key] = value
+        return self.sandbox.table(pairs), pos
+
+
+class _DecodeError(Exception):
+    pass
+
+
+_MSGPACK_FIXED = {0xCA: ">f", 0xCB: ">d", 0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q",
+                  0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q"}
+_MSGPACK_SIZED = {0xC4: (">B", "bytes"), 0xC5: (">H", "bytes"), 0xC6: (">I", "bytes"),
+                  0xD9: (">B", "bytes"), 0xDA: (">H", "bytes"), 0xDB: (">I", "bytes"),
+                  0xDC: (">H", "array"), 0xDD: (">I", "array"), 0xDE: (">H", "map"),
+                  0xDF: (">I", "map")}
+
+
+def _take(data: bytes, pos: int, size: int) -> tuple[bytes, int]:
+    if pos + size > len(data):
+        raise _DecodeError("Missing bytes in input.")
+    return data[pos:pos + size], pos + size
+
+
+def _msgpack_header(size: int, fix: int, fix_max: int, one: bytes | None, two: bytes,
+                    four: bytes) -> bytes:
+    if size <= fix_max:
+        return bytes([fix | size])
+    if one is not None and size <= 0xFF:
+        return one + bytes([size])
+    if size <= 0xFFFF:
+        return two + struct.pack(">H", size)
+    return four + struct.pack(">I", size)
+
+
+def _msgpack_number(number: float) -> bytes:
+    """lua_cmsgpack's mp_encode_lua_number: an integral value as the smallest integer,
+    else a float32 when that loses nothing, else a float64."""
+    if math.isfinite(number) and number == int(number) and -2**63 <= number < 2**64:
+        n = int(number)
+        if n >= 0:
+            for limit, header, fmt in ((0x7F, b"", ">B"), (0xFF, b"\xcc", ">B"),
+                                       (0xFFFF, b"\xcd", ">H"), (0xFFFFFFFF, b"\xce", ">I")):
+                if n <= limit:
+                    return header + struct.pack(fmt, n)
+            return b"\xcf" + struct.pack(">Q", n)
+        if n >= -32:
+            return struct.pack(">b", n)
+        for limit, header, fmt in ((-128, b"\xd0", ">b"), (-32768, b"\xd1", ">h"),
+                                   (-2**31, b"\xd2", ">i")):
+            if n >= limit:
+                return header + struct.pack(fmt, n)
+        return b"\xd3" + struct.pack(">q", n)
+    as_float = struct.unpack(">f", struct.pack(">f", number))[0] \
+        if math.isfinite(number) and abs(number) < 3.4e38 else number
+    if as_float == number or not math.isfinite(number):
+        return b"\xca" + struct.pack(">f", number)
+    return b"\xcb" + struct.pack(">d", number)
+
+
+# ------------------------------------------------------------------------ bit
+
+def _tobit(value: Any) -> int:
+    """LuaBitOp's normalisation: the number rounded (to even) and wrapped to int32."""
+    n = round(float(value)) if isinstance(value, float) else int(value)
+    return (n + 2**31) % 2**32 - 2**31
+
+
+def _bit_args(name: str, args: tuple, minimum: int = 1) -> list[int] | str:
+    if len(args) < minimum:
+        return f"bad argument #{len(args) + 1} to '{name}' (number expected, got no value)"
+    numbers = []
+    for i, arg in enumerate(args, 1):
+        if isinstance(arg, bytes):
+            try:
+                arg = float(arg)
+            except ValueError:
+                return f"bad argument #{i} to '{name}' (number expected, got string)"
+        if not isinstance(arg, int | float) or isinstance(arg, bool):
+            return f"bad argument #{i} to '{name}' (number expected, got {lua_type(arg)})"
+        numbers.append(_tobit(arg))
+    return numbers
+
+
+def _bit_function(name: str, apply: Callable[[list[int]], int], arity: int) -> LuaFunction:
+    def function(*args) -> tuple:
+        numbers = _bit_args(name, args[:arity] if arity else args, arity or 1)
+        if isinstance(numbers, str):
+            return False, numbers
+        return True, _tobit(apply(numbers))
+    return function
+
+
+def _fold(op: Callable[[int, int], int]) -> Callable[[list[int]], int]:
+    def apply(numbers: list[int]) -> int:
+        result = numbers[0]
+        for n in numbers[1:]:
+            result = op(result, n)
+        return result
+    return apply
+
+
+def _rotate(left: bool) -> Callable[[list[int]], int]:
+    def apply(numbers: list[int]) -> int:
+        value, count = numbers[0] & 0xFFFFFFFF, numbers[1] & 31
+        if not left:
+            count = (32 - count) & 31
+        return ((value << count) | (value >> (32 - count))) & 0xFFFFFFFF
+    return apply
+
+
+def _tohex(*args) -> tuple:
+    numbers = _bit_args("tohex", args[:2])
+    if isinstance(numbers, str):
+        return False, numbers
+    value = numbers[0] & 0xFFFFFFFF
+    digits = numbers[1] if len(numbers) > 1 else 8
+    upper = digits < 0
+    digits = min(abs(digits), 8)
+    text = b"%0*x" % (digits, value & ((1 << (4 * digits)) - 1)) if digits else b""
+    return True, text.upper() if upper else text
+
+
+def bit_functions() -> dict[str, LuaFunction]:
+    return {
+        "tobit": _bit_function("tobit", lambda n: n[0], 1),
+        "bnot": _bit_function("bnot", lambda n: ~n[0], 1),
+        "band": _bit_function("band", _fold(lambda a, b: a & b), 0),
+        "bor": _bit_function("bor", _fold(lambda a, b: a | b), 0),
+        "bxor": _bit_function("bxor", _fold(lambda a, b: a ^ b), 0),
+        "lshift": _bit_function("lshift", lambda n: n[0] << (n[1] & 31), 2),
+        "rshift": _bit_function("rshift", lambda n: (n[0] & 0xFFFFFFFF) >> (n[1] & 31), 2),
+        "arshift": _bit_function("arshift", lambda n: n[0] >> (n[1] & 31), 2),
+        "rol": _bit_function("rol", _rotate(True), 2),
+        "ror": _bit_function("ror", _rotate(False), 2),
+        "bswap": _bit_function("bswap", lambda n: int.from_bytes(
+            (n[0] & 0xFFFFFFFF).to_bytes(4, "little"), "big"), 1),
+        "tohex": _tohex,
+    }
+
+
+def lua_libraries(sandbox: LuaSandbox, null: Any) -> dict[str, dict[str, Any]]:
+    """name -> {function name -> Python function or constant}, for the bootstrap."""
+    return {"cjson": Cjson(sandbox, null).functions(),
+            "cmsgpack": Cmsgpack(sandbox).functions(),
+            "bit": bit_functions()}

@@ -1,0 +1,417 @@
+"""Running a script: the sandboxes, the run in progress and its ``redis.call``.
+
+As in Redis (script.c scriptPrepareForRun / scriptCall, script_lua.c
+luaRedisGenericCommand), a script's commands run for a session of its own (a
+client with no socket) that takes the caller's database and user, starts in RESP2
+(``redis.setresp`` changes it) and goes through the dispatcher's ``call``, after
+the checks Redis makes for scripts: arity, ``noscript``, ACL, writes from
+read-only scripts, a disk that refuses writes. The whole script is one engine
+batch, so its writes are one atomic unit in the log, and nothing else runs until it
+is over. Its commands are counted in commandstats and SLOWLOG, seen by MONITOR and
+WATCH, as Redis's call() does for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from protocol.reply import Error, Raw
+from server.acl import DENIED_CMD
+from server.commands.registry import NOSCRIPT, Command
+from server.errors import CommandError
+from server.scripting import conversions
+from server.scripting.functions import Libraries, register_function
+from server.scripting.libraries import Lrand48, lua_number_text, lua_type
+from server.scripting.sandbox import LuaSandbox
+from server.session import Session
+
+if TYPE_CHECKING:
+    from server.app import Server
+
+_LOG_LEVELS = {0: 10, 1: 15, 2: 20, 3: 30}  # redis.LOG_* -> Python logging levels
+
+
+@dataclass
+class Script:
+    """A cached EVAL script (eval.c luaScript): its body, compiled function, flags."""
+
+    sha: bytes  # of the body, 40 lowercase hex digits
+    body: bytes
+    function: Any
+    flags: frozenset[str]
+    compat: bool  # no shebang: Redis's "eval compatibility mode" (no flags declared)
+
+
+@dataclass
+class ScriptRun:
+    """The script in progress (script.c scriptRunCtx)."""
+
+    caller: Session
+    session: Session
+    name: bytes  # the sha of an EVAL, the function's name for FCALL
+    read_only: bool
+    eval_mode: bool
+    started: float = field(default_factory=time.monotonic)
+    wrote: bool = False
+
+
+class Scripting:
+    """Everything scripting keeps per server: the EVAL and functions sandboxes, the
+    script cache, the function libraries and the run in progress."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.random = Lrand48()
+        self.scripts: dict[bytes, Script] = {}
+        self.running: ScriptRun | None = None
+        self._session: Session | None = None
+        self.eval_sandbox = self._new_sandbox(functions_engine=False)
+        self.libraries = Libraries()
+        self.function_sandbox = self._new_sandbox(functions_engine=True)
+
+    def _new_sandbox(self, functions_engine: bool) -> LuaSandbox:
+        holder: list[LuaSandbox] = []
+        api = RedisApi(self, lambda: holder[0])
+        bridge: dict[str, Any] = {
+            "call": lambda *args: self._redis_call(holder[0], args, raise_errors=True),
+            "pcall": lambda *args: self._redis_call(holder[0], args, raise_errors=False),
+            "acl_check_cmd": lambda *args: self._acl_check(holder[0], args),
+            "sha1hex": api.sha1hex, "error_reply": api.error_reply,
+            "status_reply": api.status_reply, "log": api.log, "setresp": api.setresp,
+            "set_repl": api.set_repl, "random": api.random, "randomseed": api.randomseed,
+            "version": lambda: (_version_number(self.server.redis_version),
+                                self.server.redis_version.encode())}
+        if functions_engine:
+            bridge["register_function"] = lambda *args: register_function(holder[0], args)
+        holder.append(LuaSandbox(bridge, functions_engine))
+        return holder[0]
+
+    def reset_eval(self) -> None:
+        """SCRIPT FLUSH: a new Lua state and an empty cache (Redis's scriptingReset)."""
+        self.scripts.clear()
+        self.eval_sandbox = self._new_sandbox(functions_engine=False)
+
+    def reset_functions(self) -> None:
+        """FUNCTION FLUSH / RESTORE FLUSH: a new functions state, no libraries."""
+        self.libraries.clear()
+        self.function_sandbox = self._new_sandbox(functions_engine=True)
+
+    # ------------------------------------------------------------ running
+
+    def feed_monitors(self, caller: Session, argv: list[bytes]) -> None:
+        """EVAL and FCALL are shown to MONITOR before the commands they run."""
+        if self.server.monitors:
+            self.server.dispatcher.feed_monitors(caller, argv[0].lower().decode(), argv)
+
+    def prepare(self, caller: Session, flags: frozenset[str], compat: bool,
+                read_only: bool) -> None:
+        """scriptPrepareForRun's refusals for a script that declared its flags."""
+        if compat or "no-writes" in flags:
+            return
+        engine = self.server.engine
+        if not engine.writable:
+            error = engine.last_error
+            reason = error.strerror if error is not None and error.strerror else str(error)
+            raise CommandError("MISCONF Redis is configured to persist data to AOF, but it's "
+                               "currently unable to persist to disk. Writable scripts are "
+                               "blocked. Use 'no-writes' flag for read only scripts. AOF "
+                               f"error: {reason}")
+        if read_only:
+            raise CommandError("ERR Can not execute a script with write flag using *_ro "
+                               "command.")
+
+    def kill(self, eval_mode: bool) -> None:
+        """SCRIPT KILL / FUNCTION KILL. A script runs to its end before any other
+        command is read, so there is never one to kill."""
+        raise CommandError("NOTBUSY No scripts in execution right now.")
+
+    def run(self, caller: Session, sandbox: LuaSandbox, function: Any, keys: list[bytes],
+            args: list[bytes], name: bytes, read_only: bool, eval_mode: bool):
+        """Run a compiled script or a function and return the caller's reply."""
+        session = self._script_session(caller)
+        run = self.running = ScriptRun(caller, session, name, read_only, eval_mode)
+        try:
+            with self.server.engine.batch():
+                results = sandbox.entry.call(function, sandbox.array(keys), sandbox.array(args))
+        finally:
+            self.running = None
+        ok, value = _first_result(results)
+        if not ok:
+            return _error_reply(sandbox, value, run.name)
+        return conversions.lua_to_reply(sandbox, value, session.resp3, caller.resp3)
+
+    def _script_session(self, caller: Session) -> Session:
+        """The script's client (Redis's lua_client): the caller's db and user, RESP2."""
+        session = self._session
+        if session is None:
+            session = self._session = Session(self.server, address="lua")
+            session.in_exec = True  # blocking commands answer at once, as in EXEC
+        session.db = caller.db
+        session.user = caller.user
+        session.authenticated = True
+        session.protocol, session.resp3 = 2, False
+        return session
+
+    def _redis_call(self, sandbox: LuaSandbox, args: tuple, raise_errors: bool) -> Any:
+        """redis.call / redis.pcall (luaRedisGenericCommand)."""
+        run = self.running
+        if run is None:
+            raise sandbox.error(conversions.error_table(
+                sandbox, b"redis.call/pcall can only be called inside a script invocation"))
+        argv = _argv(args)
+        if isinstance(argv, bytes):
+            error = conversions.error_table(sandbox, argv)
+            if raise_errors:
+                raise sandbox.error(error)
+            return error
+        refusal = self._refusal(run, argv)
+        if refusal is not None:
+            error = conversions.error_table(sandbox, refusal, from_command=True)
+        else:
+            reply = self.server.dispatcher.call(run.session, self._command, argv)
+            value, is_error = conversions.reply_to_lua(sandbox, reply, run.session.resp3)
+            if not is_error:
+                return value
+            error = value
+        if raise_errors:
+            raise sandbox.error(error)
+        return error
+
+    def _refusal(self, run: ScriptRun, argv: list[bytes]) -> bytes | None:
+        """What scriptCall refuses before running a command, as Redis words it (and
+        counts it: errorstats, rejected_calls); else None, with ``self._command`` set."""
+        server = self.server
+        command = server.dispatcher.resolve(argv)
+        message = None
+        if command is None:
+            message = "Unknown Redis command called from script"
+        elif not command.arity_ok(len(argv)):
+            message = "Wrong number of args calling Redis command from script"
+        elif NOSCRIPT in command.flag_set:
+            message = "This Redis command is not allowed from script"
+        elif not run.session.user.unrestricted and \
+                (denied := server.acl.check(run.session.user, command, argv)) is not None:
+            reason, index = denied
+            server.acl.log_denial(run.session, reason, command, argv, index, context="lua")
+            message = "The user executing the script " + (
+                "can't run this command or subcommand" if reason == DENIED_CMD else
+                "can't access at least one of the keys mentioned in the command")
+        elif command.is_write:
+            if run.read_only:
+                message = "Write commands are not allowed from read-only scripts."
+            elif not run.wrote and not server.engine.writable:
+                message = "-" + server.dispatcher.misconf_error()
+            else:
+                run.wrote = True
+        if message is None:
+            self._command = command
+            return None
+        if command is not None:
+            command.rejected_calls += 1
+        server.stats.count_error(message.lstrip("-") if message.startswith("-")
+                                 else "ERR " + message)
+        return message.encode()
+
+    def _acl_check(self, sandbox: LuaSandbox, args: tuple) -> bool:
+        """redis.acl_check_cmd: may the caller's user run this command?"""
+        argv = _argv(args)
+        if isinstance(argv, bytes):
+            raise sandbox.error(conversions.error_table(sandbox, argv))
+        command = self.server.dispatcher.resolve(argv)
+        if command is None:
+            raise sandbox.error(conversions.error_table(
+                sandbox, b"Invalid command passed to redis.acl_check_cmd()"))
+        run = self.running
+        user = run.caller.user if run is not None else self.server.acl.default
+        return user.unrestricted or self.server.acl.check(user, command, argv) is None
+
+    def memory(self) -> int:
+        return self.eval_sandbox.memory()
+
+    _command: Command
+
+
+class RedisApi:
+    """The redis.* functions besides call/pcall (script_lua.c), and math.random on
+    Redis's PRNG, with Redis's argument checks and error texts."""
+
+    def __init__(self, scripting: Scripting, sandbox: Callable[[], LuaSandbox]) -> None:
+        self.scripting = scripting
+        self.sandbox = sandbox
+
+    def _raise(self, message: bytes) -> Exception:
+        sandbox = self.sandbox()
+        return sandbox.error(conversions.error_table(sandbox, message))
+
+    def _outside_script(self, name: bytes) -> Exception | None:
+        if self.scripting.running is None:
+            return self._raise(name + b" can only be called inside a script invocation")
+        return None
+
+    def sha1hex(self, *args) -> bytes:
+        if len(args) != 1:
+            raise self._raise(b"wrong number of arguments")
+        text = _lua_string(args[0])
+        return hashlib.sha1(text or b"").hexdigest().encode()
+
+    def error_reply(self, *args) -> Any:
+        sandbox = self.sandbox()
+        if len(args) != 1 or type(args[0]) is not bytes:
+            return conversions.error_table(sandbox, b"wrong number or type of arguments")
+        message = args[0]
+        return conversions.error_table(sandbox, message if message.startswith(b"-")
+                                       else b"-" + message)
+
+    def status_reply(self, *args) -> Any:
+        sandbox = self.sandbox()
+        if len(args) != 1 or type(args[0]) is not bytes:
+            return conversions.error_table(sandbox, b"wrong number or type of arguments")
+        return sandbox.table({b"ok": args[0]})
+
+    def log(self, *args) -> None:
+        if len(args) < 2:
+            raise self._raise(b"redis.log() requires two arguments or more.")
+        level = _lua_number(args[0])
+        if level is None:
+            raise self._raise(b"First argument must be a number (log level).")
+        if not 0 <= int(level) <= 3:
+            raise self._raise(b"Invalid debug level.")
+        parts = [text for text in map(_lua_string, args[1:]) if text is not None]
+        self.scripting.server.log.log(_LOG_LEVELS[int(level)], "%s",
+                                      b" ".join(parts).decode("utf-8", "replace"))
+
+    def setresp(self, *args) -> None:
+        if (refusal := self._outside_script(b"redis.setresp")) is not None:
+            raise refusal
+        if len(args) != 1:
+            raise self._raise(b"redis.setresp() requires one argument.")
+        resp = int(_lua_number(args[0]) or 0)
+        if resp not in (2, 3):
+            raise self._raise(b"RESP version must be 2 or 3.")
+        session = self.scripting.running.session
+        session.protocol, session.resp3 = resp, resp == 3
+
+    def set_repl(self, *args) -> None:
+        """Accepted and checked; caskd logs a script's effects, never the script, so
+        every write is kept whatever the flags say."""
+        if (refusal := self._outside_script(b"redis.set_repl")) is not None:
+            raise refusal
+        if len(args) != 1:
+            raise self._raise(b"redis.set_repl() requires two arguments.")
+        if int(_lua_number(args[0]) or 0) & ~3:
+            raise self._raise(b"Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
+                              b"REPL_ALL or REPL_NONE.")
+
+    def random(self, *args) -> float:
+        """redis_math_random: Lua's math.random on redisLrand48."""
+        sandbox = self.sandbox()
+        if self.scripting.running is None:
+            raise sandbox.error_here(b"math.random can only be called inside a script "
+                                     b"invocation")
+        r = self.scripting.random.random()
+        if not args:
+            return r
+        if len(args) == 1:
+            upper = self._checkint(args, 0, b"random")
+            if upper < 1:
+                raise sandbox.error_here(b"bad argument #1 to 'random' (interval is empty)")
+            return math.floor(r * upper) + 1
+        if len(args) == 2:
+            lower, upper = self._checkint(args, 0, b"random"), self._checkint(args, 1, b"random")
+            if lower > upper:
+                raise sandbox.error_here(b"bad argument #2 to 'random' (interval is empty)")
+            return math.floor(r * (upper - lower + 1)) + lower
+        raise sandbox.error_here(b"wrong number of arguments")
+
+    def randomseed(self, *args) -> None:
+        if self.scripting.running is None:
+            raise self.sandbox().error_here(b"math.randomseed can only be called inside a "
+                                            b"script invocation")
+        self.scripting.random.seed(self._checkint(args, 0, b"randomseed"))
+
+    def _checkint(self, args: tuple, index: int, function: bytes) -> int:
+        """luaL_checkint: a number (or numeric string), truncated to a C int."""
+        value = _lua_number(args[index]) if index < len(args) else None
+        if value is None:
+            got = b"no value" if index >= len(args) else lua_type(args[index]).encode()
+            raise self.sandbox().error_here(b"bad argument #%d to '%b' (number expected, got "
+                                            b"%b)" % (index + 1, function, got))
+        return int(value)
+
+
+def _lua_number(value: Any) -> float | None:
+    """lua_tonumber: a number, or a string that reads as one; else None."""
+    if type(value) in (int, float):
+        return value
+    if type(value) is bytes:
+        text = value.strip()
+        try:
+            return float(int(text, 16)) if text.lower().startswith((b"0x", b"-0x")) \
+                else float(text)
+        except ValueError:
+            return None
+    return None
+
+
+def _lua_string(value: Any) -> bytes | None:
+    """lua_tolstring: a string, or a number as Lua writes it (%.14g); else None."""
+    if type(value) is bytes:
+        return value
+    if type(value) in (int, float):
+        return lua_number_text(value)
+    return None
+
+
+def _argv(args: tuple) -> list[bytes] | bytes:
+    """luaArgsToRedisArgv: strings as they are, numbers as %.17g; else the error."""
+    if not args:
+        return b"Please specify at least one argument for this redis lib call"
+    argv = []
+    for arg in args:
+        kind = type(arg)
+        if kind is bytes:
+            argv.append(arg)
+        elif kind is int or kind is float:
+            argv.append(b"%.17g" % arg)
+        else:
+            return b"Lua redis lib command arguments must be strings or integers"
+    return argv
+
+
+def _first_result(results: Any) -> tuple[bool, Any]:
+    """xpcall's (ok, first value) from what lupa returns for it."""
+    if not isinstance(results, tuple):
+        return bool(results), None
+    return results[0], results[1] if len(results) > 1 else None
+
+
+def _error_reply(sandbox: LuaSandbox, error: Any, name: bytes):
+    """luaCallFunction's error reply: the error's text, then where it happened."""
+    if lua_type(error) != "table":
+        text = error if isinstance(error, bytes) else b"execution failure"
+        return sandbox_error(b"ERR Error running script %b, %b" % (name, text[:100]), False)
+    message = error[b"err"]
+    source, line = error[b"source"], error[b"line"]
+    text = message if isinstance(message, bytes) else b""
+    if isinstance(line, int | float) and isinstance(source, bytes):
+        text += b" script: %b, on %b:%d." % (name, source, line)
+    return sandbox_error(text, error[b"ignore_error_stats_update"] is True)
+
+
+def sandbox_error(text: bytes, counted: bool):
+    """An error reply; one a command already counted in errorstats is not counted
+    again (Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE)."""
+    line = text.replace(b"\r", b" ").replace(b"\n", b" ")
+    if counted:
+        return Raw(b"-" + line + b"\r\n")
+    return Error(line.decode("utf-8", "surrogateescape"))
+
+
+def _version_number(version: str) -> int:
+    major, minor, patch = (int(part) for part in version.split(".")[:3])
+    return major << 16 | minor << 8 | patch
