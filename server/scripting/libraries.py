@@ -11,8 +11,8 @@ provided: see the README.)
 
 from __future__ import annotations
 
-import json
 import math
+import re
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -76,14 +76,19 @@ class _EncodeError(Exception):
     pass
 
 
+class _DecodeError(Exception):
+    pass
+
+
 class Cjson:
     """lua-cjson 2.1 as Redis bundles it, with its default settings."""
 
     MAX_DEPTH = 1000
 
-    def __init__(self, sandbox: LuaSandbox, null: Any) -> None:
+    def __init__(self, sandbox: LuaSandbox, null: Any, is_null: Callable[[Any], bool]) -> None:
         self.sandbox = sandbox
         self.null = null
+        self.is_null = is_null
 
     def functions(self) -> dict[str, Any]:
         return {"encode": self.encode, "decode": self.decode, "null": self.null}
@@ -108,7 +113,7 @@ class Cjson:
             out.append(lua_number_text(value))
         elif kind == "boolean":
             out.append(b"true" if value else b"false")
-        elif kind == "nil" or value == self.null:
+        elif kind == "nil" or (kind == "userdata" and self.is_null(value)):
             out.append(b"null")
         elif kind == "table":
             if depth > self.MAX_DEPTH:
@@ -151,34 +156,168 @@ class Cjson:
                           f"{lua_type(args[0]) if args else 'no value'})"
         text = args[0] if isinstance(args[0], bytes) else lua_number_text(args[0])
         try:
-            value = json.loads(text.decode("utf-8", "surrogateescape"), parse_int=float,
-                               parse_constant=_no_constant)
-        except (json.JSONDecodeError, ValueError) as exc:
-            position = getattr(exc, "pos", 0) + 1
-            return False, f"Expected value but found invalid token at character {position}"
-        return True, self._to_lua(value)
+            return True, _JsonDecoder(self, text).decode()
+        except _DecodeError as exc:
+            return False, str(exc)
 
-    def _to_lua(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return _utf8(value)
-        if value is None:
-            return self.null
-        if isinstance(value, list):
-            return self.sandbox.array([self._to_lua(item) for item in value])
-        if isinstance(value, dict):
-            return self.sandbox.table({_utf8(k): self._to_lua(v) for k, v in value.items()})
+
+# lua-cjson's token names, as its parse errors show them.
+_T_END, _T_ERROR = "T_END", "T_ERROR"
+_PUNCTUATION = {ord("{"): "T_OBJ_BEGIN", ord("}"): "T_OBJ_END", ord("["): "T_ARR_BEGIN",
+                ord("]"): "T_ARR_END", ord(":"): "T_COLON", ord(","): "T_COMMA"}
+_NUMBER = re.compile(rb"-?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|"
+                     rb"[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN])")
+_SIMPLE_ESCAPES = {ord('"'): b'"', ord("\\"): b"\\", ord("/"): b"/", ord("b"): b"\b",
+                   ord("f"): b"\f", ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t"}
+
+
+class _JsonDecoder:
+    """lua-cjson's decoder (json_next_token, json_process_value): its grammar, its
+    leniency (hex numbers, inf and nan) and its error texts."""
+
+    MAX_DEPTH = 1000
+
+    def __init__(self, cjson: Cjson, text: bytes) -> None:
+        self.cjson, self.text, self.pos, self.depth = cjson, text, 0, 0
+
+    def decode(self) -> Any:
+        value = self._value(self._token())
+        kind, detail, start = self._token()
+        if kind != _T_END:
+            self._fail("the end", kind, start, detail)
         return value
 
+    @staticmethod
+    def _fail(expected: str, kind: str, start: int, detail: Any) -> None:
+        found = detail if kind == _T_ERROR else kind
+        raise _DecodeError(f"Expected {expected} but found {found} at character {start + 1}")
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(name)
+    def _token(self) -> tuple[str, Any, int]:
+        """(type, value, start); a T_ERROR's value is its message."""
+        text = self.text
+        while self.pos < len(text) and text[self.pos] in b" \t\n\r":
+            self.pos += 1
+        start = self.pos
+        if start >= len(text):
+            return _T_END, None, start
+        char = text[start]
+        if char in _PUNCTUATION:
+            self.pos += 1
+            return _PUNCTUATION[char], None, start
+        if char == ord('"'):
+            return self._string(start)
+        for word, kind, value in ((b"true", "T_BOOLEAN", True), (b"false", "T_BOOLEAN", False),
+                                  (b"null", "T_NULL", self.cjson.null)):
+            if text.startswith(word, start):
+                self.pos += len(word)
+                return kind, value, start
+        numeric_start = char == ord("-") or ord("0") <= char <= ord("9")
+        number = _NUMBER.match(text, start)
+        if number and (numeric_start or char in b"iInN"):
+            self.pos = number.end()
+            raw = number.group()
+            is_hex = raw.lstrip(b"-")[:2].lower() == b"0x"
+            return "T_NUMBER", float(int(raw, 16)) if is_hex else float(raw), start
+        return _T_ERROR, "invalid number" if numeric_start else "invalid token", start
+
+    def _string(self, start: int) -> tuple[str, Any, int]:
+        text, pos, out = self.text, start + 1, bytearray()
+        while True:
+            if pos >= len(text):
+                return _T_ERROR, "unexpected end of string", start
+            char = text[pos]
+            if char == ord('"'):
+                self.pos = pos + 1
+                return "T_STRING", bytes(out), start
+            if char != ord("\\"):
+                out.append(char)
+                pos += 1
+                continue
+            escape = text[pos + 1] if pos + 1 < len(text) else None
+            if escape in _SIMPLE_ESCAPES:
+                out += _SIMPLE_ESCAPES[escape]
+                pos += 2
+            elif escape == ord("u"):
+                decoded = _unicode_escape(text, pos)
+                if decoded is None:
+                    return _T_ERROR, "invalid unicode escape code", start
+                out += decoded[0]
+                pos = decoded[1]
+            else:
+                return _T_ERROR, "invalid escape code", start
+
+    def _value(self, token: tuple[str, Any, int]) -> Any:
+        kind, value, start = token
+        if kind in ("T_STRING", "T_NUMBER", "T_BOOLEAN", "T_NULL"):
+            return value
+        if kind in ("T_OBJ_BEGIN", "T_ARR_BEGIN"):
+            self.depth += 1
+            if self.depth > self.MAX_DEPTH:
+                raise _DecodeError(f"Found too many nested data structures ({self.depth}) at "
+                                   f"character {start + 1}")
+            result = self._object() if kind == "T_OBJ_BEGIN" else self._array()
+            self.depth -= 1
+            return result
+        self._fail("value", kind, start, value)
+        return None
+
+    def _object(self) -> Any:
+        pairs: dict[bytes, Any] = {}
+        kind, value, start = self._token()
+        if kind == "T_OBJ_END":
+            return self.cjson.sandbox.table(pairs)
+        while True:
+            if kind != "T_STRING":
+                self._fail("object key string", kind, start, value)
+            key = value
+            kind, value, start = self._token()
+            if kind != "T_COLON":
+                self._fail("colon", kind, start, value)
+            pairs[key] = self._value(self._token())
+            kind, value, start = self._token()
+            if kind == "T_OBJ_END":
+                return self.cjson.sandbox.table(pairs)
+            if kind != "T_COMMA":
+                self._fail("comma or object end", kind, start, value)
+            kind, value, start = self._token()
+
+    def _array(self) -> Any:
+        items: list[Any] = []
+        token = self._token()
+        if token[0] == "T_ARR_END":
+            return self.cjson.sandbox.array(items)
+        while True:
+            items.append(self._value(token))
+            kind, value, start = self._token()
+            if kind == "T_ARR_END":
+                return self.cjson.sandbox.array(items)
+            if kind != "T_COMMA":
+                self._fail("comma or array end", kind, start, value)
+            token = self._token()
 
 
-def _utf8(text: str) -> bytes:
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a lone \ud800-style escape: kept as its bytes
-        return text.encode("utf-8", "surrogatepass")
+def _unicode_escape(text: bytes, pos: int) -> tuple[bytes, int] | None:
+    """The \\uXXXX escape at ``pos`` (a surrogate pair: two) as UTF-8, and where the
+    text goes on; None if it is not a valid one."""
+    def hex4(at: int) -> int | None:
+        digits = text[at:at + 4]
+        if len(digits) != 4 or not all(c in b"0123456789abcdefABCDEF" for c in digits):
+            return None
+        return int(digits, 16)
+
+    code = hex4(pos + 2)
+    if code is None:
+        return None
+    end = pos + 6
+    if 0xD800 <= code <= 0xDBFF:
+        low = hex4(end + 2) if text[end:end + 2] == b"\\u" else None
+        if low is None or not 0xDC00 <= low <= 0xDFFF:
+            return None
+        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+        end += 6
+    elif 0xDC00 <= code <= 0xDFFF:
+        return None
+    return chr(code).encode("utf-8"), end
 
 
 def _array_length(items: list[tuple[Any, Any]]) -> int | None:
@@ -324,10 +463,6 @@ class Cmsgpack:
         return self.sandbox.table(pairs), pos
 
 
-class _DecodeError(Exception):
-    pass
-
-
 _MSGPACK_FIXED = {0xCA: ">f", 0xCB: ">d", 0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q",
                   0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q"}
 _MSGPACK_SIZED = {0xC4: (">B", "bytes"), 0xC5: (">H", "bytes"), 0xC6: (">I", "bytes"),
@@ -459,8 +594,9 @@ def bit_functions() -> dict[str, LuaFunction]:
     }
 
 
-def lua_libraries(sandbox: LuaSandbox, null: Any) -> dict[str, dict[str, Any]]:
+def lua_libraries(sandbox: LuaSandbox, null: Any,
+                  is_null: Callable[[Any], bool]) -> dict[str, dict[str, Any]]:
     """name -> {function name -> Python function or constant}, for the bootstrap."""
-    return {"cjson": Cjson(sandbox, null).functions(),
+    return {"cjson": Cjson(sandbox, null, is_null).functions(),
             "cmsgpack": Cmsgpack(sandbox).functions(),
             "bit": bit_functions()}

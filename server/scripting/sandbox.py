@@ -262,9 +262,11 @@ class LuaSandbox:
         load = self.runtime.globals().loadstring
         bootstrap = load(_BOOTSTRAP.encode(), b"=caskd")
         null = self.runtime.eval(b"newproxy()")  # cjson.null, a unique userdata
+        same = self.runtime.eval(b"function(a, b) return rawequal(a, b) end")
         libs = {name: self.table({fname: self._library_function(f) if lupa.lua_type(f) is None
                                   else f for fname, f in functions.items()})
-                for name, functions in libraries.lua_libraries(self, null).items()}
+                for name, functions in libraries.lua_libraries(
+                    self, null, lambda value: same(value, null)).items()}
         self.entry = bootstrap(self.table({**bridge, "take_raised": self._take_raised}),
                                self.table(libs), functions_engine)
 

@@ -308,7 +308,7 @@ def test_function_dump_restore(pair2):
         ("FUNCTION", "RESTORE", payload, "REPLACE"), ("FCALL", "echo", "0", "restored"),
         ("FUNCTION", "FLUSH"), ("FUNCTION", "RESTORE", payload, "APPEND"),
         ("FCALL", "echo", "0", "again"), ("FUNCTION", "RESTORE", payload, "FLUSH"),
-        ("FUNCTION", "LIST"), ("FUNCTION", "RESTORE", b"garbage"),
+        ("FUNCTION", "STATS"), ("FUNCTION", "RESTORE", b"garbage"),
         ("FUNCTION", "RESTORE", payload[:-1] + b"\x00"))
 
 
