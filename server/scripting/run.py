@@ -197,10 +197,12 @@ class Scripting:
         elif not run.session.user.unrestricted and \
                 (denied := server.acl.check(run.session.user, command, argv)) is not None:
             reason, index = denied
-            server.acl.log_denial(run.session, reason, command, argv, index, context="lua")
+            target = command.full_name.encode() if reason == DENIED_CMD else argv[index]
+            server.acl.add_log_entry(reason, "lua", target, run.caller.user.name,
+                                     server.describe_client(run.caller))
             message = "The user executing the script " + (
                 "can't run this command or subcommand" if reason == DENIED_CMD else
-                "can't access at least one of the keys mentioned in the command")
+                "can't access at least one of the keys mentioned in the command arguments")
         elif command.is_write:
             if run.read_only:
                 message = "Write commands are not allowed from read-only scripts."
