@@ -232,8 +232,14 @@ class Scripting:
         user = run.caller.user if run is not None else self.server.acl.default
         return user.unrestricted or self.server.acl.check(user, command, argv) is None
 
-    def memory(self) -> int:
-        return self.eval_sandbox.memory()
+    def memory(self) -> dict[str, int]:
+        """What INFO memory reports: the two Lua states' sizes (their own count), and
+        the cached scripts' and the libraries' code."""
+        return {"eval_vm": self.eval_sandbox.memory(),
+                "functions_vm": self.function_sandbox.memory(),
+                "scripts": sum(len(script.body) for script in self.scripts.values()),
+                "functions": sum(len(library.code)
+                                 for library in self.libraries.libraries.values())}
 
     _command: Command
 

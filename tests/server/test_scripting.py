@@ -176,3 +176,14 @@ def test_a_script_killed_mid_way_leaves_none_of_its_writes(caskd_factory):
 def _eval_ignoring_disconnect(server, script: str) -> None:
     with contextlib.suppress(redis.ConnectionError):  # the server is killed under it
         server.client().eval(script, 0)
+
+
+def test_info_counts_scripts_and_functions(client):
+    client.script_load("return 1")
+    client.function_load("#!lua name=lib\nredis.register_function('f', function() return 1 end)")
+    memory = client.info("memory")
+    assert memory["number_of_cached_scripts"] == 1
+    assert (memory["number_of_libraries"], memory["number_of_functions"]) == (1, 1)
+    assert memory["used_memory_lua"] > 0 and memory["used_memory_vm_functions"] > 0
+    assert memory["used_memory_vm_total"] == \
+        memory["used_memory_lua"] + memory["used_memory_vm_functions"]
