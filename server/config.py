@@ -167,7 +167,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _int("slowlog-max-len", 128, 0, 2**31 - 1),
     _int("latency-monitor-threshold", 0, 0, LLONG_MAX),  # caskd records no latency events
     _enum("enable-debug-command", "no", ("no", "yes", "local"), mutable=False),
+    _int("busy-reply-threshold", 5000, 0, LLONG_MAX),  # ms a script runs before -BUSY
 )}
+# Redis's older names, still accepted (and shown by CONFIG GET) for the settings.
+ALIASES = {"lua-time-limit": "busy-reply-threshold"}
 
 
 class Config:
@@ -183,7 +186,7 @@ class Config:
 
     def set(self, name: str, text: str, *, at_runtime: bool = False) -> None:
         """Parse and store ``text`` for ``name``; ConfigError with Redis's wording."""
-        setting = SETTINGS.get(name.lower())
+        setting = SETTINGS.get(ALIASES.get(name.lower(), name.lower()))
         if setting is None:
             raise ConfigError(f"Unknown option or number of arguments for CONFIG SET - '{name}'"
                               if at_runtime else f"Bad directive or wrong number of arguments "
@@ -205,8 +208,11 @@ class Config:
     def matching(self, pattern: bytes) -> dict[str, str]:
         """CONFIG GET: every setting whose name matches the glob ``pattern``."""
         matches = compile_pattern(pattern.lower())
-        return {name: SETTINGS[name].show(value) for name, value in self.values.items()
-                if matches(name.encode())}
+        shown = {name: SETTINGS[name].show(value) for name, value in self.values.items()
+                 if matches(name.encode())}
+        shown.update({alias: SETTINGS[name].show(self.values[name])
+                      for alias, name in ALIASES.items() if matches(alias.encode())})
+        return shown
 
     def load_file(self, path: Path) -> None:
         """Apply a redis.conf-syntax file: ``name value`` per line, ``#`` comments."""

@@ -53,8 +53,7 @@ def _eval(client, argv: list[bytes], by_sha: bool, read_only: bool):
         script = load_script(scripting, argv[1])
     scripting.prepare(client, script.flags, script.compat, read_only)
     read_only = read_only or (not script.compat and "no-writes" in script.flags)
-    keys, args = argv[3:3 + numkeys], argv[3 + numkeys:]
-    return scripting.run(client, scripting.eval_sandbox, script.function, keys, args,
+    return scripting.run(client, scripting.eval_sandbox, script.function, argv, numkeys,
                          script.sha, read_only, eval_mode=True)
 
 

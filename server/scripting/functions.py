@@ -10,6 +10,7 @@ survive a restart.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from server.algorithms.glob import compile_pattern
 from server.errors import CommandError, bad_subcommand_usage
 from server.replies import help_reply
 from server.scripting import conversions, rdb
+from server.scripting.busy import busy_error
 
 if TYPE_CHECKING:
     from server.scripting.sandbox import LuaSandbox
@@ -262,9 +264,9 @@ def _fcall(client, argv: list[bytes], read_only: bool):
     if numkeys < 0:
         raise CommandError("ERR Number of keys can't be negative")
     scripting.prepare(client, function.flags, False, read_only)
-    return scripting.run(client, scripting.function_sandbox, function.callback,
-                         argv[3:3 + numkeys], argv[3 + numkeys:], function.name,
-                         read_only or "no-writes" in function.flags, eval_mode=False)
+    return scripting.run(client, scripting.function_sandbox, function.callback, argv,
+                         numkeys, function.name, read_only or "no-writes" in function.flags,
+                         eval_mode=False)
 
 
 def function_load(client, argv: list[bytes]):
@@ -361,8 +363,16 @@ def function_restore(client, argv: list[bytes]):
 
 
 def function_stats(client, argv: list[bytes]):
-    libraries = client.server.scripting.libraries
-    return {b"running_script": None,
+    """FUNCTION STATS: the function running (while it is busy), and the counts."""
+    scripting = client.server.scripting
+    run = scripting.running
+    if run is not None and run.eval_mode:
+        raise CommandError(busy_error(eval_mode=True))
+    running = None if run is None else {
+        b"name": run.name, b"command": run.argv,
+        b"duration_ms": int((time.monotonic() - run.started) * 1000)}
+    libraries = scripting.libraries
+    return {b"running_script": running,
             b"engines": {b"LUA": {b"libraries_count": len(libraries.libraries),
                                   b"functions_count": len(libraries.functions)}}}
 

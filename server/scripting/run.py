@@ -24,7 +24,7 @@ from protocol.reply import Error, Raw
 from server.acl import DENIED_CMD
 from server.commands.registry import NOSCRIPT, Command
 from server.errors import CommandError
-from server.scripting import conversions
+from server.scripting import busy, conversions
 from server.scripting.functions import Libraries, register_function
 from server.scripting.libraries import Lrand48, lua_number_text, lua_type
 from server.scripting.sandbox import LuaSandbox
@@ -54,10 +54,13 @@ class ScriptRun:
     caller: Session
     session: Session
     name: bytes  # the sha of an EVAL, the function's name for FCALL
+    argv: list[bytes]  # the caller's EVAL/FCALL (FUNCTION STATS shows it)
     read_only: bool
     eval_mode: bool
     started: float = field(default_factory=time.monotonic)
     wrote: bool = False
+    busy: bool = False  # past busy-reply-threshold: others get -BUSY
+    killed: bool = False  # SCRIPT KILL / FUNCTION KILL asked it to stop
 
 
 class Scripting:
@@ -84,6 +87,7 @@ class Scripting:
             "sha1hex": api.sha1hex, "error_reply": api.error_reply,
             "status_reply": api.status_reply, "log": api.log, "setresp": api.setresp,
             "set_repl": api.set_repl, "random": api.random, "randomseed": api.randomseed,
+            "interrupt": lambda: self._interrupt(holder[0]),
             "version": lambda: (_version_number(self.server.redis_version),
                                 self.server.redis_version.encode())}
         if functions_engine:
@@ -126,20 +130,59 @@ class Scripting:
                                "command.")
 
     def kill(self, eval_mode: bool) -> None:
-        """SCRIPT KILL / FUNCTION KILL. A script runs to its end before any other
-        command is read, so there is never one to kill."""
-        raise CommandError("NOTBUSY No scripts in execution right now.")
+        """SCRIPT KILL / FUNCTION KILL, sent while a script is busy (scriptKill)."""
+        run = self.running
+        if run is None:
+            raise CommandError("NOTBUSY No scripts in execution right now.")
+        if run.wrote:
+            raise CommandError("UNKILLABLE Sorry the script already executed write commands "
+                               "against the dataset. You can either wait the script "
+                               "termination or kill the server in a hard way using the "
+                               "SHUTDOWN NOSAVE command.")
+        if eval_mode != run.eval_mode:
+            raise CommandError(busy.busy_error(run.eval_mode))
+        run.killed = True
 
-    def run(self, caller: Session, sandbox: LuaSandbox, function: Any, keys: list[bytes],
-            args: list[bytes], name: bytes, read_only: bool, eval_mode: bool):
-        """Run a compiled script or a function and return the caller's reply."""
+    def _interrupt(self, sandbox: LuaSandbox) -> Any:
+        """The count hook's call (scriptInterrupt): past busy-reply-threshold, answer
+        the other clients; the error to raise once the script is killed, else None."""
+        run = self.running
+        if run is None:
+            return None
+        if not run.killed:
+            elapsed_ms = (time.monotonic() - run.started) * 1000
+            if elapsed_ms < self.server.config["busy-reply-threshold"]:
+                return None
+            if not run.busy:
+                run.busy = True
+                self.server.log.warning(
+                    "Slow script detected: still in execution after %d milliseconds. You "
+                    "can try killing the script using the %s command. Script name is: %s.",
+                    elapsed_ms, "SCRIPT KILL" if run.eval_mode else "FUNCTION KILL",
+                    run.name.decode("utf-8", "replace"))
+            busy.answer_others(self.server, run.caller, busy.busy_error(run.eval_mode))
+            if not run.killed:
+                return None
+            self.server.log.warning("Lua script killed by user with SCRIPT KILL.")
+        return conversions.error_table(sandbox, b"Script killed by user with SCRIPT KILL...")
+
+    def run(self, caller: Session, sandbox: LuaSandbox, function: Any, argv: list[bytes],
+            numkeys: int, name: bytes, read_only: bool, eval_mode: bool):
+        """Run a compiled script or a function for ``argv`` (EVAL/FCALL's, keys from
+        argv[3]) and return the caller's reply."""
         session = self._script_session(caller)
-        run = self.running = ScriptRun(caller, session, name, read_only, eval_mode)
+        run = self.running = ScriptRun(caller, session, name, argv, read_only, eval_mode)
+        keys, args = argv[3:3 + numkeys], argv[3 + numkeys:]
+        watched = self.server.config["busy-reply-threshold"] > 0
         try:
             with self.server.engine.batch():
-                results = sandbox.entry.call(function, sandbox.array(keys), sandbox.array(args))
+                results = sandbox.entry.call(function, sandbox.array(keys), sandbox.array(args),
+                                             watched)
         finally:
             self.running = None
+            if run.busy:
+                self.server.log.warning("Slow script finished (%d ms)",
+                                        (time.monotonic() - run.started) * 1000)
         ok, value = _first_result(results)
         if not ok:
             return _error_reply(sandbox, value, run.name)

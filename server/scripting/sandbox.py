@@ -163,6 +163,26 @@ end
 
 local entry = {}
 
+-- luaMaskCountHook: every 100000 instructions the bridge may answer other clients
+-- (past busy-reply-threshold) and tells whether SCRIPT/FUNCTION KILL asked to stop;
+-- then every line raises the error, so that pcall cannot swallow it.
+local interrupt = bridge.interrupt
+local function count_hook()
+  local killed = interrupt()
+  if killed and dbg.getinfo(2, "S").source ~= "=caskd" then  -- not in this file's lines
+    dbg.sethook(count_hook, "l")
+    error(killed)
+  end
+end
+
+-- Run f as Redis runs a script: under the error handler, its first result only.
+local function guarded(watched, f)
+  if watched then dbg.sethook(count_hook, "", 100000) end
+  local ok, result = xpcall(f, error_handler)
+  if watched then dbg.sethook() end
+  return ok, result
+end
+
 if functions_engine then
   -- function_lua.c: while a library loads, its globals are only the library API;
   -- when its functions run, the full globals (both read-only).
@@ -194,8 +214,8 @@ if functions_engine then
     end
     return true
   end
-  entry.call = function(f, keys, argv)
-    return xpcall(function() return f(keys, argv) end, error_handler)
+  entry.call = function(f, keys, argv, watched)
+    return guarded(watched, function() return f(keys, argv) end)
   end
 else
   G.redis = protect(redis)
@@ -204,10 +224,10 @@ else
   entry.compile = function(code)
     return load_chunk(code, "@user_script")
   end
-  entry.call = function(f, keys, argv)
+  entry.call = function(f, keys, argv, watched)
     rawset(G, "KEYS", keys)
     rawset(G, "ARGV", argv)
-    return xpcall(f, error_handler)
+    return guarded(watched, f)
   end
 end
 

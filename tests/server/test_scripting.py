@@ -187,3 +187,89 @@ def test_info_counts_scripts_and_functions(client):
     assert memory["used_memory_lua"] > 0 and memory["used_memory_vm_functions"] > 0
     assert memory["used_memory_vm_total"] == \
         memory["used_memory_lua"] + memory["used_memory_vm_functions"]
+
+
+def _run_in_thread(server, script: str) -> tuple[threading.Thread, list]:
+    """EVAL ``script`` from another thread; the list gets its reply or exception."""
+    outcome: list = []
+
+    def run():
+        try:
+            outcome.append(server.client().eval(script, 0))
+        except redis.RedisError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _busy_reply(client, *command) -> str | None:
+    try:
+        client.execute_command(*command)
+    except redis.ResponseError as exc:
+        return str(exc)
+    return None
+
+
+def test_a_busy_script_answers_others_busy_until_killed(caskd, client):
+    client.config_set("busy-reply-threshold", 100)
+    thread, outcome = _run_in_thread(caskd, "local i = 0 while true do i = i + 1 end")
+    wait_until(lambda: (_busy_reply(client, "PING") or "").startswith("BUSY"), timeout=20,
+               what="-BUSY from a busy script")
+    assert _busy_reply(client, "GET", "k") == \
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    assert _busy_reply(client, "FUNCTION", "KILL").startswith(
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL")
+    assert client.script_kill() is True
+    thread.join(20)
+    assert str(outcome[0]).startswith("Script killed by user with SCRIPT KILL... script: ")
+    assert client.ping() is True
+
+
+def test_a_busy_script_that_wrote_is_unkillable_but_shutdown_nosave_works(caskd_factory):
+    server = caskd_factory("--busy-reply-threshold", "100", "--appendfsync", "always")
+    client = server.client()
+    client.set("before", "1")
+    thread, _ = _run_in_thread(server, "redis.call('SET', 'written', '1') while true do end")
+    wait_until(lambda: (_busy_reply(client, "SCRIPT", "KILL") or "").startswith(
+        "UNKILLABLE"), timeout=20, what="-UNKILLABLE from a busy script that wrote")
+    with contextlib.suppress(redis.ConnectionError):  # a connection made before it
+        client.execute_command("SHUTDOWN", "NOSAVE")  # (new ones wait to be accepted)
+    assert server.proc.wait(20) == 0
+    thread.join(20)
+    server.start()
+    client = server.client()
+    assert client.get("before") == b"1"
+    assert client.get("written") is None  # its writes were never logged
+
+
+def test_a_busy_function_shows_in_function_stats_and_function_kill_stops_it(caskd, client):
+    client.config_set("lua-time-limit", 100)  # Redis's older name for the setting
+    assert client.config_get("busy-reply-threshold") == {"busy-reply-threshold": "100"}
+    client.function_load("#!lua name=spin\n"
+                         "redis.register_function('spin', function() while true do end end)")
+    resp3 = caskd.client(protocol=3)
+    resp3.ping()  # connected now: new connections wait while a script is busy
+    outcome: list = []
+
+    def run():
+        try:
+            outcome.append(caskd.client().fcall("spin", 0, "arg"))
+        except redis.RedisError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    wait_until(lambda: (_busy_reply(client, "PING") or "").startswith(
+        "BUSY Redis is busy running a script. You can only call FUNCTION KILL"), timeout=20,
+        what="-BUSY from a busy function")
+    running = resp3.function_stats()[b"running_script"]
+    assert running[b"name"] == b"spin"
+    assert running[b"command"] == [b"FCALL", b"spin", b"0", b"arg"]
+    assert running[b"duration_ms"] >= 100
+    assert _busy_reply(client, "SCRIPT", "KILL").startswith(
+        "BUSY Redis is busy running a script. You can only call FUNCTION KILL")
+    assert client.function_kill() == b"OK"
+    thread.join(20)
+    assert str(outcome[0]).startswith("Script killed by user with SCRIPT KILL... script: spin")
