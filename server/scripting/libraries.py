@@ -1,12 +1,11 @@
 """The Lua libraries Redis bundles (deps/lua/src: lua_cjson.c, lua_cmsgpack.c,
-lua_bit.c) that lupa's Lua 5.1 lacks, written in Python to the same rules, and
-Redis's PRNG (rand.c) behind math.random.
+lua_bit.c, lua_struct.c) that lupa's Lua 5.1 lacks, written in Python to the same
+rules, and Redis's PRNG (rand.c) behind math.random.
 
-lupa ships no C modules and no package on PyPI provides these three as loadable
-Lua 5.1 modules, so they are reimplemented here; each function returns
-``(True, results...)`` or ``(False, message)`` and the sandbox raises the message
-at the script's line, as the C libraries' luaL_error does. (``struct`` is not
-provided: see the README.)
+lupa ships no C modules and no package on PyPI provides these as loadable Lua 5.1
+modules, so they are reimplemented here; each function returns ``(True,
+results...)`` or ``(False, message)`` and the sandbox raises the message at the
+script's line, as the C libraries' luaL_error does.
 """
 
 from __future__ import annotations
@@ -54,6 +53,20 @@ def lua_type(value: Any) -> str:
     if isinstance(value, bytes):
         return "string"
     return lupa.lua_type(value) or "userdata"
+
+
+def lua_number(value: Any) -> float | None:
+    """lua_tonumber: a number, or a string that reads as one; else None."""
+    if type(value) in (int, float):
+        return value
+    if type(value) is bytes:
+        text = value.strip()
+        try:
+            return float(int(text, 16)) if text.lower().startswith((b"0x", b"-0x")) \
+                else float(text)
+        except ValueError:
+            return None
+    return None
 
 
 def lua_number_text(number: float, precision: int = 14) -> bytes:
@@ -526,14 +539,10 @@ def _bit_args(name: str, args: tuple, minimum: int = 1) -> list[int] | str:
         return f"bad argument #{len(args) + 1} to '{name}' (number expected, got no value)"
     numbers = []
     for i, arg in enumerate(args, 1):
-        if isinstance(arg, bytes):
-            try:
-                arg = float(arg)
-            except ValueError:
-                return f"bad argument #{i} to '{name}' (number expected, got string)"
-        if not isinstance(arg, int | float) or isinstance(arg, bool):
+        number = lua_number(arg)
+        if number is None:
             return f"bad argument #{i} to '{name}' (number expected, got {lua_type(arg)})"
-        numbers.append(_tobit(arg))
+        numbers.append(_tobit(number))
     return numbers
 
 
@@ -594,9 +603,191 @@ def bit_functions() -> dict[str, LuaFunction]:
     }
 
 
+# ------------------------------------------------------------------------ struct
+
+_STRUCT_SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "l": 8, "L": 8, "T": 8, "f": 4, "d": 8,
+                 "x": 1}
+_MAX_INT_SIZE, _MAX_ALIGN = 32, 8
+
+
+class _StructError(Exception):
+    pass
+
+
+class _Format:
+    """A struct format being read (lua_struct.c): options, endianness, alignment."""
+
+    def __init__(self, name: str, fmt: bytes) -> None:
+        self.name, self.fmt, self.pos = name, fmt.decode("latin-1"), 0
+        self.little, self.align = True, 1  # defaultoptions: native (x86) order, no padding
+
+    def __iter__(self):
+        while self.pos < len(self.fmt):
+            option = self.fmt[self.pos]
+            self.pos += 1
+            yield option, self._size(option)
+
+    def _number(self, default: int) -> int:
+        start = self.pos
+        while self.pos < len(self.fmt) and self.fmt[self.pos].isdigit():
+            self.pos += 1
+        return int(self.fmt[start:self.pos]) if self.pos > start else default
+
+    def _size(self, option: str) -> int:
+        if option in _STRUCT_SIZES:
+            return _STRUCT_SIZES[option]
+        if option == "c":
+            return self._number(1)
+        if option in "iI":
+            size = self._number(4)
+            if size > _MAX_INT_SIZE:
+                raise _StructError(f"integral size {size} is larger than limit of "
+                                   f"{_MAX_INT_SIZE}")
+            return size
+        return 0
+
+    def padding(self, length: int, option: str, size: int) -> int:
+        if size == 0 or option == "c":
+            return 0
+        size = min(size, self.align)
+        return (size - (length & (size - 1))) & (size - 1)
+
+    def control(self, option: str) -> None:
+        if option == " ":
+            return
+        if option in "<>":
+            self.little = option == "<"
+        elif option == "!":
+            align = self._number(_MAX_ALIGN)
+            if align & (align - 1):
+                raise _StructError(f"alignment {align} is not a power of 2")
+            self.align = align
+        else:
+            raise _StructError(f"bad argument #1 to '{self.name}' (invalid format option "
+                               f"'{option}')")
+
+
+def _struct_number(args: tuple, index: int, name: str) -> float:
+    """luaL_checknumber."""
+    number = lua_number(args[index]) if index < len(args) else None
+    if number is None:
+        got = "no value" if index >= len(args) else lua_type(args[index])
+        raise _StructError(f"bad argument #{index + 1} to '{name}' (number expected, got "
+                           f"{got})")
+    return number
+
+
+def _struct_string(args: tuple, index: int, name: str) -> bytes:
+    value = args[index] if index < len(args) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return lua_number_text(value)
+    if not isinstance(value, bytes):
+        got = "no value" if index >= len(args) else lua_type(value)
+        raise _StructError(f"bad argument #{index + 1} to '{name}' (string expected, got "
+                           f"{got})")
+    return value
+
+
+def struct_pack(*args) -> tuple:
+    try:
+        fmt = _Format("pack", _struct_string(args, 0, "pack"))
+        out = bytearray()
+        arg = 1
+        for option, size in fmt:
+            out += bytes(fmt.padding(len(out), option, size))
+            if option in "bBhHlLTiI":
+                number = _struct_number(args, arg, "pack")
+                arg += 1
+                value = int(number) & ((1 << 64) - 1)  # (Uinttype)(Inttype)n
+                out += value.to_bytes(64, "little")[:size][::1 if fmt.little else -1] \
+                    if size <= 64 else bytes(size)
+            elif option == "x":
+                out.append(0)
+            elif option in "fd":
+                number = _struct_number(args, arg, "pack")
+                arg += 1
+                out += struct.pack(("<" if fmt.little else ">") + option, number)
+            elif option in "cs":
+                text = _struct_string(args, arg, "pack")
+                arg += 1
+                size = size or len(text)
+                if len(text) < size:
+                    raise _StructError(f"bad argument #{arg + 1} to 'pack' (string too short)")
+                out += text[:size] + (b"\0" if option == "s" else b"")
+            else:
+                fmt.control(option)
+        return True, bytes(out)
+    except _StructError as exc:
+        return False, str(exc)
+
+
+def struct_unpack(*args) -> tuple:
+    try:
+        fmt = _Format("unpack", _struct_string(args, 0, "unpack"))
+        data = _struct_string(args, 1, "unpack")
+        start = int(_struct_number(args, 2, "unpack")) if len(args) > 2 and \
+            args[2] is not None else 1
+        if start <= 0:
+            raise _StructError("bad argument #3 to 'unpack' (offset must be 1 or greater)")
+        pos, results = start - 1, []
+        for option, size in fmt:
+            pos += fmt.padding(pos, option, size)
+            if size > len(data) or pos > len(data) - size:
+                raise _StructError("bad argument #2 to 'unpack' (data string too short)")
+            if option in "bBhHlLTiI":
+                raw = data[pos:pos + size]
+                value = int.from_bytes(raw, "little" if fmt.little else "big")
+                if option.islower() and value >> (size * 8 - 1):
+                    value -= 1 << (size * 8)
+                results.append(float(value))
+            elif option in "fd":
+                results.append(struct.unpack(("<" if fmt.little else ">") + option,
+                                             data[pos:pos + size])[0])
+            elif option == "c":
+                if size == 0:
+                    if not results or not isinstance(results[-1], float):
+                        raise _StructError("format 'c0' needs a previous size")
+                    size = int(results.pop())
+                    if size > len(data) or pos > len(data) - size:
+                        raise _StructError("bad argument #2 to 'unpack' (data string too "
+                                           "short)")
+                results.append(data[pos:pos + size])
+            elif option == "s":
+                end = data.find(b"\0", pos)
+                if end < 0:
+                    raise _StructError("unfinished string in data")
+                results.append(data[pos:end])
+                size = end - pos + 1
+            elif option != "x":
+                fmt.control(option)
+            pos += size
+        return True, *results, pos + 1
+    except _StructError as exc:
+        return False, str(exc)
+
+
+def struct_size(*args) -> tuple:
+    try:
+        fmt = _Format("size", _struct_string(args, 0, "size"))
+        pos = 0
+        for option, size in fmt:
+            pos += fmt.padding(pos, option, size)
+            if option == "s":
+                raise _StructError("bad argument #1 to 'size' (option 's' has no fixed size)")
+            if option == "c" and size == 0:
+                raise _StructError("bad argument #1 to 'size' (option 'c0' has no fixed size)")
+            if not option.isalnum():
+                fmt.control(option)
+            pos += size
+        return True, pos
+    except _StructError as exc:
+        return False, str(exc)
+
+
 def lua_libraries(sandbox: LuaSandbox, null: Any,
                   is_null: Callable[[Any], bool]) -> dict[str, dict[str, Any]]:
     """name -> {function name -> Python function or constant}, for the bootstrap."""
     return {"cjson": Cjson(sandbox, null, is_null).functions(),
             "cmsgpack": Cmsgpack(sandbox).functions(),
-            "bit": bit_functions()}
+            "bit": bit_functions(),
+            "struct": {"pack": struct_pack, "unpack": struct_unpack, "size": struct_size}}

@@ -26,7 +26,7 @@ from server.commands.registry import NOSCRIPT, Command
 from server.errors import CommandError
 from server.scripting import busy, conversions
 from server.scripting.functions import Libraries, register_function
-from server.scripting.libraries import Lrand48, lua_number_text, lua_type
+from server.scripting.libraries import Lrand48, lua_number, lua_number_text, lua_type
 from server.scripting.sandbox import LuaSandbox
 from server.session import Session
 
@@ -327,7 +327,7 @@ class RedisApi:
     def log(self, *args) -> None:
         if len(args) < 2:
             raise self._raise(b"redis.log() requires two arguments or more.")
-        level = _lua_number(args[0])
+        level = lua_number(args[0])
         if level is None:
             raise self._raise(b"First argument must be a number (log level).")
         if not 0 <= int(level) <= 3:
@@ -341,7 +341,7 @@ class RedisApi:
             raise refusal
         if len(args) != 1:
             raise self._raise(b"redis.setresp() requires one argument.")
-        resp = int(_lua_number(args[0]) or 0)
+        resp = int(lua_number(args[0]) or 0)
         if resp not in (2, 3):
             raise self._raise(b"RESP version must be 2 or 3.")
         session = self.scripting.running.session
@@ -354,7 +354,7 @@ class RedisApi:
             raise refusal
         if len(args) != 1:
             raise self._raise(b"redis.set_repl() requires two arguments.")
-        if int(_lua_number(args[0]) or 0) & ~3:
+        if int(lua_number(args[0]) or 0) & ~3:
             raise self._raise(b"Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
                               b"REPL_ALL or REPL_NONE.")
 
@@ -387,26 +387,12 @@ class RedisApi:
 
     def _checkint(self, args: tuple, index: int, function: bytes) -> int:
         """luaL_checkint: a number (or numeric string), truncated to a C int."""
-        value = _lua_number(args[index]) if index < len(args) else None
+        value = lua_number(args[index]) if index < len(args) else None
         if value is None:
             got = b"no value" if index >= len(args) else lua_type(args[index]).encode()
             raise self.sandbox().error_here(b"bad argument #%d to '%b' (number expected, got "
                                             b"%b)" % (index + 1, function, got))
         return int(value)
-
-
-def _lua_number(value: Any) -> float | None:
-    """lua_tonumber: a number, or a string that reads as one; else None."""
-    if type(value) in (int, float):
-        return value
-    if type(value) is bytes:
-        text = value.strip()
-        try:
-            return float(int(text, 16)) if text.lower().startswith((b"0x", b"-0x")) \
-                else float(text)
-        except ValueError:
-            return None
-    return None
 
 
 def _lua_string(value: Any) -> bytes | None:
