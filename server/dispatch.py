@@ -229,6 +229,9 @@ class Dispatcher:
         return self.server.error_reply(message)
 
     def misconf_error(self) -> str:
+        return f"MISCONF Errors writing to the AOF file: {self.disk_error()}"
+
+    def disk_error(self) -> str:
+        """Why the engine refuses writes (its last write or fsync error)."""
         error = self.server.engine.last_error
-        reason = error.strerror if error is not None and error.strerror else str(error)
-        return f"MISCONF Errors writing to the AOF file: {reason}"
+        return error.strerror if error is not None and error.strerror else str(error)

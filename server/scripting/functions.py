@@ -292,7 +292,9 @@ def function_delete(client, argv: list[bytes]):
 
 
 def function_flush(client, argv: list[bytes]):
-    if (len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC")) or len(argv) > 3:
+    if len(argv) > 3:
+        raise bad_subcommand_usage("function", argv[1])
+    if len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC"):
         raise CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
     client.server.scripting.reset_functions()
     return OK

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -78,22 +77,25 @@ class Scripting:
         self.function_sandbox = self._new_sandbox(functions_engine=True)
 
     def _new_sandbox(self, functions_engine: bool) -> LuaSandbox:
-        holder: list[LuaSandbox] = []
-        api = RedisApi(self, lambda: holder[0])
+        return LuaSandbox(lambda sandbox: self._bridge(sandbox, functions_engine),
+                          functions_engine)
+
+    def _bridge(self, sandbox: LuaSandbox, functions_engine: bool) -> dict[str, Any]:
+        """The Python functions ``sandbox``'s redis API calls."""
+        api = RedisApi(self, sandbox)
         bridge: dict[str, Any] = {
-            "call": lambda *args: self._redis_call(holder[0], args, raise_errors=True),
-            "pcall": lambda *args: self._redis_call(holder[0], args, raise_errors=False),
-            "acl_check_cmd": lambda *args: self._acl_check(holder[0], args),
+            "call": lambda *args: self._redis_call(sandbox, args, raise_errors=True),
+            "pcall": lambda *args: self._redis_call(sandbox, args, raise_errors=False),
+            "acl_check_cmd": lambda *args: self._acl_check(sandbox, args),
             "sha1hex": api.sha1hex, "error_reply": api.error_reply,
             "status_reply": api.status_reply, "log": api.log, "setresp": api.setresp,
             "set_repl": api.set_repl, "random": api.random, "randomseed": api.randomseed,
-            "interrupt": lambda: self._interrupt(holder[0]),
+            "interrupt": lambda: self._interrupt(sandbox),
             "version": lambda: (_version_number(self.server.redis_version),
                                 self.server.redis_version.encode())}
         if functions_engine:
-            bridge["register_function"] = lambda *args: register_function(holder[0], args)
-        holder.append(LuaSandbox(bridge, functions_engine))
-        return holder[0]
+            bridge["register_function"] = lambda *args: register_function(sandbox, args)
+        return bridge
 
     def reset_eval(self) -> None:
         """SCRIPT FLUSH: a new Lua state and an empty cache (Redis's scriptingReset)."""
@@ -117,14 +119,11 @@ class Scripting:
         """scriptPrepareForRun's refusals for a script that declared its flags."""
         if compat or "no-writes" in flags:
             return
-        engine = self.server.engine
-        if not engine.writable:
-            error = engine.last_error
-            reason = error.strerror if error is not None and error.strerror else str(error)
+        if not self.server.engine.writable:
             raise CommandError("MISCONF Redis is configured to persist data to AOF, but it's "
                                "currently unable to persist to disk. Writable scripts are "
                                "blocked. Use 'no-writes' flag for read only scripts. AOF "
-                               f"error: {reason}")
+                               f"error: {self.server.dispatcher.disk_error()}")
         if read_only:
             raise CommandError("ERR Can not execute a script with write flag using *_ro "
                                "command.")
@@ -212,11 +211,11 @@ class Scripting:
             if raise_errors:
                 raise sandbox.error(error)
             return error
-        refusal = self._refusal(run, argv)
+        command, refusal = self._check(run, argv)
         if refusal is not None:
             error = conversions.error_table(sandbox, refusal, from_command=True)
         else:
-            reply = self.server.dispatcher.call(run.session, self._command, argv)
+            reply = self.server.dispatcher.call(run.session, command, argv)
             value, is_error = conversions.reply_to_lua(sandbox, reply, run.session.resp3)
             if not is_error:
                 return value
@@ -225,9 +224,9 @@ class Scripting:
             raise sandbox.error(error)
         return error
 
-    def _refusal(self, run: ScriptRun, argv: list[bytes]) -> bytes | None:
-        """What scriptCall refuses before running a command, as Redis words it (and
-        counts it: errorstats, rejected_calls); else None, with ``self._command`` set."""
+    def _check(self, run: ScriptRun, argv: list[bytes]) -> tuple[Command | None, bytes | None]:
+        """The command to run, or why scriptCall refuses it, as Redis words it (and
+        counts it: errorstats, rejected_calls)."""
         server = self.server
         command = server.dispatcher.resolve(argv)
         message = None
@@ -254,13 +253,12 @@ class Scripting:
             else:
                 run.wrote = True
         if message is None:
-            self._command = command
-            return None
+            return command, None
         if command is not None:
             command.rejected_calls += 1
-        server.stats.count_error(message.lstrip("-") if message.startswith("-")
+        server.stats.count_error(message[1:] if message.startswith("-")
                                  else "ERR " + message)
-        return message.encode()
+        return None, message.encode()
 
     def _acl_check(self, sandbox: LuaSandbox, args: tuple) -> bool:
         """redis.acl_check_cmd: may the caller's user run this command?"""
@@ -284,20 +282,17 @@ class Scripting:
                 "functions": sum(len(library.code)
                                  for library in self.libraries.libraries.values())}
 
-    _command: Command
-
 
 class RedisApi:
     """The redis.* functions besides call/pcall (script_lua.c), and math.random on
     Redis's PRNG, with Redis's argument checks and error texts."""
 
-    def __init__(self, scripting: Scripting, sandbox: Callable[[], LuaSandbox]) -> None:
+    def __init__(self, scripting: Scripting, sandbox: LuaSandbox) -> None:
         self.scripting = scripting
         self.sandbox = sandbox
 
     def _raise(self, message: bytes) -> Exception:
-        sandbox = self.sandbox()
-        return sandbox.error(conversions.error_table(sandbox, message))
+        return self.sandbox.error(conversions.error_table(self.sandbox, message))
 
     def _outside_script(self, name: bytes) -> Exception | None:
         if self.scripting.running is None:
@@ -311,7 +306,7 @@ class RedisApi:
         return hashlib.sha1(text or b"").hexdigest().encode()
 
     def error_reply(self, *args) -> Any:
-        sandbox = self.sandbox()
+        sandbox = self.sandbox
         if len(args) != 1 or type(args[0]) is not bytes:
             return conversions.error_table(sandbox, b"wrong number or type of arguments")
         message = args[0]
@@ -319,7 +314,7 @@ class RedisApi:
                                        else b"-" + message)
 
     def status_reply(self, *args) -> Any:
-        sandbox = self.sandbox()
+        sandbox = self.sandbox
         if len(args) != 1 or type(args[0]) is not bytes:
             return conversions.error_table(sandbox, b"wrong number or type of arguments")
         return sandbox.table({b"ok": args[0]})
@@ -360,7 +355,7 @@ class RedisApi:
 
     def random(self, *args) -> float:
         """redis_math_random: Lua's math.random on redisLrand48."""
-        sandbox = self.sandbox()
+        sandbox = self.sandbox
         if self.scripting.running is None:
             raise sandbox.error_here(b"math.random can only be called inside a script "
                                      b"invocation")
@@ -381,7 +376,7 @@ class RedisApi:
 
     def randomseed(self, *args) -> None:
         if self.scripting.running is None:
-            raise self.sandbox().error_here(b"math.randomseed can only be called inside a "
+            raise self.sandbox.error_here(b"math.randomseed can only be called inside a "
                                             b"script invocation")
         self.scripting.random.seed(self._checkint(args, 0, b"randomseed"))
 
@@ -390,7 +385,7 @@ class RedisApi:
         value = lua_number(args[index]) if index < len(args) else None
         if value is None:
             got = b"no value" if index >= len(args) else lua_type(args[index]).encode()
-            raise self.sandbox().error_here(b"bad argument #%d to '%b' (number expected, got "
+            raise self.sandbox.error_here(b"bad argument #%d to '%b' (number expected, got "
                                             b"%b)" % (index + 1, function, got))
         return int(value)
 

@@ -269,11 +269,13 @@ class LuaRaise(Exception):
 
 
 class LuaSandbox:
-    """One Lua state with Redis's sandbox; ``bridge`` maps the names the bootstrap
-    calls (call, pcall, error_table, sha1hex, log, setresp, random, randomseed,
-    version, acl_check and, for the functions engine, register_function) to Python."""
+    """One Lua state with Redis's sandbox. ``make_bridge(sandbox)`` gives the Python
+    functions the bootstrap installs (the redis API: call, pcall, sha1hex, log,
+    setresp, ..., math.random, the count hook's interrupt and, for the functions
+    engine, register_function)."""
 
-    def __init__(self, bridge: dict[str, Callable[..., Any]], functions_engine: bool) -> None:
+    def __init__(self, make_bridge: Callable[[LuaSandbox], dict[str, Callable[..., Any]]],
+                 functions_engine: bool) -> None:
         self.runtime = lupa.LuaRuntime(encoding=None, register_eval=False,
                                        register_builtins=False, unpack_returned_tuples=True,
                                        attribute_filter=_no_attributes)
@@ -287,7 +289,7 @@ class LuaSandbox:
                                   else f for fname, f in functions.items()})
                 for name, functions in libraries.lua_libraries(
                     self, null, lambda value: same(value, null)).items()}
-        self.entry = bootstrap(self.table({**bridge, "take_raised": self._take_raised}),
+        self.entry = bootstrap(self.table({**make_bridge(self), "take_raised": self._take_raised}),
                                self.table(libs), functions_engine)
 
     def error(self, value: Any) -> LuaRaise:
