@@ -273,3 +273,12 @@ def test_a_busy_function_shows_in_function_stats_and_function_kill_stops_it(cask
     assert client.function_kill() == b"OK"
     thread.join(20)
     assert str(outcome[0]).startswith("Script killed by user with SCRIPT KILL... script: spin")
+
+
+def test_client_pause_write_holds_scripts_but_not_read_only_ones(raw, other):
+    raw.roundtrip("CLIENT", "PAUSE", "100000", "WRITE", reply=b"+OK\r\n")
+    other.send(b"EVAL \"return redis.call('SET', 'k', 'v')\" 0\r\nGET k\r\n")  # held
+    raw.roundtrip("EVAL_RO", "return redis.call('GET', 'k')", "0", reply=b"$-1\r\n")
+    raw.roundtrip("EXISTS", "k", reply=b":0\r\n")
+    raw.roundtrip("CLIENT", "UNPAUSE", reply=b"+OK\r\n")
+    other.expect(b"+OK\r\n$1\r\nv\r\n")
