@@ -206,9 +206,42 @@ COLLECTION_MEMORY_USAGE = Difference(
     "which is Python objects; compared: a number for an existing key, null for none.",
     lambda a, b: isinstance(a, int) == isinstance(b, int) and (a is None) == (b is None))
 
+
+def _functions_sorted(reply: Any) -> Any:
+    """FUNCTION LIST (RESP2 pairs or RESP3 maps) with each library's functions sorted."""
+    def fields(entry: Any) -> dict:
+        return entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2],
+                                                              strict=True))
+
+    if not isinstance(reply, list):
+        return reply
+    libraries = []
+    for library in map(fields, reply):
+        library[b"functions"] = sorted(repr(sorted(fields(function).items(), key=repr))
+                                       for function in library[b"functions"])
+        libraries.append(library)
+    return libraries
+
+
+FUNCTION_ORDER = Difference(
+    "order of a library's functions in FUNCTION LIST",
+    "Redis lists them in its dict's hash order, caskd in the order they were registered; "
+    "compared with each library's functions sorted.",
+    lambda a, b: _functions_sorted(a) == _functions_sorted(b))
+FUNCTION_DUMP_BYTES = Difference(
+    "the bytes of a FUNCTION DUMP payload",
+    "Redis compresses a library's code with LZF when that is shorter, caskd writes it "
+    "plain; each server restores the other's payloads (tested), so not compared.")
+SCRIPTING_SANDBOX = Difference(
+    "type() of redis.call and of the cjson/cmsgpack/bit/struct functions; pairs() over "
+    "a library table; getmetatable(_G)",
+    "caskd's functions are Python ones (userdata to Lua, not function), and its read-only "
+    "tables are proxies (Redis patches its Lua instead); not compared.")
+
 DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
                OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS, ACL_RULE_ORDER,
                ACL_CAT_COMMANDS, CONFIG_GET_ORDER, CLIENT_TRACKING, CLIENT_FIGURES,
                COMMAND_DOCS, SAVE_IS_COMPACTION, PAUSE_AND_EXPIRY, DEBUG_RELOAD_IN_EXEC,
                HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
-               COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE]
+               COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE, FUNCTION_ORDER,
+               FUNCTION_DUMP_BYTES, SCRIPTING_SANDBOX]

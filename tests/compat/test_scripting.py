@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.compat.differences import FUNCTION_ORDER
+
 
 def run(pair, *commands: tuple) -> None:
     for command in commands:
@@ -254,7 +256,9 @@ def test_functions(pair):
         ("FCALL_RO", "setget", "1", "fk", "v"), ("FCALL_RO", "writes", "0"),
         ("FCALL", "fails", "0"), ("FCALL", "echo", "x"), ("FCALL", "echo", "-1"),
         ("FCALL", "echo", "5"), ("FCALL", "nosuch", "0"),
-        ("FUNCTION", "STATS"), ("FUNCTION", "LOAD", "REPLACE", LIBRARY),
+        ("FUNCTION", "STATS"), ("FUNCTION", "LOAD", "REPLACE", LIBRARY))
+    pair.check("FUNCTION", "LIST", "WITHCODE", allow=FUNCTION_ORDER)
+    run(pair,
         ("FUNCTION", "DELETE", "mylib"), ("FUNCTION", "DELETE", "mylib"),
         ("FCALL", "echo", "0", "x"), ("FUNCTION", "KILL"), ("FUNCTION", "HELP"),
         ("FUNCTION", "FLUSH", "BAD"), ("FUNCTION", "STATS"))
