@@ -32,8 +32,8 @@ USER_FUNCTION = b"@user_function"
 _BOOTSTRAP = r"""
 local bridge, libs, functions_engine = ...
 local G = _G
-local error, type, tostring, tonumber = error, type, tostring, tonumber
-local select, unpack, rawset, rawget, setmetatable = select, unpack, rawset, rawget, setmetatable
+local error, type, tostring = error, type, tostring
+local rawset, rawget, setmetatable = rawset, rawget, setmetatable
 local dbg = debug
 local load_chunk, xpcall, lua_pcall, setfenv = loadstring, xpcall, pcall, setfenv
 
@@ -99,12 +99,6 @@ local function where()
   return ""
 end
 
-local function lib(functions)
-  local t = {}
-  for name, f in pairs(functions) do t[name] = f end
-  return t
-end
-
 local math_lib = {}
 for name, f in pairs(math) do math_lib[name] = f end
 math_lib.random, math_lib.randomseed = bridge.random, bridge.randomseed
@@ -128,7 +122,7 @@ end
 
 G.math = protect(math_lib)
 for name, functions in pairs(libs) do
-  G[name] = protect(lib(functions))
+  G[name] = protect(functions)
 end
 for _, name in ipairs({"string", "table", "coroutine"}) do
   G[name] = protect(G[name])
