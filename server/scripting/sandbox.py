@@ -34,7 +34,7 @@ local bridge, libs, functions_engine = ...
 local G = _G
 local error, type, tostring = error, type, tostring
 local rawset, rawget, setmetatable = rawset, rawget, setmetatable
-local dbg = debug
+local dbg, clock = debug, os.clock
 local load_chunk, xpcall, lua_pcall, setfenv = loadstring, xpcall, pcall, setfenv
 
 for _, name in ipairs({"os", "io", "package", "require", "module", "print", "dofile",
@@ -199,7 +199,17 @@ if functions_engine then
     if not chunk then return false, message, true end
     setfenv(chunk, env)
     env_meta.__index = library_api
+    -- luaEngineLoadHook: loading may take 500 ms at most (it only registers functions).
+    local started = clock()
+    local function load_hook()
+      if clock() - started > 0.5 and dbg.getinfo(2, "S").source ~= "=caskd" then
+        dbg.sethook(load_hook, "l")
+        error({err = "ERR FUNCTION LOAD timeout"})
+      end
+    end
+    dbg.sethook(load_hook, "", 100000)
     local ok, err = lua_pcall(chunk)
+    dbg.sethook()
     err = lua_error_value(err)
     env_meta.__index = G
     if not ok then

@@ -304,6 +304,7 @@ LOAD_ERRORS = [
     "#!lua name=x\nredis.register_function{function_name='f', callback=function() end, "
     "flags='no-writes'}",
     "#!lua name=x\nglobal_var = 1",
+    "#!lua name=x\nwhile true do end",
 ]
 
 
