@@ -62,6 +62,16 @@ G.setmetatable = function(t, m)
   return setmetatable(t, m)
 end
 
+-- The Python functions' metatable (lupa's, shared by all: its __gc, __index...) is
+-- never handed to a script, which sees them as having none, like Redis's C functions.
+local python_meta = getmetatable(bridge.take_raised)
+local lua_getmetatable = getmetatable
+G.getmetatable = function(value)
+  local meta = lua_getmetatable(value)
+  if meta == python_meta then return nil end
+  return meta
+end
+
 -- An error raised by a Python function reaches Lua as a userdata wrapping the
 -- exception; the Lua error value it stands for is waiting in the bridge.
 local take_raised = bridge.take_raised

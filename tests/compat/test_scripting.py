@@ -157,7 +157,8 @@ LIBRARIES = [
     "local t = {} for k, v in pairs({a = 1}) do t[#t + 1] = k end return t",
     "return loadstring('return 1 + 1')()", "return pcall(function() return 'ok' end)",
     "return xpcall(function() error('x') end, function(e) return 'handled' end)",
-    "return gcinfo() > 0",
+    "return gcinfo() > 0", "return getmetatable(redis.call)",
+    "return getmetatable(cjson.encode)",
 ]
 
 
