@@ -72,6 +72,39 @@ G.getmetatable = function(value)
   return meta
 end
 
+-- Redis's Lua reads every chunk as text, so bytecode (string.dump's, which could be
+-- crafted to break out of the VM) is a syntax error there: the same here.
+local function refuse_bytecode(chunk, name)
+  if type(chunk) ~= "string" or chunk:byte(1) ~= 27 then return nil end
+  local shown = name or chunk:match("^[^%z\n\r]*")
+  local stop = chunk:byte(#shown + 1)  -- C's string ends at a NUL: no "..." for it
+  if not name and (#shown > 43 or stop == 10 or stop == 13) then
+    shown = shown:sub(1, 43) .. "..."
+  end
+  return "[string \"" .. shown .. "\"]:1: unexpected symbol near 'char(27)'"
+end
+local lua_loadstring, lua_load, concat = loadstring, load, table.concat
+G.loadstring = function(chunk, name)
+  local refused = refuse_bytecode(chunk, name)
+  if refused then return nil, refused end
+  return lua_loadstring(chunk, name)
+end
+G.load = function(reader, name)
+  local pieces = {}
+  local ok, err = lua_pcall(function()
+    while true do
+      local piece = reader()
+      if piece == nil or piece == "" then return end
+      pieces[#pieces + 1] = piece
+    end
+  end)
+  if not ok then return nil, err end
+  local chunk = concat(pieces)
+  local refused = refuse_bytecode(chunk, name)
+  if refused then return nil, refused end
+  return lua_load(function() local c = chunk; chunk = nil; return c end, name)
+end
+
 -- An error raised by a Python function reaches Lua as a userdata wrapping the
 -- exception; the Lua error value it stands for is waiting in the bridge.
 local take_raised = bridge.take_raised

@@ -159,6 +159,10 @@ LIBRARIES = [
     "return xpcall(function() error('x') end, function(e) return 'handled' end)",
     "return gcinfo() > 0", "return getmetatable(redis.call)",
     "return getmetatable(cjson.encode)",
+    "local f, e = loadstring(string.dump(function() return 1 end)) return {type(f), e}",
+    "local f, e = loadstring('\\27Lua') return e", "return loadstring('return 7')()",
+    "local parts = {'return ', '8'} local i = 0 "
+    "return load(function() i = i + 1 return parts[i] end)()",
 ]
 
 
