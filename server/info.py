@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from server import compiled
+
 if TYPE_CHECKING:
     from server.app import Server
     from server.session import Session
@@ -73,6 +75,7 @@ def _server(server: Server) -> dict:
     return {
         "redis_version": server.redis_version,
         "caskd_version": server.caskd_version,
+        "caskd_compiled": "yes" if compiled.status()[0] else "no",
         "redis_git_sha1": "00000000",
         "redis_git_dirty": 0,
         "redis_mode": "standalone",
