@@ -20,8 +20,6 @@ Exit status: 0 the directory is sound (or was repaired), 1 damage remains,
 from __future__ import annotations
 
 import argparse
-import errno
-import fcntl
 import mmap
 import os
 import sys
@@ -30,6 +28,7 @@ from pathlib import Path
 
 from storage import record
 from storage.hints import iter_hint, read_hint
+from storage.lock import try_lock
 from storage.record import CorruptRecord, RecordType
 from storage.segment import hint_path, list_segments, segment_name
 
@@ -222,19 +221,12 @@ def apply_fix(reports: list[FileReport]) -> None:
 
 
 def _lock(directory: Path) -> int | None:
-    """Take caskd's directory lock; None if a running caskd holds it."""
-    path = directory / "LOCK"
-    if not path.exists():
-        return -1
-    fd = os.open(path, os.O_RDWR)
+    """Take caskd's directory lock (see :mod:`storage.lock`); None if a running
+    caskd holds it, -1 if the directory has no LOCK file (no caskd ever used it)."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-            return None
-        raise
-    return fd
+        return try_lock(directory, create=False)
+    except FileNotFoundError:
+        return -1
 
 
 def _confirm(question: str) -> bool:

@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.algorithms.glob import compile_pattern
+from server.algorithms.glob import compile_pattern, stringmatch
 from server.commands.registry import ACL_CATEGORIES, Command
 
 if TYPE_CHECKING:
     from server.session import Session
 
 DENIED_CMD, DENIED_KEY, DENIED_AUTH = "command", "key", "auth"  # ACL LOG reasons
+DENIED_CHANNEL = "channel"
 LOG_GROUPING_MS = 60_000  # Redis merges like log entries this close in time
 _LOG_SCAN = 10  # ... among this many recent ones
 
@@ -448,18 +449,45 @@ class Acl:
 
     @staticmethod
     def check(user: User, command: Command, argv: list[bytes]) -> tuple[str, int] | None:
-        """None when ``user`` may run ``argv``; else why not (DENIED_CMD / DENIED_KEY) and
-        the index of the argument at fault."""
+        """None when ``user`` may run ``argv``; else why not (DENIED_CMD, DENIED_KEY or
+        DENIED_CHANNEL) and the index of the argument at fault (ACLSelectorCheckCmd)."""
         if not user.all_commands and command.needs_auth and command not in user.allowed:
             first_args = user.first_args.get(command)
             if not first_args or len(argv) < 2 or argv[1].lower() not in first_args:
                 return DENIED_CMD, 0
+        if command.channels:  # their arguments are channels, not keys
+            if user.all_channels or command.channels == "unsubscribe":
+                return None
+            positions = range(1, 2 if command.channels == "publish" else len(argv))
+            for index in positions:
+                if not Acl.may_use_channel(user, argv[index], command.channels == "pattern"):
+                    return DENIED_CHANNEL, index
+            return None
         if not user.all_keys:
             matchers = user.key_matchers
             for index in command.key_positions(argv):
                 if not any(matches(argv[index]) for matches in matchers):
                     return DENIED_KEY, index
         return None
+
+    @staticmethod
+    def may_use_channel(user: User, channel: bytes, is_pattern: bool) -> bool:
+        """Redis's ACLCheckChannelAgainstList: a channel must match one of the user's
+        channel patterns; a PSUBSCRIBE pattern must be one of them, to the letter."""
+        if user.all_channels:
+            return True
+        if is_pattern:
+            return channel in user.channel_patterns
+        return any(stringmatch(pattern, channel) for pattern in user.channel_patterns)
+
+    def lost_channel_access(self, session: Session) -> bool:
+        """Whether a subscriber's user may no longer use one of its subscriptions (the
+        rules changed): Redis then disconnects it (ACLKillPubsubClientsIfNeeded)."""
+        user = session.user
+        return (any(not self.may_use_channel(user, pattern, True)
+                    for pattern in session.patterns)
+                or any(not self.may_use_channel(user, channel, False)
+                       for channel in (*session.channels, *session.shard_channels)))
 
     def deny(self, client: Session, command: Command, argv: list[bytes]) -> str | None:
         """The dispatcher's check for a restricted user: None, or the NOPERM error (the
@@ -472,6 +500,9 @@ class Acl:
         if reason == DENIED_CMD:
             return f"NOPERM this user has no permissions to run the '{command.full_name}' " \
                    f"command"
+        if reason == DENIED_CHANNEL:
+            return "NOPERM this user has no permissions to access one of the channels used " \
+                   "as arguments"
         return "NOPERM this user has no permissions to access one of the keys used as " \
                "arguments"
 
@@ -483,8 +514,10 @@ class Acl:
             return None
         reason, index = denied
         self.log_denial(client, reason, command, argv, index, context="multi")
-        why = "no permission to execute the command or subcommand" if reason == DENIED_CMD \
-            else "no permission to touch the specified keys"
+        why = {DENIED_CMD: "no permission to execute the command or subcommand",
+               DENIED_KEY: "no permission to touch the specified keys",
+               DENIED_CHANNEL: "no permission to access one of the channels used as "
+                               "arguments"}[reason]
         return ("NOPERM ACLs rules changed between the moment the transaction was "
                 "accumulated and the EXEC call. This command is no longer allowed for the "
                 f"following reason: {why}")

@@ -10,6 +10,7 @@ fsync thread reports their writes durable (group commit).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
@@ -17,7 +18,6 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,15 +26,20 @@ from server import info as info_module
 from server import observe
 from server.acl import Acl, AclFileError
 from server.blocking import BlockedClients
+from server.changes import Changes
+from server.commands import objects
 from server.commands.registry import Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
+from server.notifications import Notifications
 from server.pause import ClientPause
+from server.pubsub import PubSub
 from server.scripting.run import Scripting
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
+from server.tracking import ClientTracking
 from server.transport import Connection
 from server.watch import Watches
 from storage.engine import Engine
@@ -44,6 +49,10 @@ if TYPE_CHECKING:
 
 REDIS_VERSION = "7.0.15"
 CASKD_VERSION = "0.1.0"
+# Why an optional (``-``) bind address is skipped rather than fatal (Redis's listenToPort).
+_UNAVAILABLE_ADDRESS = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENOPROTOOPT,
+                                  errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
+                                  errno.EPFNOSUPPORT})
 
 
 class Server:
@@ -74,8 +83,13 @@ class Server:
         self.query_buffer_limit = config["client-query-buffer-limit"]
         self._refused_bytes = 0  # log bytes the disk refused, as of the last commit
         # Observers: call() does their work only while ``observed`` is set.
+        self.changes = Changes(self)
         self.watches = Watches(self.refresh_observed)
         self.blocking = BlockedClients(self)
+        self.pubsub = PubSub(self)
+        self.notifications = Notifications(self.pubsub)
+        self.notifications.configure(config["notify-keyspace-events"])
+        self.tracking = ClientTracking(self)
         self.monitors: list[Session] = []
         self.observed = False
         self.pause = ClientPause(self)
@@ -84,6 +98,7 @@ class Server:
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
+        objects.follow_config(config)
 
     # ------------------------------------------------------------- life cycle
 
@@ -108,6 +123,7 @@ class Server:
             auto_compact_percentage=config["auto-aof-rewrite-percentage"],
             auto_compact_min_size=config["auto-aof-rewrite-min-size"],
             auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
+        self.refresh_observed()  # the new engine reports its changes if anyone listens
         stats = self.engine.stats
         self.log.info("DB loaded from disk: %.3f seconds, %d keys",
                       stats["load_seconds"], stats["loaded_keys"])
@@ -147,13 +163,24 @@ class Server:
             raise SystemExit(f"Failed to configure TLS: {exc}") from None
 
     async def _listen(self, port: int, tls: ssl.SSLContext | None) -> None:
-        """Listen on ``port`` (0: not at all) at every ``bind`` address."""
+        """Listen on ``port`` (0: not at all) at every ``bind`` address. As Redis's
+        listenToPort: ``*`` is every IPv4 address, ``::*`` every IPv6 one, and an
+        address starting with ``-`` is skipped if this machine does not have it."""
         if not port:
             return
-        for host in str(self.config["bind"]).split():
-            self._listeners.append(await self.loop.create_server(
-                lambda: Connection(self), host, port, ssl=tls,
-                backlog=self.config["tcp-backlog"], reuse_address=True))
+        for address in str(self.config["bind"]).split():
+            host = address.removeprefix("-")
+            host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+            try:
+                self._listeners.append(await self.loop.create_server(
+                    lambda: Connection(self), host, port, ssl=tls,
+                    backlog=self.config["tcp-backlog"], reuse_address=True))
+            except OSError as exc:
+                unavailable = isinstance(exc, socket.gaierror) or exc.errno in _UNAVAILABLE_ADDRESS
+                if not (address.startswith("-") and unavailable):
+                    raise
+                self.log.warning("Could not listen on optional address %s: %s", host,
+                                 exc.strerror)
 
     def request_shutdown(self, signum: int | None = None) -> None:
         if signum is not None:
@@ -200,6 +227,8 @@ class Server:
         self.holding.discard(client)
         self.watches.unwatch_all(session)
         self.blocking.forget(session)
+        self.pubsub.forget(session)
+        self.tracking.disable(session)
         self.set_monitoring(session, False)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
@@ -216,23 +245,13 @@ class Server:
         else:
             self.stats.keyspace_misses += 1
 
-    def keys_flushed(self, dbs: Iterable[int] | None = None) -> None:
-        """The contents of ``dbs`` (None: all) were emptied or swapped (FLUSHDB,
-        FLUSHALL, SWAPDB, DEBUG RELOAD): clients watching keys there must know."""
-        if self.watches:
-            self.watches.flushed(self.engine, dbs)
-        if self.blocking.waiters:
-            self.blocking.signal_dbs(None if dbs is None else set(dbs))
-
-    def touch_keys(self, db: int, keys: list[bytes]) -> None:
-        """A command changed keys outside ``client.db`` (MOVE, COPY … DB): the
-        dispatcher only sees the keys of the client's own db."""
-        if self.watches:
-            self.watches.touch(db, keys)
-        self.blocking.signal(db, keys)
-
     def refresh_observed(self) -> None:
-        self.observed = bool(self.watches) or bool(self.monitors) or bool(self.blocking.waiters)
+        """Whether commands must be followed up (blocked clients to serve, MONITOR lines:
+        ``observed``) and the engine must report its changes."""
+        listening = self.changes.wanted
+        self.observed = listening or bool(self.monitors)  # tracking included
+        if self.engine is not None:
+            self.engine.changes = self.changes if listening else None
 
     def set_monitoring(self, session: Session, on: bool) -> None:
         """MONITOR (on), RESET or a disconnect (off)."""
@@ -253,7 +272,7 @@ class Server:
         self.open_storage()
         for session in self.clients.values():
             session.engine = self.engine
-        self.keys_flushed()
+        self.changes.flushed(None)
 
     # ------------------------------------------------------- replies and log
 
@@ -276,6 +295,8 @@ class Server:
     def commit(self) -> None:
         """End of a loop iteration: one log write, then every client's replies."""
         self._commit_scheduled = False
+        if self.tracking.prefixes:
+            self.tracking.broadcast()  # BCAST: this iteration's changed keys, at once
         engine = self.engine
         engine.flush()
         # Where this iteration's writes end; a failed flush keeps them pending. While
@@ -315,6 +336,8 @@ class Server:
         while True:
             await asyncio.sleep(1 / self.config["hz"])
             self.engine.tick()
+            if self.tracking:
+                self.tracking.limit(self.config["tracking-table-max-keys"])
             if self.bgsave_scheduled and not self.engine.compacting:
                 self.bgsave_scheduled = False
                 self.engine.start_compaction()
@@ -340,10 +363,9 @@ class Server:
     def apply_config(self) -> None:
         """Push CONFIG SET changes to the parts that hold a copy."""
         self.query_buffer_limit = self.config["client-query-buffer-limit"]
-        output_limits = self.config["client-output-buffer-limit"]["normal"]
         for session in self.clients.values():
             session.peer.parser.proto_max_bulk_len = self.config["proto-max-bulk-len"]
-            session.peer.set_output_limits(output_limits)
+            session.peer.set_output_limits(self.pubsub.output_limits(session))
         if self.acl.follow_requirepass(self.config["requirepass"]):
             self.acl.default_changed(self.clients.values())
         self.acl.log_max_len = self.config["acllog-max-len"]
@@ -353,7 +375,10 @@ class Server:
         engine.auto_compact_dead_ratio = self.config["caskd-dead-ratio-percent"] / 100
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
         self.slowlog.max_len = self.config["slowlog-max-len"]
+        self.notifications.configure(self.config["notify-keyspace-events"])
+        self.refresh_observed()
         self.slowlog.trim()
+        objects.follow_config(self.config)
         if engine.fsync_policy != self.config["appendfsync"]:
             engine.set_fsync_policy(self.config["appendfsync"])
             self.release()
@@ -381,7 +406,7 @@ class Server:
 def configure_logging(config: Config) -> None:
     """Redis-style log lines: ``pid:M 25 Nov 2026 21:29:09.123 * message``."""
     levels = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
-              "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}
+              "warning": logging.WARNING}
     handler: logging.Handler
     if config["logfile"]:
         handler = logging.FileHandler(config["logfile"])

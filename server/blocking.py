@@ -1,5 +1,5 @@
-"""Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX): a client
-that finds nothing waits for it, without holding up anyone else.
+"""Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX,
+BZMPOP): a client that finds nothing waits for it, without holding up anyone else.
 
 A handler that must wait raises :class:`Blocked`. Its connection keeps the
 commands that came after it (they run once it is answered) and
@@ -11,8 +11,9 @@ answered; the others wait on, until their deadline. Inside MULTI/EXEC nothing
 blocks (the handlers answer as on a timeout), and waiters are served only when
 the transaction is over, as in Redis.
 
-The dispatcher tells this registry about writes only while someone waits (see
-``Server.observed``), so commands pay nothing for it otherwise.
+The engine's change events (server/changes.py) make keys ready; they are
+reported only while someone waits or watches, so commands pay nothing for it
+otherwise.
 """
 
 from __future__ import annotations

@@ -38,8 +38,9 @@ from server.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from server.pubsub import ALLOWED_IN_RESP2, NOT_ALLOWED
 from server.replies import NO_REPLY
-from storage.collections import WrongType
+from storage.datatypes import WrongType
 from storage.engine import CorruptValue
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ class Dispatcher:
             reply = self.refuse(session, command, "ERR Replica can't interact with the keyspace")
         elif not server.engine.writable and self._writes(session, command):
             reply = self.refuse(session, command, self.misconf_error())
+        elif session.pubsub and not session.resp3 and command.full_name not in ALLOWED_IN_RESP2:
+            reply = self.refuse(session, command, NOT_ALLOWED.format(command.full_name))
         else:
             server.pause.hold(session, command)
             if session.multi is None or not command.queued_in_multi:
@@ -149,7 +152,7 @@ class Dispatcher:
         server = self.server
         observed = server.observed
         if observed:
-            log_end = server.engine.position + server.engine.pending_bytes
+            server.tracking.current = session
         session.last_command = command.full_name
         started = perf_counter_ns()
         try:
@@ -176,27 +179,27 @@ class Dispatcher:
         if usec >= server.slowlog_threshold and SKIP_SLOWLOG not in command.flag_set:
             server.slowlog.record(session, command.full_name, argv, usec)
         if observed:
-            self._observe(session, command, argv, log_end)
+            reply = self._observe(session, command, argv, reply)
         return reply
 
-    def _observe(self, session: Session, command: Command, argv: list[bytes],
-                 log_end: int) -> None:
-        """After a command: a write that changed something (the log grew) touches its
-        keys for WATCH, and readies them for clients blocked on them (served once the
-        command, or its whole transaction, is over); MONITOR clients see every
-        command but admin ones."""
+    def _observe(self, session: Session, command: Command, argv: list[bytes], reply):
+        """After a command: a tracking session remembers the keys it read, and hears of
+        its own changes after its reply; clients blocked on keys it changed are served
+        (once the command, or its whole transaction, is over: the engine's change
+        events made those keys ready); MONITOR clients see every command but admin
+        ones."""
         server = self.server
-        if command.is_write and (server.watches or server.blocking.waiters) and \
-                server.engine.position + server.engine.pending_bytes != log_end:
-            keys = [argv[i] for i in command.key_positions(argv)]
-            if server.watches:
-                server.watches.touch(session.db, keys)
-            server.blocking.signal(session.db, keys)
+        if session.tracking is not None and READONLY in command.flag_set:
+            server.tracking.remember(session, command, argv)
+        if not session.in_exec:
+            reply = server.tracking.after_command(session, command, reply)
+            server.tracking.current = None
         if server.blocking.ready and not session.in_exec:
             server.blocking.serve()
         if server.monitors and ADMIN not in command.flag_set and \
                 SKIP_MONITOR not in command.flag_set:
             self.feed_monitors(session, command.full_name, argv)
+        return reply
 
     def feed_monitors(self, session: Session, name: str, argv: list[bytes]) -> None:
         """Show a command to the MONITOR clients (EVAL and FCALL show themselves, before

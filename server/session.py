@@ -18,11 +18,14 @@ import itertools
 import time
 from typing import TYPE_CHECKING, Protocol
 
+from protocol.reply import encode
+
 if TYPE_CHECKING:
     from server.acl import User
     from server.app import Server
     from server.blocking import BlockState
     from server.commands.registry import Command
+    from server.tracking import Tracking
 
 _session_ids = itertools.count(1)
 
@@ -45,6 +48,9 @@ class Peer(Protocol):
 
     def push(self, data: bytes) -> None:
         """Send bytes that answer no request (a MONITOR line)."""
+
+    def set_output_limits(self, limits: tuple[int, int, int]) -> None:
+        """client-output-buffer-limit's hard, soft and seconds for its class."""
 
     # What CLIENT LIST shows of it.
     reading: bool
@@ -90,7 +96,12 @@ class Session:
         self._multi: list[tuple[Command, list[bytes]]] | None = None
         self._reply_mode = "on"  # CLIENT REPLY: on, off, skip (the next reply)
         self._monitoring = False
-        self.slow_path = False  # MULTI, CLIENT REPLY OFF|SKIP or MONITOR: see above
+        self._pubsub = False
+        self.channels: dict[bytes, None] = {}  # subscribed, in order (see server.pubsub)
+        self.shard_channels: dict[bytes, None] = {}
+        self.patterns: list[bytes] = []
+        self.tracking: Tracking | None = None  # CLIENT TRACKING ON (see server.tracking)
+        self.slow_path = False  # MULTI, CLIENT REPLY OFF|SKIP, MONITOR, pub/sub: see above
         server.acl.set_default_auth(self)
 
     # The states that send commands down the dispatcher's slow path.
@@ -123,8 +134,19 @@ class Session:
         self._monitoring = on
         self._refresh_slow_path()
 
+    @property
+    def pubsub(self) -> bool:
+        """Subscribed to anything (Redis's CLIENT_PUBSUB): RESP2 limits its commands."""
+        return self._pubsub
+
+    @pubsub.setter
+    def pubsub(self, on: bool) -> None:
+        self._pubsub = on
+        self._refresh_slow_path()
+
     def _refresh_slow_path(self) -> None:
-        self.slow_path = self._multi is not None or self._reply_mode != "on" or self._monitoring
+        self.slow_path = (self._multi is not None or self._reply_mode != "on"
+                          or self._monitoring or self._pubsub)
 
     # What it asks of its peer; a session without one has nothing to do.
 
@@ -133,6 +155,12 @@ class Session:
         self.close_after_reply = True
         if self.peer is not None:
             self.peer.close()
+
+    def push(self, reply: object) -> None:
+        """Send ``reply`` out of band, before the current command's own reply (pub/sub
+        confirmations and messages, as Redis's CLIENT_PUSHING replies)."""
+        if self.peer is not None:
+            self.peer.push(encode(reply, self.resp3))
 
     def refresh_request_limits(self) -> None:
         """Whether it must still AUTH may have changed: so may its request limits."""

@@ -72,13 +72,14 @@ class Connection(asyncio.Protocol):
             transport.close()
             self.closed = True
             return
-        self.set_output_limits(self.server.config["client-output-buffer-limit"]["normal"])
+        self.set_output_limits(self.server.pubsub.output_limits(self.session))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self._soft_limit_timer is not None:
             self._soft_limit_timer.cancel()
         self.server.forget(self)
+        self.session.peer = None  # no cycle left for the garbage collector to find
 
     def set_output_limits(self, limits: tuple[int, int, int]) -> None:
         """client-output-buffer-limit for normal clients: hard and soft bytes, soft

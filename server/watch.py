@@ -5,8 +5,9 @@ was changed after WATCH, by any client's write, by FLUSHDB / FLUSHALL / SWAPDB /
 DEBUG RELOAD, or by expiring. A client that has been marked stops watching at
 once (as in Redis 7.0): nothing it could learn later would change the outcome.
 
-The dispatcher only consults this registry while ``Server.observed`` is set, so
-clients that never WATCH pay nothing for it.
+The engine's change events (server/changes.py) mark the watchers; they are
+reported only while someone watches or waits, so clients that never WATCH pay
+nothing for it.
 """
 
 from __future__ import annotations

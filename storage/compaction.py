@@ -15,29 +15,42 @@ its parent, so it can never publish outputs behind the back of a later opener.
 Inputs are always the oldest segments (a prefix of the log), so nothing older
 can hold a key they delete: their tombstones are dropped.
 
-A collection (see :mod:`storage.collections`) is rebuilt by replaying its
+A collection (see :mod:`storage.datatypes`) is rebuilt by replaying its
 operations and written as a snapshot of its contents. The live index holds the
 object itself, which the snapshot replays to, so a kept collection needs no
 relocation; one dropped as expired is reported with ``old`` = COLLECTION.
+
+:class:`Compactor` is the engine's side: it starts the merge (in a thread that
+waits for the child) and, once it is done, applies the relocations to the live
+keyspace in bounded slices on the owner's thread (the *fix-up*), then retires
+the inputs. The fix-up reports no change events: the data stays the same.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import mmap
 import os
 import struct
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from storage import collections, record
+from storage import datatypes, record
 from storage.child import become_child, spawn
 from storage.hints import HintBuilder, write_hint
+from storage.keyspace import Keyspace
 from storage.record import RecordType, iter_records
+from storage.replay import Replay
 from storage.segment import (
     FILE_MODE,
     fsync_directory,
@@ -47,6 +60,14 @@ from storage.segment import (
     segment_name,
     unpack_location,
 )
+
+if TYPE_CHECKING:
+    from storage.hinter import HintWriter
+    from storage.log import Log
+    from storage.segment import Segment
+
+logger = logging.getLogger("caskd.storage")
+RELOCATIONS_PER_STEP = 20000
 
 # A relocation: (db, key, old location, output index or -1 if dropped, new record offset)
 Relocation = tuple[int, bytes, int, int, int]
@@ -131,75 +152,22 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, object]],
 
 def _latest_records(inputs: list[MergeInput], views: dict, databases: int
                     ) -> tuple[list[dict[bytes, object]], list[dict[bytes, int]]]:
-    """Replay the inputs: per db, key -> latest record location (a string) or the
-    collection as its operations rebuild it, and key -> TTL."""
-    live: list[dict[bytes, object]] = [{} for _ in range(databases)]
-    expires: list[dict[bytes, int]] = [{} for _ in range(databases)]
-
-    def apply(rec: record.Record, number: int, view) -> None:
-        rtype = rec.type
-        if rtype == RecordType.OP:  # as Engine._replay_op
-            keys = live[rec.db]
-            current = keys.get(rec.key)
-            value = collections.replay(current, view[rec.value_offset:rec.end])
-            if not value:
-                keys.pop(rec.key, None)
-                expires[rec.db].pop(rec.key, None)
-            elif value is not current:
-                keys[rec.key] = value
-                expires[rec.db].pop(rec.key, None)
-        elif rtype == RecordType.SNAPSHOT:
-            live[rec.db][rec.key] = collections.replay_snapshot(
-                view[rec.value_offset:rec.end])
-            if rec.expire_at:
-                expires[rec.db][rec.key] = rec.expire_at
-            else:
-                expires[rec.db].pop(rec.key, None)
-        elif rtype == RecordType.RENAME:
-            if rec.key in live[rec.db]:
-                target = view[rec.value_offset:rec.end]
-                expire_at = expires[rec.db].pop(rec.key, 0)
-                live[target[0]][target[1:]] = live[rec.db].pop(rec.key)
-                if expire_at:
-                    expires[target[0]][target[1:]] = expire_at
-                else:
-                    expires[target[0]].pop(target[1:], None)
-        elif rtype == RecordType.PUT:
-            live[rec.db][rec.key] = pack_location(number, rec.offset)
-            if rec.expire_at:
-                expires[rec.db][rec.key] = rec.expire_at
-            else:
-                expires[rec.db].pop(rec.key, None)
-        elif rtype == RecordType.DELETE:
-            live[rec.db].pop(rec.key, None)
-            expires[rec.db].pop(rec.key, None)
-        elif rtype == RecordType.EXPIRE:
-            if rec.key in live[rec.db]:
-                if rec.expire_at:
-                    expires[rec.db][rec.key] = rec.expire_at
-                else:
-                    expires[rec.db].pop(rec.key, None)
-        elif rtype == RecordType.FLUSHDB:
-            live[rec.db] = {}
-            expires[rec.db] = {}
-        elif rtype == RecordType.FLUSHALL:
-            live[:] = [{} for _ in range(databases)]
-            expires[:] = [{} for _ in range(databases)]
-        elif rtype == RecordType.SWAPDB:
-            other = int(rec.key)
-            live[rec.db], live[other] = live[other], live[rec.db]
-            expires[rec.db], expires[other] = expires[other], expires[rec.db]
-
+    """Replay the inputs (as recovery does, see :mod:`storage.replay`): per db,
+    key -> latest record location (a string) or the collection as its operations
+    rebuild it, and key -> TTL."""
+    keyspace = Keyspace(databases)
+    keyspace.loading = True  # no expiry heap: nothing here expires keys
+    replay = Replay(keyspace)
     for item in inputs:
         view = views[item.number]
         if view is None:
             continue
         try:
             for rec in iter_records(memoryview(view), 0, len(view)):
-                apply(rec, item.number, view)
+                replay(rec, item.number, view)
         except record.CorruptRecord as exc:
             raise record.CorruptRecord(exc.offset, f"{exc.reason} in {item.path}") from None
-    return live, expires
+    return keyspace.keydirs, keyspace.expires
 
 
 class _OutputWriter:
@@ -236,7 +204,7 @@ class _OutputWriter:
         without the next (a crash while renaming) then never holds part of one."""
         self._rotate_if_full()
         rtype, record_expire = RecordType.SNAPSHOT, expire_at
-        for chunk in collections.snapshot(value):
+        for chunk in datatypes.snapshot(value):
             self._add_record(rtype, db, key, chunk, record_expire)
             rtype, record_expire = RecordType.OP, 0
 
@@ -308,6 +276,209 @@ class _OutputWriter:
         for _, temp, _, hint_temp, _ in self.temps:
             for path in (temp, hint_temp):
                 path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------ the engine's side
+
+
+@dataclass
+class CompactionState:
+    """A merge in progress (thread), then the index fix-up (owner, in slices)."""
+
+    inputs: list[Segment]
+    thread: threading.Thread
+    started: float
+    now: int  # the clock the merge judges expiry by
+    db_of: list[int] = field(default_factory=list)  # merge's db -> db holding it now
+    progress: float = 0.0
+    result: MergeResult | None = None
+    error: BaseException | None = None
+    applied: int = 0
+    output_numbers: list[int] | None = None
+    pending: Iterator | None = None  # the relocations not yet applied
+    process: object = None  # the merge's child process, while it runs
+
+
+class Compactor:
+    """Runs compactions of ``log``'s sealed segments and applies their results to
+    ``keyspace``. :attr:`state` is the compaction under way, if any."""
+
+    def __init__(self, log: Log, keyspace: Keyspace, hints: HintWriter) -> None:
+        self.log = log
+        self.keyspace = keyspace
+        self.hints = hints
+        self.state: CompactionState | None = None
+        self.status = "ok"  # of the last compaction
+        self.count = 0
+        self.retry_at = 0.0
+        self._failures = 0
+        self.base_size = log.disk_size()  # log size after the last compaction (or at open)
+
+    @property
+    def progress(self) -> float:
+        return 0.0 if self.state is None else self.state.progress
+
+    def start(self, now: int, in_child: bool) -> bool:
+        """Start merging the sealed segments in the background; False if one runs.
+        ``now`` is the time the merge judges expiry by."""
+        if self.state is not None:
+            return False
+        log = self.log
+        if log.active.size or log.pending:
+            log.rotate()  # so the merge covers everything written until now
+        inputs = log.sealed_segments()
+        if not inputs:
+            self._finished()
+            return True
+        # Outputs sort after every input and before the active segment (whose
+        # major is larger), so replay order stays right even if a crash leaves
+        # inputs and outputs side by side.
+        self.hints.stop()  # the merge writes hints for its outputs
+        major = inputs[-1].major
+        first_minor = 1 + max(s.minor for s in log.segments.values() if s.major == major)
+        databases = self.keyspace.databases
+        state = CompactionState(inputs, threading.Thread(), time.time(), now,
+                                db_of=list(range(databases)))
+        arguments = ([MergeInput(s.number, s.path) for s in inputs], log.directory,
+                     major, first_minor, log.segment_size, now, databases)
+
+        def progress(fraction: float) -> None:
+            state.progress = fraction
+
+        def run() -> None:
+            try:
+                if in_child:
+                    try:
+                        state.result = merge_in_child(
+                            *arguments, progress=progress,
+                            started=lambda process: setattr(state, "process", process))
+                        return
+                    except OSError as exc:  # no process: merge here instead
+                        logger.warning("Cannot run compaction in a child process (%s); "
+                                    "merging in a thread", exc)
+                state.result = merge(*arguments, progress=progress)
+            except BaseException as exc:  # reported by step() on the owner
+                state.error = exc
+
+        state.thread = threading.Thread(target=run, name="caskd-compact", daemon=True)
+        self.state = state
+        state.thread.start()
+        logger.info("Background compaction started (%d segments)", len(inputs))
+        return True
+
+    def swapped(self, db: int, other: int) -> None:
+        """SWAPDB while a merge runs: its view of ``db`` and ``other`` now lives swapped."""
+        state = self.state
+        if state is not None:
+            state.db_of = [other if d == db else db if d == other else d
+                           for d in state.db_of]
+
+    def step(self, budget: int = RELOCATIONS_PER_STEP) -> None:
+        """Apply up to ``budget`` index moves of a finished merge; retire its inputs."""
+        state = self.state
+        if state is None or state.thread.is_alive():
+            return
+        if state.error is not None or state.result is None:
+            self._failed(state.error)
+            return
+        result = state.result
+        log = self.log
+        if state.output_numbers is None:
+            state.output_numbers = [log.map_output(major, minor)
+                                    for major, minor in result.outputs]
+            log.sort_segments()
+            state.pending = iter(result.relocations)
+        numbers = state.output_numbers
+        keydirs = self.keyspace.keydirs
+        count = 0
+        for merged_db, key, old, output, offset in islice(state.pending, budget):
+            count += 1
+            db = state.db_of[merged_db]
+            keydir = keydirs[db]
+            if old == COLLECTION:  # an expired collection the merge dropped
+                self._collection_dropped(state, db, key)
+            elif keydir.get(key) != old:
+                # Written again since the merge started: the newer write wins, and
+                # the copy just made is dead weight for the next compaction.
+                if output >= 0:
+                    log.superseded(pack_location(numbers[output], offset))
+            elif output >= 0:
+                keydir[key] = pack_location(numbers[output], offset)
+            else:
+                self._relocate_dropped(state, db, key, old)
+        state.applied += count
+        if state.applied < len(result.relocations):
+            return
+        if isinstance(result.relocations, RelocationFile):
+            result.relocations.close()
+        log.retire(state.inputs)
+        self.state = None
+        self._finished()
+        logger.info("Background compaction finished in %.2f s (%d keys moved)",
+                 time.time() - state.started, state.applied)
+
+    def finish(self) -> None:
+        """Wait for a running merge and apply all of it (closing)."""
+        if self.state is not None:
+            self.state.thread.join()
+            while self.state is not None:
+                self.step(budget=1 << 30)
+
+    def _relocate_dropped(self, state: CompactionState, db: int, key: bytes,
+                          old: int) -> None:
+        """The merge dropped ``key`` as expired, and the index still points at the
+        record it saw. Usually the key has expired here too; but if its TTL was
+        changed (or removed) after the merge looked, its value exists only in an
+        input about to be deleted, so it is written again."""
+        expire_at = self.keyspace.expires[db].get(key, 0)
+        if expire_at and expire_at <= state.now:
+            self.keyspace.remove(db, key)  # its records leave with the inputs
+            return
+        log = self.log
+        location = log.append(RecordType.PUT, db, key, log.read(old), expire_at)
+        self.keyspace.put(db, key, location, expire_at)
+
+    def _collection_dropped(self, state: CompactionState, db: int, key: bytes) -> None:
+        """The merge dropped the collection at ``key`` as expired (a collection it
+        keeps needs no index change: the index holds the object, and the merge's
+        snapshot replays to the same contents). If the key still holds a
+        collection that has not expired (its TTL changed after the merge looked,
+        or it is a new one), it is written again whole, so that nothing of it
+        depends on the inputs about to be deleted."""
+        value = self.keyspace.keydirs[db].get(key)
+        if value is None or type(value) is int:
+            return
+        expire_at = self.keyspace.expires[db].get(key, 0)
+        if expire_at and expire_at <= state.now:
+            self.keyspace.remove(db, key)  # its records leave with the inputs
+            return
+        self.log.append_snapshot(db, key, value, expire_at)
+
+    def _finished(self) -> None:
+        self.status = "ok"
+        self.count += 1
+        self._failures = 0
+        self.base_size = self.log.disk_size()
+
+    def _failed(self, error: BaseException | None) -> None:
+        self.state = None
+        self.status = "err"
+        self._failures += 1
+        delay = min(2 ** self._failures, 300)
+        self.retry_at = time.monotonic() + delay
+        logger.warning("Background compaction failed: %s; automatic retry in %d s", error, delay)
+
+    def due(self, percentage: int, min_size: int, dead_ratio: float) -> bool:
+        """Whether automatic compaction should start: the log has grown by
+        ``percentage`` since the last one (Redis's auto-aof-rewrite-percentage), or
+        ``dead_ratio`` of it is dead (Bitcask's), and it is at least ``min_size``."""
+        if self.state is not None or time.monotonic() < self.retry_at:
+            return False
+        size = self.log.disk_size()
+        if size < min_size:
+            return False
+        grown = percentage > 0 and size >= self.base_size * (100 + percentage) / 100
+        return grown or self.log.dead_size() >= size * dead_ratio
 
 
 # ---------------------------------------------------------------- in a child process
@@ -382,7 +553,9 @@ def merge_in_child(inputs: list[MergeInput], directory: Path, major: int, first_
     spec = {"inputs": [[item.number, str(item.path)] for item in inputs],
             "directory": str(directory), "major": major, "first_minor": first_minor,
             "segment_size": segment_size, "now_ms": now_ms, "databases": databases,
-            "relocations": str(relocations)}
+            "relocations": str(relocations),
+            # The child rebuilds collections: with the server's encoding thresholds.
+            "encoding": dataclasses.asdict(datatypes.ENCODING)}
     # One pipe for both streams: a child that filled an unread stderr would hang.
     process = spawn("storage.compaction", spec, stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT, text=True)
@@ -425,6 +598,8 @@ def _remove_outputs(directory: Path, major: int, first_minor: int) -> None:
 
 def _child_main(argument: str) -> None:
     spec = become_child(argument)
+    for limit, value in spec["encoding"].items():  # in place: every module sees them
+        setattr(datatypes.ENCODING, limit, value)
     inputs = [MergeInput(number, Path(path)) for number, path in spec["inputs"]]
     relocations = Path(spec["relocations"])
 

@@ -40,7 +40,7 @@ class RecordType(IntEnum):
     FLUSHALL = 5  # every key of every db removed
     BATCH = 6  # value = inner records, applied atomically
     SWAPDB = 7  # db and the db named by int(key) swap contents
-    # Collections (hash, list, set, zset): see storage/collections.py.
+    # Collections (hash, list, set, zset): see storage/datatypes.py.
     OP = 16  # apply the operation in value to key's collection (creating it if none)
     SNAPSHOT = 17  # key := the collection value describes, with expire_at
     RENAME = 18  # key's value and TTL move to value[1:] in db value[0] (replacing it)

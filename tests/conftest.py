@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import server  # noqa: F401  (first: CASKD_PURE_PYTHON applies to every module tests import)
 from tests.support import CaskdProcess
 
 

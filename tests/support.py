@@ -116,6 +116,21 @@ class CaskdProcess:
         return RawClient(self.port)
 
 
+def watch_aborts(client: redis.Redis, key: str, meanwhile) -> bool:
+    """Whether a MULTI/EXEC WATCHing ``key`` fails when ``meanwhile()`` (another
+    client's command) runs between WATCH and MULTI."""
+    with client.pipeline() as pipe:
+        pipe.watch(key)
+        meanwhile()
+        pipe.multi()
+        pipe.set("watch_aborts:flag", "1")
+        try:
+            pipe.execute()
+        except redis.WatchError:
+            return True
+    return False
+
+
 def hello_reply(client_id: int, protocol: int) -> bytes:
     """HELLO's exact reply, as Redis 7.0.15 sends it: a map in RESP3, pairs in RESP2."""
     fields = (b"$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n"

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
+
+DBL_MIN = 2.2250738585072014e-308  # the smallest normal double
 
 # What strtod reads: leading white space, a sign, then a decimal or hexadecimal
 # number, "inf"/"infinity" or "nan" (optionally "nan(chars)"), any case.
@@ -46,6 +49,20 @@ def strtod(text: bytes) -> tuple[float, int]:
     and that prefix's length (0, with value 0.0, if there is none)."""
     value, end, _ = _strtod(text)
     return value, end
+
+
+def strtod_erange(text: bytes) -> tuple[float, int, bool]:
+    """strtod, and whether glibc's sets ERANGE: the number overflows to infinity, or
+    underflows (its value is below the smallest normal double and not exact)."""
+    value, end, digits = _strtod(text)
+    if math.isinf(value) and digits:
+        return value, end, True
+    if abs(value) >= DBL_MIN or not digits.strip(b"0."):
+        return value, end, False
+    number = text[:end].strip()
+    if value == 0 or b"x" in number.lower():  # a hexadecimal subnormal: taken as exact
+        return value, end, value == 0
+    return value, end, Fraction(number.decode()) != Fraction(value)
 
 
 def string2d(text: bytes) -> float | None:

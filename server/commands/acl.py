@@ -61,6 +61,9 @@ def setuser(client, argv: list[bytes]):
         raise CommandError(f"ERR {exc}") from None
     if user is server.acl.default:
         server.acl.default_changed(server.clients.values())
+    for session in list(server.clients.values()):  # Redis's ACLKillPubsubClientsIfNeeded
+        if session.user is user and session.pubsub and server.acl.lost_channel_access(session):
+            session.close()
     return OK
 
 

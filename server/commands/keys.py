@@ -28,7 +28,7 @@ from server.errors import (
     parse_int,
     parse_int32,
 )
-from storage.collections import ZSet
+from storage.datatypes import ZSet
 
 SHARED_INTEGERS = 10000  # Redis shares one object for each integer value below this
 SHARED_REFCOUNT = 2**31 - 1
@@ -118,14 +118,12 @@ def _flush_mode(argv: list[bytes]) -> None:
 def flushdb(client, argv: list[bytes]):
     _flush_mode(argv)
     client.engine.flushdb(client.db)
-    client.server.keys_flushed([client.db])
     return OK
 
 
 def flushall(client, argv: list[bytes]):
     _flush_mode(argv)
     client.engine.flushall()
-    client.server.keys_flushed()
     return OK
 
 
@@ -205,7 +203,6 @@ def copy(client, argv: list[bytes]):
     if not found or (not replace and engine.exists(target_db, target)):
         return 0
     engine.copy(db, source, target_db, target)  # with the TTL; replaces what was there
-    client.server.touch_keys(target_db, [target])
     return 1
 
 
@@ -216,8 +213,7 @@ def move(client, argv: list[bytes]):
         raise CommandError(SAME_OBJECT)
     if not engine.exists(db, key) or engine.exists(target_db, key):
         return 0
-    engine.rename(db, key, target_db, key)
-    client.server.touch_keys(target_db, [key])
+    engine.rename(db, key, target_db, key, events=("move_from", "move_to"))
     return 1
 
 
@@ -229,7 +225,6 @@ def swapdb(client, argv: list[bytes]):
         raise CommandError(DB_INDEX)
     if first != second:
         client.engine.swapdb(first, second)
-        client.server.keys_flushed([first, second])
     return OK
 
 

@@ -1,4 +1,4 @@
-"""List commands. A list is a deque in memory (see storage.collections); every
+"""List commands. A list is a deque in memory (see storage.datatypes); every
 change goes through the engine, which logs it: a pop is logged as "pop n", an
 insert at the position found, so replay needs no search."""
 
@@ -10,9 +10,16 @@ from itertools import islice
 from protocol.numbers import LLONG_MIN
 from protocol.reply import OK, NullArray
 from server.blocking import Blocked, parse_timeout
-from server.commands.objects import index_range, parse_positive, read_key, write_key
+from server.commands.objects import (
+    blocking_mpop,
+    index_range,
+    parse_mpop,
+    parse_positive,
+    read_key,
+    write_key,
+)
 from server.errors import NO_SUCH_KEY, SYNTAX, CommandError, parse_int, wrong_arity
-from storage.collections import Op
+from storage.datatypes import Op
 
 LEFT, RIGHT = b"LEFT", b"RIGHT"
 _PUSH = {LEFT: Op.LPUSH, RIGHT: Op.RPUSH}
@@ -214,11 +221,12 @@ def _move(client, source: bytes, target: bytes, wherefrom: bytes, whereto: bytes
     if value is None:
         return None
     write_key(client, target, deque)
-    if source == target and len(value) == 1:  # back where it was: nothing changes
-        return value[0]
+    # Pushed, then popped: Redis reports the push first (lmoveGenericCommand), and
+    # for a rotation of one list the result is the same either way.
+    element = value[0] if wherefrom == LEFT else value[-1]
     with engine.batch():
-        element = engine.apply(db, source, _POP[wherefrom], [b"1"])[0]
         engine.apply(db, target, _PUSH[whereto], [element])
+        engine.apply(db, source, _POP[wherefrom], [b"1"])
     return element
 
 
@@ -270,3 +278,26 @@ def blpop(client, argv: list[bytes]):
 
 def brpop(client, argv: list[bytes]):
     return _blocking_pop(client, argv, Op.RPOP)
+
+
+# ------------------------------------------------------------- popping from several lists
+
+
+def _mpop(client, keys: list[bytes], where: bytes, count: int) -> list | None:
+    """Redis's mpopGenericCommand: [key, up to ``count`` elements] from the first
+    key holding a list (popped from the right, the last element comes first)."""
+    for key in keys:
+        if write_key(client, key, deque):
+            return [key, client.engine.apply(client.db, key, _POP[where], [b"%d" % count])]
+    return None
+
+
+def lmpop(client, argv: list[bytes]):
+    """LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]."""
+    keys, where, count = parse_mpop(argv, 1, (LEFT, RIGHT))
+    return _mpop(client, keys, where, count) or NullArray
+
+
+def blmpop(client, argv: list[bytes]):
+    """BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]."""
+    return blocking_mpop(client, argv, (LEFT, RIGHT), deque, _mpop)

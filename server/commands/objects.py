@@ -13,22 +13,21 @@ from __future__ import annotations
 import itertools
 import re
 from collections import OrderedDict, deque
+from collections.abc import Callable
 
 from protocol.numbers import LLONG_MAX, ULLONG_RANGE
-from protocol.reply import OrderedSet
+from protocol.reply import NullArray, OrderedSet
 from server.algorithms.glob import compile_pattern
+from server.blocking import Blocked, parse_timeout
 from server.commands.strings import stored_int
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import (
-    HASH_LISTPACK_ENTRIES,
-    INTSET_ENTRIES,
-    LISTPACK_VALUE,
-    ZSet,
-)
+from storage.datatypes import ENCODING, ZSet
 
 TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset"}
 OUT_OF_RANGE = "ERR value is out of range"
 MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
+NUMKEYS = "ERR numkeys should be greater than 0"
+MPOP_COUNT = "ERR count should be greater than 0"
 
 
 def read_key(client, key: bytes, kind: type):
@@ -54,7 +53,7 @@ def type_name(value: object) -> str:
 
 
 def encoding(value: object) -> str:
-    """OBJECT ENCODING of a collection, by Redis 7.0's default thresholds. Redis
+    """OBJECT ENCODING of a collection, by the thresholds of the config. Redis
     never converts back to a compact encoding until the data set is reloaded;
     a hash or set here shows what a reload would give (a sorted set keeps Redis's
     one-way conversion: see ZSet.listpack)."""
@@ -68,14 +67,23 @@ def encoding(value: object) -> str:
     return "intset" if is_intset(value) else "hashtable"
 
 
+def follow_config(config) -> None:
+    """Take the encoding thresholds from the config (at start and after CONFIG SET)."""
+    ENCODING.hash_entries = config["hash-max-listpack-entries"]
+    ENCODING.hash_value = config["hash-max-listpack-value"]
+    ENCODING.zset_entries = config["zset-max-listpack-entries"]
+    ENCODING.zset_value = config["zset-max-listpack-value"]
+    ENCODING.intset_entries = config["set-max-intset-entries"]
+
+
 def is_small_hash(value: dict) -> bool:
-    return len(value) <= HASH_LISTPACK_ENTRIES and all(
-        len(field) <= LISTPACK_VALUE and len(item) <= LISTPACK_VALUE
+    return len(value) <= ENCODING.hash_entries and all(
+        len(field) <= ENCODING.hash_value and len(item) <= ENCODING.hash_value
         for field, item in value.items())
 
 
 def is_intset(value: set) -> bool:
-    return len(value) <= INTSET_ENTRIES and all(stored_int(m) is not None for m in value)
+    return len(value) <= ENCODING.intset_entries and all(stored_int(m) is not None for m in value)
 
 
 def set_reply(value: set) -> set | OrderedSet:
@@ -103,6 +111,48 @@ def parse_positive(arg: bytes) -> int:
     if value < 0:
         raise CommandError(MUST_BE_POSITIVE)
     return value
+
+
+def parse_mpop(argv: list[bytes], numkeys_index: int, ends: tuple[bytes, bytes]
+               ) -> tuple[list[bytes], bytes, int]:
+    """LMPOP / ZMPOP and their blocking forms: ``numkeys key ... end [COUNT count]``
+    from ``argv[numkeys_index]``, as Redis's lmpopGenericCommand (and zmpop's) reads
+    it: (keys, the end named, count)."""
+    numkeys = parse_int(argv[numkeys_index], NUMKEYS)
+    if numkeys < 1:
+        raise CommandError(NUMKEYS)
+    where_index = numkeys_index + numkeys + 1
+    if where_index >= len(argv):
+        raise CommandError(SYNTAX)
+    where = argv[where_index].upper()
+    if where not in ends:
+        raise CommandError(SYNTAX)
+    count = None
+    j = where_index + 1
+    while j < len(argv):
+        if count is None and argv[j].upper() == b"COUNT" and j + 1 < len(argv):
+            count = parse_int(argv[j + 1], MPOP_COUNT)
+            if count < 1:
+                raise CommandError(MPOP_COUNT)
+            j += 2
+        else:
+            raise CommandError(SYNTAX)
+    return argv[numkeys_index + 1:where_index], where, count or 1
+
+
+def blocking_mpop(client, argv: list[bytes], ends: tuple[bytes, bytes], kind: type,
+                  pop: Callable[[object, list[bytes], bytes, int], list | None]):
+    """BLMPOP / BZMPOP timeout numkeys key [key ...] end [COUNT count]: what ``pop``
+    takes from the first key holding something, else wait for a ``kind``. The timeout
+    is read after the rest, as Redis's blockingPopGenericCommand does."""
+    keys, where, count = parse_mpop(argv, 2, ends)
+    timeout = parse_timeout(argv[1])
+    popped = pop(client, keys, where, count)
+    if popped is not None:
+        return popped
+    if client.in_exec:  # a transaction never waits
+        return NullArray
+    raise Blocked(keys, kind, timeout)
 
 
 def parse_random_count(arg: bytes) -> int:

@@ -68,6 +68,10 @@ class Command:
     acl: str | None = None
     # For "movablekeys" commands (ZUNIONSTORE …): where their keys are, from argv.
     movable_keys: Callable[[list[bytes]], list[int]] | None = None
+    # The pub/sub commands: how their arguments from argv[1] name channels, for ACL
+    # (PUBLISH's one channel; SUBSCRIBE's channels; PSUBSCRIBE's patterns). The shard
+    # commands' channels stand where keys would (cluster slots) but are not keys.
+    channels: str = ""  # "", "publish", "subscribe", "pattern" or "unsubscribe"
     # Filled in at run time, read by INFO commandstats.
     calls: int = 0
     usec: int = 0

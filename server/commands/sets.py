@@ -1,4 +1,4 @@
-"""Set commands. A set is a Python set in memory (see storage.collections); every
+"""Set commands. A set is a Python set in memory (see storage.datatypes); every
 change goes through the engine, which logs it: SPOP is logged as the SREM of
 what it popped, a STORE command as its result."""
 
@@ -20,7 +20,7 @@ from server.commands.objects import (
     write_key,
 )
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import Op
+from storage.datatypes import Op
 
 
 def sadd(client, argv: list[bytes]):
@@ -85,10 +85,10 @@ def spop(client, argv: list[bytes]):
         return None if count is None else set()
     if count is not None and count >= len(value):
         popped = set_reply(value)
-        client.engine.delete(client.db, argv[1])
+        client.engine.apply(client.db, argv[1], Op.SREM, list(value), event="spop")
         return popped
     members = _arbitrary_members(value, count or 1)
-    client.engine.apply(client.db, argv[1], Op.SREM, members)
+    client.engine.apply(client.db, argv[1], Op.SREM, members, event="spop")
     return members[0] if count is None else set(members)
 
 
@@ -170,7 +170,7 @@ def sdiff(client, argv: list[bytes]):
 def _store(client, argv: list[bytes], combine) -> int:
     """The STORE forms: the result replaces the destination (none: deleted)."""
     result = combine(_sets(client, argv[2:]))
-    client.engine.put_object(client.db, argv[1], result)
+    client.engine.put_object(client.db, argv[1], result, event=argv[0].lower().decode())
     return len(result)
 
 

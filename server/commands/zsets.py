@@ -13,8 +13,10 @@ from protocol.reply import NullArray
 from server.algorithms.doubles import d2string, string2d, strtod
 from server.blocking import Blocked, parse_timeout
 from server.commands.objects import (
+    blocking_mpop,
     index_range,
     parse_cursor,
+    parse_mpop,
     parse_positive,
     parse_random_count,
     parse_scan_options,
@@ -24,7 +26,7 @@ from server.commands.objects import (
     write_key,
 )
 from server.errors import NOT_FLOAT, SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.collections import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
+from storage.datatypes import ENCODING, Op, ZSet, zadd_args
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 _NO_FLAGS: frozenset[bytes] = frozenset()
@@ -56,7 +58,7 @@ def _pairs_reply(client, pairs, with_scores: bool) -> list:
 def zadd(client, argv: list[bytes]):
     """ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]."""
     if len(argv) == 4 and argv[2].isdigit() and len(argv[2]) < 16:  # the common case
-        return _zadd(client, argv[1], [(float(argv[2]), argv[3])], _NO_FLAGS)
+        return add_scores(client, argv[1], [(float(argv[2]), argv[3])], _NO_FLAGS)
     flags: set[bytes] = set()
     i = 2
     while i < len(argv) and argv[i].upper() in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):
@@ -73,14 +75,14 @@ def zadd(client, argv: list[bytes]):
     if b"INCR" in flags and len(rest) > 2:
         raise CommandError("ERR INCR option supports a single increment-element pair")
     pairs = [(_score(rest[j]), rest[j + 1]) for j in range(0, len(rest), 2)]
-    return _zadd(client, argv[1], pairs, flags)
+    return add_scores(client, argv[1], pairs, flags)
 
 
 def zincrby(client, argv: list[bytes]):
-    return _zadd(client, argv[1], [(_score(argv[2]), argv[3])], {b"INCR"})
+    return add_scores(client, argv[1], [(_score(argv[2]), argv[3])], {b"INCR"})
 
 
-def _zadd(client, key: bytes, pairs: list[tuple[float, bytes]], flags: frozenset | set):
+def add_scores(client, key: bytes, pairs: list[tuple[float, bytes]], flags: frozenset | set):
     """Redis's zsetAdd for each pair in turn; logs the pairs that change a score."""
     zset = write_key(client, key, ZSet)
     incr = b"INCR" in flags
@@ -114,7 +116,8 @@ def _zadd(client, key: bytes, pairs: list[tuple[float, bytes]], flags: frozenset
         pending[member] = score
         changes.append((score, member))
     if changes:
-        client.engine.apply(client.db, key, Op.ZADD, zadd_args(changes))
+        client.engine.apply(client.db, key, Op.ZADD, zadd_args(changes),
+                            event="zincr" if incr else "zadd")
     if incr:
         return score if processed else None
     return added + updated if b"CH" in flags else added
@@ -324,7 +327,8 @@ def _zrange_generic(client, argv: list[bytes], first: int, kind: str | None,
         offset = 0
     pairs = [] if zset is None else _select(zset, where, reverse, offset, limit)
     if store:
-        return _store_pairs(client, argv[1], [(score, member) for member, score in pairs])
+        return store_pairs(client, argv[1], [(score, member) for member, score in pairs],
+                           "zrangestore")
     return _pairs_reply(client, pairs, with_scores)
 
 
@@ -392,7 +396,8 @@ def _remove_range(client, argv: list[bytes], kind: str) -> int:
     if start >= stop:
         return 0
     members = [member for _, member in zset.order.islice(start, stop)]
-    return client.engine.apply(client.db, argv[1], Op.ZREM, members)
+    return client.engine.apply(client.db, argv[1], Op.ZREM, members,
+                               event=f"zremrangeby{kind}")
 
 
 def zremrangebyrank(client, argv: list[bytes]):
@@ -419,7 +424,8 @@ def _pop(client, key: bytes, count: int, highest: bool) -> list[tuple[bytes, flo
         start, stop = (max(0, len(zset) - count), len(zset)) if highest else (0, count)
         taken = [(member, score) for score, member in
                  zset.order.islice(start, stop, reverse=highest)]
-    client.engine.apply(client.db, key, Op.ZREM, [member for member, _ in taken])
+    client.engine.apply(client.db, key, Op.ZREM, [member for member, _ in taken],
+                        event="zpopmax" if highest else "zpopmin")
     return taken
 
 
@@ -462,6 +468,27 @@ def bzpopmin(client, argv: list[bytes]):
 
 def bzpopmax(client, argv: list[bytes]):
     return _bzpop(client, argv, True)
+
+
+def _zmpop(client, keys: list[bytes], where: bytes, count: int) -> list | None:
+    """Redis's genericZpopCommand for ZMPOP: [key, [[member, score], ...]] from the
+    first key that exists (a sorted set is never empty)."""
+    for key in keys:
+        if write_key(client, key, ZSet):
+            popped = _pop(client, key, count, where == b"MAX")
+            return [key, [[member, score] for member, score in popped]]
+    return None
+
+
+def zmpop(client, argv: list[bytes]):
+    """ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]."""
+    keys, where, count = parse_mpop(argv, 1, (b"MIN", b"MAX"))
+    return _zmpop(client, keys, where, count) or NullArray
+
+
+def bzmpop(client, argv: list[bytes]):
+    """BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]."""
+    return blocking_mpop(client, argv, (b"MIN", b"MAX"), ZSet, _zmpop)
 
 
 def zrandmember(client, argv: list[bytes]):
@@ -591,18 +618,19 @@ def _algebra(client, argv: list[bytes], op: str, name: str):
     result = _combine(inputs, weights, how, op)
     pairs = sorted((score, member) for member, score in result.items())
     if store:
-        return _store_pairs(client, argv[1], pairs)
+        return store_pairs(client, argv[1], pairs, name)
     return _pairs_reply(client, [(member, score) for score, member in pairs], with_scores)
 
 
-def _store_pairs(client, key: bytes, pairs: list[tuple[float, bytes]]) -> int:
-    """A STORE command's result replaces ``key`` (none: the key is deleted)."""
+def store_pairs(client, key: bytes, pairs: list[tuple[float, bytes]], event: str) -> int:
+    """A STORE command's result replaces ``key`` (none: the key is deleted); ``event``
+    is Redis's name for the change."""
     zset = ZSet()
-    zset.listpack = len(pairs) <= ZSET_LISTPACK_ENTRIES and all(
-        len(member) <= LISTPACK_VALUE for _, member in pairs)
+    zset.listpack = len(pairs) <= ENCODING.zset_entries and all(
+        len(member) <= ENCODING.zset_value for _, member in pairs)
     for score, member in pairs:
         zset.add(member, score)
-    client.engine.put_object(client.db, key, zset)
+    client.engine.put_object(client.db, key, zset, event=event)
     return len(zset)
 
 

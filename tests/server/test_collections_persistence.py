@@ -3,6 +3,8 @@ BGREWRITEAOF exactly as they were."""
 
 from __future__ import annotations
 
+import math
+
 import redis
 
 from tests.support import kill_under_load, wait_until
@@ -56,6 +58,13 @@ def fill(client: redis.Redis) -> None:
     pipe.rpush("emptied", "x")
     pipe.lpop("emptied")
     pipe.set("string", "on disk")
+    pipe.execute_command("SORT", "queue", "ALPHA", "LIMIT", "5", "50", "STORE", "sorted")
+    pipe.execute_command("LMPOP", "2", "nolist", "queue", "RIGHT", "COUNT", "3")
+    pipe.execute_command("ZMPOP", "1", "board", "MAX", "COUNT", "2")
+    pipe.execute_command("GEOADD", "places", "13.361389", "38.115556", "Palermo",
+                         "15.087269", "37.502669", "Catania")
+    pipe.execute_command("GEOSEARCHSTORE", "near", "places", "FROMLONLAT", "15", "37",
+                         "BYRADIUS", "200", "km", "STOREDIST")
     pipe.execute()
 
 
@@ -68,6 +77,7 @@ def test_restart_and_debug_reload_give_back_the_same_collections(caskd_factory):
     client.execute_command("SELECT", 0)
     before = dump(client)
     assert b"emptied" not in before and before[b"renamed"][1] == [b"a", b"b"]
+    assert len(before[b"sorted"][1]) == 50 and before[b"near"][1][0][0] == b"Catania"
     assert client.execute_command("DEBUG", "RELOAD") == b"OK"
     assert dump(client) == before
     caskd.restart()
@@ -124,3 +134,21 @@ def test_kill_9_with_always_loses_no_acknowledged_change(caskd_factory):
         scores = dict(client.zrange(f"zset{worker}", 0, -1, withscores=True))
         assert all(scores[b"m%d" % i] == i for i in done)
         assert {b"%d" % i for i in done} <= client.smembers(f"set{worker}")
+
+
+def test_a_compaction_keeps_the_configured_encoding_thresholds(caskd_factory):
+    """With zset-max-listpack-entries 0 every sorted set is a skiplist, which keeps -0
+    (a listpack would store 0): a compaction in its child process and a restart keep
+    it so, as Redis's reload would."""
+    server = caskd_factory("--zset-max-listpack-entries", "0")
+    client = server.client()
+    client.zadd("z", {"a": -0.0})
+    assert math.copysign(1, client.zscore("z", "a")) == -1
+    assert client.bgrewriteaof()
+    wait_until(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0
+               and client.info("persistence")["aof_rewrites"] >= 1, timeout=30,
+               what="the rewrite to finish")
+    server.restart()
+    client = server.client()
+    assert math.copysign(1, client.zscore("z", "a")) == -1
+    assert client.object("encoding", "z") == b"skiplist"

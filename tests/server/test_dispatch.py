@@ -137,3 +137,23 @@ def test_commandstats_count_calls_and_rejections(server):
     run(server, session, "INCR", "k")
     after = (set_row.calls, set_row.rejected_calls, incr_row.calls, incr_row.failed_calls)
     assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 1]
+
+
+def test_watch_is_told_what_changed_not_which_command_wrote(server):
+    """Change events, not the command's key positions: reading a key for a STORE does
+    not touch it, a write elsewhere (MOVE into the watched db) does."""
+    watcher, writer = Session(server), Session(server)
+    run(server, writer, "SADD", "source", "a")
+    run(server, watcher, "WATCH", "source")
+    run(server, writer, "SUNIONSTORE", "destination", "source")
+    run(server, writer, "DEL", "never-there")
+    run(server, watcher, "MULTI")
+    run(server, watcher, "PING")
+    assert run(server, watcher, "EXEC") == b"*1\r\n+PONG\r\n"
+    run(server, watcher, "SELECT", "1")
+    run(server, watcher, "WATCH", "moved")
+    run(server, writer, "SET", "moved", "v")
+    run(server, writer, "MOVE", "moved", "1")
+    run(server, watcher, "MULTI")
+    run(server, watcher, "PING")
+    assert run(server, watcher, "EXEC") == b"*-1\r\n"

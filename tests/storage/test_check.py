@@ -24,7 +24,7 @@ def populate(directory: Path, compact: bool = True) -> dict:
                 engine.delete(1, b"key%d" % (i - 1))
     if compact:
         engine.start_compaction()
-        engine._compaction.thread.join()
+        engine._compactor.state.thread.join()
         engine.compaction_step(budget=1 << 30)
     for i in range(40):  # some plain segments after the compacted ones
         engine.put(0, b"late%d" % i, b"v" * 50)

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import storage.collections
-from storage import collections as coll
-from storage.collections import Op, WrongType, ZSet, zadd_args
+import storage.datatypes
+from storage import datatypes as coll
 from storage.compaction import MergeInput, merge
+from storage.datatypes import Op, WrongType, ZSet, zadd_args
 from storage.engine import Engine
 from storage.segment import list_segments
 
@@ -122,7 +122,7 @@ def test_rename_copy_and_put_object(open_engine, clock):
 
 
 def test_big_collection_snapshot_is_chunked_and_atomic(open_engine, monkeypatch):
-    monkeypatch.setattr(storage.collections, "SNAPSHOT_CHUNK", 64)
+    monkeypatch.setattr(storage.datatypes, "SNAPSHOT_CHUNK", 64)
     engine = open_engine()
     members = {b"member-%d" % i for i in range(200)}
     engine.put_object(0, b"big", set(members))
@@ -187,7 +187,7 @@ def test_crash_between_publishing_and_retiring_inputs(open_engine, data_dir, tmp
             engine.apply(0, b"l", Op.LPOP, [b"1"])
     engine.apply(0, b"l", Op.LSET, [b"0", b"first"])
     engine.flush()
-    engine._rotate()
+    engine._log.rotate()
     before = contents(engine, dbs=[0])
     engine.close()
     inputs = [data_dir / f"{major:010d}-{minor:04d}.log" for major, minor in

@@ -11,6 +11,7 @@ import pytest
 
 import storage.compaction
 import storage.engine
+import storage.recovery
 from storage.engine import CorruptValue, Engine
 
 from .conftest import crash_image, segment_files
@@ -34,11 +35,11 @@ def compact(engine: Engine, **kwargs) -> None:
 def wait_for_merge(engine: Engine) -> None:
     """Until the merge's output files are in place, before any index fix-up."""
     deadline = time.monotonic() + 30
-    while engine.compaction_progress < 1.0 and not (engine._compaction.result
-                                                    or engine._compaction.error):
+    while engine.compaction_progress < 1.0 and not (engine._compactor.state.result
+                                                    or engine._compactor.state.error):
         assert time.monotonic() < deadline
         time.sleep(0.001)
-    engine._compaction.thread.join()
+    engine._compactor.state.thread.join()
 
 
 def state_of(engine: Engine, dbs=range(4)) -> dict:
@@ -79,10 +80,10 @@ def test_reopen_after_compaction_reads_hints_not_segments(open_engine, monkeypat
     before = state_of(engine)
     engine.close()
     replayed = []
-    real_replay = Engine._replay
-    monkeypatch.setattr(Engine, "_replay",
-                        lambda self, seg, is_last: replayed.append(seg) or real_replay(
-                            self, seg, is_last))
+    real_replay = storage.recovery.replay_segment
+    monkeypatch.setattr(storage.recovery, "replay_segment",
+                        lambda *args, **options: replayed.append(args[3]) or real_replay(
+                            *args, **options))
     engine = open_engine(segment_size=2048)
     assert state_of(engine) == before
     assert replayed == []  # every segment left is a compaction output with a hint
@@ -231,7 +232,7 @@ def merged_image(open_engine, data_dir, tmp_path):
     expected = state_of(engine)
     names_before = {p.name for p in segment_files(data_dir)}
     assert engine.start_compaction()
-    inputs = sorted(s.path.name for s in engine._compaction.inputs)
+    inputs = sorted(s.path.name for s in engine._compactor.state.inputs)
     wait_for_merge(engine)
     image = crash_image(data_dir, tmp_path / "image")
     outputs = sorted({p.name for p in segment_files(image)} - names_before)
@@ -312,7 +313,7 @@ def test_failed_compaction_leaves_no_temp_files_and_backs_off(open_engine, data_
     engine.tick()
     assert not engine.compacting  # backing off: no immediate retry
     monkeypatch.setattr(storage.compaction, "write_hint", real_write)
-    engine._compaction_retry_at = 0  # the back-off has passed
+    engine._compactor.retry_at = 0  # the back-off has passed
     engine.tick()
     assert engine.compacting
     finish_compaction(engine)
@@ -341,8 +342,8 @@ def test_merge_runs_in_a_child_process(open_engine):
     fill(engine)
     expected = state_of(engine)
     assert engine.start_compaction()
-    engine._compaction.thread.join()
-    process = engine._compaction.process
+    engine._compactor.state.thread.join()
+    process = engine._compactor.state.process
     assert process is not None and process.pid != os.getpid() and process.returncode == 0
     finish_compaction(engine)
     assert state_of(engine) == expected and engine.compaction_status == "ok"
@@ -356,16 +357,16 @@ def test_killed_merge_process_leaves_nothing_behind(open_engine, data_dir):
     before = {p.name for p in data_dir.iterdir()}
     assert engine.start_compaction()
     deadline = time.monotonic() + 10
-    while engine._compaction.process is None:
+    while engine._compactor.state.process is None:
         assert time.monotonic() < deadline
         time.sleep(0.001)
-    os.kill(engine._compaction.process.pid, signal.SIGKILL)
+    os.kill(engine._compactor.state.process.pid, signal.SIGKILL)
     finish_compaction(engine)
     assert engine.compaction_status == "err"
     # Only the segment the compaction's rotation started is new.
     assert len({p.name for p in data_dir.iterdir()} - before) == 1
     assert not list(data_dir.glob("*.tmp")) and state_of(engine) == expected
-    engine._compaction_retry_at = 0
+    engine._compactor.retry_at = 0
     compact(engine)
     assert engine.compaction_status == "ok" and state_of(engine) == expected
 
@@ -394,7 +395,7 @@ def test_merge_process_error_is_reported(open_engine, data_dir, caplog):
     finish_compaction(engine)
     engine.put(0, b"z", b"w")
     engine.flush()
-    engine._rotate()
+    engine._log.rotate()
     sealed = segment_files(data_dir)[-2]  # ...and this one holds z, sealed
     with open(sealed, "r+b") as f:  # damage it on disk: an absurd value length
         f.seek(18)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import storage.engine
-from storage.collections import Op
+import storage.recovery
+from storage.datatypes import Op
 from storage.engine import Engine
 from storage.hints import (
     HINT_HEADER,
@@ -79,7 +80,7 @@ def wait_for_hints(engine: Engine, directory: Path) -> None:
         assert time.monotonic() < deadline, "hint files were not written"
         engine.tick()
         time.sleep(0.01)
-    while engine._hinter is not None:  # and the writer has been reaped
+    while engine._hints.process is not None:  # and the writer has been reaped
         assert time.monotonic() < deadline
         engine.tick()
         time.sleep(0.01)
@@ -88,11 +89,11 @@ def wait_for_hints(engine: Engine, directory: Path) -> None:
 def open_replaying(open_engine, directory: Path, monkeypatch) -> tuple[Engine, list[str]]:
     """Open ``directory``, noting which segments are scanned (not read from hints)."""
     replayed: list[str] = []
-    real_replay = Engine._replay
-    monkeypatch.setattr(Engine, "_replay", lambda self, segment, is_last: (
-        replayed.append(segment.path.name), real_replay(self, segment, is_last))[1])
+    real_replay = storage.recovery.replay_segment
+    monkeypatch.setattr(storage.recovery, "replay_segment", lambda *args, **options: (
+        replayed.append(args[3].path.name), real_replay(*args, **options))[1])
     engine = open_engine(directory=directory, segment_size=SEGMENT_SIZE)
-    monkeypatch.setattr(Engine, "_replay", real_replay)
+    monkeypatch.setattr(storage.recovery, "replay_segment", real_replay)
     return engine, replayed
 
 
@@ -191,7 +192,7 @@ def test_writer_killed_mid_way_leaves_a_loadable_directory(written, open_engine,
     replayed_state, plain = written
     engine = open_engine(directory=plain, segment_size=SEGMENT_SIZE)
     engine.tick()  # starts the writer for every segment the open scanned
-    engine._hinter.kill()
+    engine._hints.process.kill()
     engine.close()
     assert state(open_engine(directory=plain, segment_size=SEGMENT_SIZE)) == replayed_state
 
@@ -200,10 +201,10 @@ def test_compaction_stops_hinting_the_segments_it_replaces(open_engine, data_dir
     engine = open_engine(segment_size=SEGMENT_SIZE)
     history(engine)
     engine.tick()
-    assert engine._hinter is not None
+    assert engine._hints.process is not None
     expected = contents(engine, range(6))
     engine.start_compaction()
-    assert engine._hinter is None
+    assert engine._hints.process is None
     while engine.compacting:
         engine.compaction_step()
         time.sleep(0.001)

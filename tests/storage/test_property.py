@@ -151,7 +151,8 @@ class EngineVersusDict(RuleBasedStateMachine):
     @precondition(lambda self: self.engine.compacting)
     @rule(budget=st.integers(1, 5))
     def compaction_step(self, budget):
-        self.engine._compaction.thread.join()  # the merge is quick; its timing is not under test
+        # The merge is quick; its timing is not under test.
+        self.engine._compactor.state.thread.join()
         self.engine.compaction_step(budget)
 
     @rule()
@@ -199,8 +200,8 @@ class EngineVersusDict(RuleBasedStateMachine):
         else:
             # Peek instead of get(): a get would delete an expired key at once, and
             # expired keys that linger are what compaction and reopening must handle.
-            assert (key not in self.engine._keydirs[db]
-                    or 0 < self.engine._expires[db].get(key, 0) <= self.clock.now)
+            assert (key not in self.engine._keyspace.keydirs[db]
+                    or 0 < self.engine._keyspace.expires[db].get(key, 0) <= self.clock.now)
 
     @invariant()
     def sizes_are_consistent(self):

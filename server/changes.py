@@ -1,0 +1,51 @@
+"""The one stream of change facts, as the engine reports them, fanned out to the
+parts of the server that must know (the DESIGN's "change events").
+
+The engine calls :class:`Changes` (a ``storage.events.ChangeListener``) after every
+change: which key of which db, and Redis's name for the event. WATCH marks the
+clients watching the key, and a key someone blocks on becomes ready to serve;
+keyspace notifications, client tracking and replication subscribe here too. The
+listener is attached to the engine only while one of them needs it
+(:meth:`Server.refresh_observed`), so a write costs nothing more otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.app import Server
+
+
+class Changes:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def changed(self, db: int, key: bytes, event: str) -> None:
+        server = self.server
+        if server.watches:
+            server.watches.touch(db, (key,))
+        if server.blocking.waiters:
+            server.blocking.signal(db, (key,))
+        if server.notifications:
+            server.notifications.notify(db, key, event)
+        if server.tracking:
+            server.tracking.changed(key)
+
+    def flushed(self, dbs: tuple[int, ...] | None) -> None:
+        """Every key of ``dbs`` (None: of every db) changed: FLUSHDB, FLUSHALL, SWAPDB,
+        DEBUG RELOAD."""
+        server = self.server
+        if server.watches:
+            server.watches.flushed(server.engine, dbs)
+        if server.blocking.waiters:
+            server.blocking.signal_dbs(None if dbs is None else set(dbs))
+        if server.tracking:
+            server.tracking.flushed()
+
+    @property
+    def wanted(self) -> bool:
+        """Whether anyone listens, so that the engine must report."""
+        server = self.server
+        return bool(server.watches or server.blocking.waiters or server.notifications
+                    or server.tracking)
