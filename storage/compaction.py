@@ -298,6 +298,24 @@ class CompactionState:
     process: object = None  # the merge's child process, while it runs
 
 
+def undamaged_prefix(sealed: list[Segment], damaged: set[int]) -> list[Segment]:
+    """The sealed segments before the first one known to hold a damaged record.
+
+    A merge copies each key's latest record under a fresh checksum, so it must
+    never read a damaged one; and its inputs must be a prefix of the log. So the
+    segments from the first damaged one on wait, untouched, until caskd-check
+    --fix removes the damage: the damaged record keeps marking its keys, and an
+    older intact record of them survives in the merged prefix, which the fix
+    brings back."""
+    for index, segment in enumerate(sealed):
+        if segment.number in damaged:
+            logger.warning("Compaction leaves %s and the segments after it alone: it holds "
+                           "a damaged record (run 'caskd-check --fix' with caskd stopped)",
+                           segment.path.name)
+            return sealed[:index]
+    return sealed
+
+
 class Compactor:
     """Runs compactions of ``log``'s sealed segments and applies their results to
     ``keyspace``. :attr:`state` is the compaction under way, if any."""
@@ -325,7 +343,7 @@ class Compactor:
         log = self.log
         if log.active.size or log.pending:
             log.rotate()  # so the merge covers everything written until now
-        inputs = log.sealed_segments()
+        inputs = undamaged_prefix(log.sealed_segments(), log.damaged_segments)
         if not inputs:
             self._finished()
             return True
@@ -473,6 +491,8 @@ class Compactor:
         ``dead_ratio`` of it is dead (Bitcask's), and it is at least ``min_size``."""
         if self.state is not None or time.monotonic() < self.retry_at:
             return False
+        if self.log.damaged_segments:  # nothing written since could be merged: see
+            return False  # undamaged_prefix (BGREWRITEAOF still merges what it can)
         size = self.log.disk_size()
         if size < min_size:
             return False

@@ -68,6 +68,8 @@ class Replay:
         collection's key goes; a new one is created without a TTL."""
         keyspace = self.keyspace
         current = keyspace.keydirs[db].get(key)
+        if type(current) is int and current in keyspace.damaged:
+            return  # an earlier operation is damaged: the key stays marked so
         value = datatypes.replay(current, data)
         if not value:
             if current is not None:
