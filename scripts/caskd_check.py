@@ -201,8 +201,9 @@ def plan_fix(reports: list[FileReport]) -> list[str]:
         elif report.hint_bad:
             lines.append(f"delete {hint_path(report.path).name} ({report.hint})")
     if any(damage.keys for report in reports for damage in report.damage):
-        lines.append("keys named above then read as their previous record left them "
-                     "(if the log holds one) or as missing")
+        lines.append("keys named above then read as the log's other records leave them: "
+                     "their previous value if the log holds one (with any later change to a "
+                     "hash, list, set or sorted set applied), else missing")
     return lines
 
 

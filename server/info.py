@@ -159,6 +159,7 @@ def _persistence(server: Server) -> dict:
         "caskd_last_fsync_time": int(figures["last_fsync_time"]),
         "caskd_load_seconds": f"{figures['load_seconds']:.3f}",
         "caskd_torn_bytes_dropped": figures["torn_bytes_dropped"],
+        "caskd_damaged_records": figures["damaged_records"],
         "caskd_last_write_error": last_error.strerror if last_error else "",
     }
 

@@ -83,20 +83,41 @@ def damage_at(buf: memoryview, pos: int, end: int) -> Damage | None:
 
 def _framed_end(buf: memoryview, pos: int, end: int) -> int | None:
     """Where the record at ``pos`` ends if its header is believable: a known type,
-    lengths that fit, and an intact record, zeros or the end right after."""
+    lengths that fit, and what follows is well formed (see :func:`_leads_on`)."""
+    record_end = _plausible_end(buf, pos, end)
+    if record_end is None or not _leads_on(buf, record_end, end, FRAMED_CHAIN):
+        return None
+    return record_end
+
+
+#: How many damaged records in a row framing may chain through (each believable
+#: header leading to the next) before an intact record must come.
+FRAMED_CHAIN = 16
+
+
+def _plausible_end(buf: memoryview, pos: int, end: int) -> int | None:
+    """The end of the record at ``pos`` by its header, if the header could be
+    right (a known type, lengths that fit); its checksum is not checked."""
     if end - pos < HEADER_SIZE:
         return None
     _, rtype, _, _, key_len, value_len = HEADER.unpack_from(buf, pos)
     record_end = pos + HEADER_SIZE + key_len + value_len
-    if rtype not in VALID_TYPES or record_end > end:
-        return None
-    if record_end == end or record.is_record_at(buf, record_end, end):
-        return record_end
+    return record_end if rtype in VALID_TYPES and record_end <= end else None
+
+
+def _leads_on(buf: memoryview, pos: int, end: int, chain: int) -> bool:
+    """True if ``pos`` is the end, unused space, an intact record, or (up to
+    ``chain`` times) a believable header leading on in turn: so two damaged
+    records side by side are each still one record."""
+    if pos == end or record.is_record_at(buf, pos, end):
+        return True
     try:
-        unused = record.decode_at(buf, record_end, end) is None
+        if record.decode_at(buf, pos, end) is None:
+            return True  # unused (zero) space
     except record.CorruptRecord:
-        return None
-    return record_end if unused else None
+        pass
+    following = _plausible_end(buf, pos, end)
+    return chain > 0 and following is not None and _leads_on(buf, following, end, chain - 1)
 
 
 def _keys_of(buf: memoryview, pos: int, record_end: int, rtype: int

@@ -509,6 +509,9 @@ class Engine:
             "pending_bytes": self.pending_bytes,
             "write_error": str(self.last_error) if self.last_error else None,
             **self.stats,
+            # Found at start-up, and by reads since (of records start-up did not mark).
+            "damaged_records": self.stats["damaged_records"]
+            + len(self._log.damaged_reads - self._keyspace.damaged),
         }
 
     def segment_stats(self) -> list[dict]:

@@ -69,6 +69,7 @@ class Log:
         #: Segments known to hold a damaged record: compaction leaves them (and
         #: every later one) alone until caskd-check --fix removes the damage.
         self.damaged_segments: set[int] = set()
+        self.damaged_reads: set[int] = set()  # locations a read found damaged
         self._next_number = 0
         # Until start(): a stand-in no location refers to (number -1).
         self.active = Segment(0, 0, directory, -1, 0, None)
@@ -176,6 +177,7 @@ class Log:
     def corrupt_value(self, location: int) -> CorruptValue:
         number, offset = unpack_location(location)
         self.damaged_segments.add(number)
+        self.damaged_reads.add(location)
         error = CorruptValue(self.segments[number].path, offset)
         log.error("%s", error)
         return error
