@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import record
-from storage.damage import Damage, damage_at
+from storage.damage import Damage, damage_at, ends_the_records
 from storage.hints import iter_hint, read_hint
 from storage.lock import try_lock
 from storage.record import CorruptRecord, RecordType
@@ -88,11 +88,12 @@ def _scan_records(buf: memoryview, report: FileReport, is_last: bool) -> None:
             rec = None
         if rec is None:
             damage = damage_at(buf, pos, end)
-            if damage is None:
-                report.records_end, report.unused = pos, end - pos
-                return
-            if is_last and not damage.followed:
-                report.records_end, report.torn_tail = pos, True
+            if ends_the_records(damage, is_last):
+                report.records_end = pos
+                if damage is None:
+                    report.unused = end - pos
+                else:
+                    report.torn_tail = True
                 return
             report.damage.append(damage)
             pos = damage.end

@@ -81,6 +81,13 @@ def damage_at(buf: memoryview, pos: int, end: int) -> Damage | None:
     return None
 
 
+def ends_the_records(damage: Damage | None, is_last: bool) -> bool:
+    """Whether what :func:`damage_at` found is where a segment's records end:
+    unused space (None), or, in the last segment, damage that nothing valid
+    follows: a crash's torn tail, cut rather than stepped over."""
+    return damage is None or (is_last and not damage.followed)
+
+
 def _framed_end(buf: memoryview, pos: int, end: int) -> int | None:
     """Where the record at ``pos`` ends if its header is believable: a known type,
     lengths that fit, and what follows is well formed (see :func:`_leads_on`)."""

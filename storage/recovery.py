@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterable
 
 from storage import record
-from storage.damage import Damage, damage_at
+from storage.damage import Damage, damage_at, ends_the_records
 from storage.errors import StorageError
 from storage.hinter import HintWriter
 from storage.hints import PUTS, Step, locations_of, offsets_of, read_hint
@@ -152,8 +152,8 @@ def replay_segment(log: Log, keyspace: Keyspace, replay: Replay, segment: Segmen
                 rec = None
             if rec is None:  # unused space, a torn tail, or damage to step over
                 damage = damage_at(buf, pos, end)
-                if damage is None or (is_last and not damage.followed):
-                    break  # nothing valid follows: cut below, as a crash's torn tail
+                if ends_the_records(damage, is_last):
+                    break  # cut below
                 _step_over(log, keyspace, segment, damage, stats)
                 pos = damage.end
                 continue

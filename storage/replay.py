@@ -69,7 +69,7 @@ class Replay:
         keyspace = self.keyspace
         current = keyspace.keydirs[db].get(key)
         if type(current) is int and current in keyspace.damaged:
-            return  # an earlier operation is damaged: the key stays marked so
+            return  # a damaged record marks the key (see storage.recovery): it stays so
         value = datatypes.replay(current, data)
         if not value:
             if current is not None:

@@ -132,6 +132,20 @@ def test_a_damaged_header_is_scanned_past_and_the_range_reported(open_engine, da
     assert_served(engine, 52, set(), missing={key})  # its name was in the damaged bytes
 
 
+def test_damaged_records_side_by_side_are_each_one_record(open_engine, data_dir, caplog):
+    segments = sealed_store(data_dir, hints=False)
+    first = segments[1]
+    spans = spans_in(first)
+    keys = [key_at(first, index) for index in (2, 3, 4)]
+    for index in (2, 3, 4):  # three neighbours, each with a flipped value byte
+        flip_bit(first, spans[index][1] - 1)
+    with caplog.at_level(logging.ERROR, logger="caskd.storage"):
+        engine = open_engine(segment_size=1024)
+    assert engine.stats["damaged_records"] == 3
+    assert "keys there are unknown" not in caplog.text
+    assert_served(engine, 52, set(keys))
+
+
 @pytest.mark.parametrize("hints", [True, False], ids=["with-hints", "without-hints"])
 def test_damage_in_the_middle_of_a_sealed_segment(open_engine, data_dir, hints):
     # Segments large enough that a hint's fingerprint (64 KB at each end) does not
