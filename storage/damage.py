@@ -8,13 +8,18 @@ what the server skips is what the repair removes.
 
 Two kinds of damage:
 
-- *framed*: the header's type is known and its lengths lead exactly to an
-  intact record (or to the end of the records): only that one record is
+- *framed*: the header's type is known and its lengths lead exactly to the
+  next intact record (the first one after it whose checksum verifies, found by
+  scanning: :func:`find_next_record`), or to the end of the records, perhaps
+  through a few more damaged records side by side: only that record is
   damaged, and its key (read unverified: the flipped bit may be in the key
   itself) names what it changed. A batch names every part's key.
-- *unframed*: the header itself is damaged. The next record whose checksum
-  verifies is found by scanning (:func:`storage.record.find_next_record`); the
-  keys of the bytes in between are unknown, so the damage is a byte range.
+- *unframed*: the header itself is damaged (its lengths do not lead there). The
+  damage runs to that next intact record; the keys of the bytes in between are
+  unknown, so the damage is a byte range.
+
+A length is trusted only if it lands exactly on the next intact record: a
+damaged length that reached past it would swallow intact records.
 
 A torn tail (a crash's half-written last record) looks like damage after which
 nothing valid follows; telling the two apart is the caller's business (only
@@ -23,6 +28,7 @@ the last segment can have a torn tail).
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from storage import record
@@ -64,21 +70,18 @@ def damage_at(buf: memoryview, pos: int, end: int) -> Damage | None:
     space; None if nothing but zeros lies from ``pos`` to ``end`` (unused
     preallocated space, harmless)."""
     try:
-        record.decode_at(buf, pos, end)
+        if record.decode_at(buf, pos, end) is None and not has_data(buf, pos, end):
+            return None  # (the common case, checked first: a preallocated tail)
         reason = "data after unused space"  # it decoded as unused (zero) space
     except record.CorruptRecord as exc:
         reason = exc.reason
-    framed = _framed_end(buf, pos, end)
+    resume = find_next_record(buf, pos, end)
+    framed = _framed_end(buf, pos, end if resume is None else resume, end)
     if framed is not None:
         rtype = buf[pos + 4]
-        followed = record.find_next_record(buf, framed - 1, end) is not None
-        return Damage(pos, framed, reason, rtype, _keys_of(buf, pos, framed, rtype), followed)
-    resume = record.find_next_record(buf, pos, end)
-    if resume is not None:
-        return Damage(pos, resume, reason, 0, (), True)
-    if has_data(buf, pos, end):
-        return Damage(pos, end, reason, 0, (), False)
-    return None
+        return Damage(pos, framed, reason, rtype, _keys_of(buf, pos, framed, rtype),
+                      resume is not None)
+    return Damage(pos, end if resume is None else resume, reason, 0, (), resume is not None)
 
 
 def ends_the_records(damage: Damage | None, is_last: bool) -> bool:
@@ -88,43 +91,59 @@ def ends_the_records(damage: Damage | None, is_last: bool) -> bool:
     return damage is None or (is_last and not damage.followed)
 
 
-def _framed_end(buf: memoryview, pos: int, end: int) -> int | None:
-    """Where the record at ``pos`` ends if its header is believable: a known type,
-    lengths that fit, and what follows is well formed (see :func:`_leads_on`)."""
-    record_end = _plausible_end(buf, pos, end)
-    if record_end is None or not _leads_on(buf, record_end, end, FRAMED_CHAIN):
-        return None
-    return record_end
-
-
-#: How many damaged records in a row framing may chain through (each believable
-#: header leading to the next) before an intact record must come.
+#: How many damaged records side by side framing may chain through (each
+#: believable header leading to the next) before the intact record comes.
 FRAMED_CHAIN = 16
 
 
-def _plausible_end(buf: memoryview, pos: int, end: int) -> int | None:
+def _framed_end(buf: memoryview, pos: int, limit: int, end: int) -> int | None:
+    """Where the record at ``pos`` ends if its header is believable: a known type,
+    and lengths that lead, through at most FRAMED_CHAIN more believable headers,
+    exactly to ``limit`` (the next intact record, else ``end``), or to unused
+    space that lasts to ``end``."""
+    record_end = _plausible_end(buf, pos, limit)
+    if record_end is None:
+        return None
+    at, chain = record_end, FRAMED_CHAIN
+    while at != limit:
+        if limit == end and not has_data(buf, at, end):
+            break  # the records end in unused space
+        following = _plausible_end(buf, at, limit)
+        if following is None or chain == 0:
+            return None
+        at, chain = following, chain - 1
+    return record_end
+
+
+def _plausible_end(buf: memoryview, pos: int, limit: int) -> int | None:
     """The end of the record at ``pos`` by its header, if the header could be
-    right (a known type, lengths that fit); its checksum is not checked."""
-    if end - pos < HEADER_SIZE:
+    right (a known type, lengths within ``limit``); its checksum is not checked."""
+    if limit - pos < HEADER_SIZE:
         return None
     _, rtype, _, _, key_len, value_len = HEADER.unpack_from(buf, pos)
     record_end = pos + HEADER_SIZE + key_len + value_len
-    return record_end if rtype in VALID_TYPES and record_end <= end else None
+    return record_end if rtype in VALID_TYPES and record_end <= limit else None
 
 
-def _leads_on(buf: memoryview, pos: int, end: int, chain: int) -> bool:
-    """True if ``pos`` is the end, unused space, an intact record, or (up to
-    ``chain`` times) a believable header leading on in turn: so two damaged
-    records side by side are each still one record."""
-    if pos == end or record.is_record_at(buf, pos, end):
-        return True
-    try:
-        if record.decode_at(buf, pos, end) is None:
-            return True  # unused (zero) space
-    except record.CorruptRecord:
-        pass
-    following = _plausible_end(buf, pos, end)
-    return chain > 0 and following is not None and _leads_on(buf, following, end, chain - 1)
+# A record can start only 4 bytes before a valid type byte: the scan lets the
+# regex engine find those bytes, at C speed, through values and zeros, and
+# checks each place.
+_TYPE_BYTE = re.compile(b"[%s]" % b"".join(re.escape(bytes((rtype,)))
+                                           for rtype in sorted(VALID_TYPES)))
+
+
+def find_next_record(buf: memoryview, start: int, end: int) -> int | None:
+    """Offset of the first valid (checksummed) record after ``start``, or None.
+
+    Tells a torn tail (nothing valid follows) from damage in the middle of a
+    log (valid records follow it)."""
+    for match in _TYPE_BYTE.finditer(buf, start + 5, end):
+        pos = match.start() - 4
+        if pos + HEADER_SIZE > end:
+            return None
+        if record.is_record_at(buf, pos, end):
+            return pos
+    return None
 
 
 def _keys_of(buf: memoryview, pos: int, record_end: int, rtype: int

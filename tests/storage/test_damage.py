@@ -11,7 +11,9 @@ import shutil
 
 import pytest
 
+from scripts import caskd_check
 from storage import record
+from storage.damage import find_next_record
 from storage.datatypes import Op, WrongType
 from storage.engine import CorruptValue, Engine
 from storage.record import HEADER_SIZE
@@ -264,17 +266,19 @@ def test_compaction_after_a_read_found_damage_leaves_that_segment(open_engine, d
     assert_served(engine, 52, {key})
 
 
-def test_random_bit_flips_never_serve_wrong_data(data_dir, tmp_path):
-    """Thousands of keys; a bit flipped at a random place of a random file (a sealed
+def test_random_bit_flips_never_serve_wrong_data(data_dir, tmp_path, capsys):
+    """Thousands of keys, some written in batches; a bit flipped at a random place of
+    a random file (a sealed
     or the active segment, a hint file): the store opens every time, every key
     whose record holds the flip reads as a checksum error or as missing, every
-    other key reads its value."""
+    other key reads its value; and after caskd-check --fix too."""
     engine = Engine(data_dir, fsync="no", segment_size=32 * 1024)
     values = {}
-    for i in range(3000):
-        key = b"key:%d" % i
-        values[key] = b"v%d:" % i * (i % 7 + 1)
-        engine.put(0, key, values[key])
+    for i in range(0, 3000, 3):  # every other trio of keys is one batch (as MSET writes it)
+        with engine.batch() if i % 2 else contextlib.nullcontext():
+            for key in (b"key:%d" % j for j in range(i, i + 3)):
+                values[key] = key * (len(values) % 7 + 1)
+                engine.put(0, key, values[key])
     engine.flush()
     image = crash_image(data_dir, tmp_path / "image")  # the active segment as a crash leaves it
     engine.close()
@@ -294,18 +298,43 @@ def test_random_bit_flips_never_serve_wrong_data(data_dir, tmp_path):
             start = max(s for s, _ in spans[target.name] if s <= offset)
             for data in (image / target.name).read_bytes(), target.read_bytes():
                 with memoryview(data) as view, contextlib.suppress(record.CorruptRecord):
-                    damaged.add(record.decode_at(view, start, len(view), verify=False).key)
-        opened = Engine(copy, fsync="no", segment_size=32 * 1024)
-        try:
-            for key, value in values.items():
-                try:
-                    got = opened.get(0, key)
-                except CorruptValue:
-                    assert key in damaged, (trial, target.name, offset, key)
-                    continue
-                if key in damaged:
-                    assert got in (None, value), (trial, target.name, offset, key)
-                else:
-                    assert got == value, (trial, target.name, offset, key)
-        finally:
-            opened.close()
+                    hit = record.decode_at(view, start, len(view), verify=False)
+                    damaged.add(hit.key)
+                    if hit.type == record.RecordType.BATCH:  # all of it goes
+                        damaged.update(part.key for part in record.iter_records(
+                            view, hit.value_offset, hit.end, verify=False))
+        where = (trial, target.name, offset)
+        assert_never_wrong(copy, values, damaged, where)
+        # caskd-check --fix then loses nothing undamaged, and leaves no damage.
+        assert caskd_check.main(["--fix", "--yes", str(copy)]) == 0, where
+        assert_never_wrong(copy, values, damaged, where, damage_left=False)
+    capsys.readouterr()
+
+
+def assert_never_wrong(directory, values: dict, damaged: set[bytes], where: tuple, *,
+                       damage_left: bool = True) -> None:
+    opened = Engine(directory, fsync="no", segment_size=32 * 1024)
+    try:
+        if not damage_left:
+            assert opened.stats["damaged_records"] == 0, where
+        for key, value in values.items():
+            try:
+                got = opened.get(0, key)
+            except CorruptValue:
+                assert damage_left and key in damaged, (*where, key)
+                continue
+            if key in damaged:
+                assert got in (None, value), (*where, key)
+            else:
+                assert got == value, (*where, key)
+    finally:
+        opened.close()
+
+
+def test_find_next_record_skips_garbage_and_zeros():
+    good = record.encode(record.RecordType.PUT, 0, b"key", b"value")
+    data = b"\x01garbage" + bytes(70000) + good + bytes(10)
+    found = find_next_record(memoryview(data), 0, len(data))
+    assert found == len(data) - len(good) - 10
+    assert find_next_record(memoryview(data), found, len(data)) is None
+    assert find_next_record(memoryview(bytes(1000)), 0, 1000) is None
