@@ -166,6 +166,24 @@ def test_damage_in_the_middle_of_a_sealed_segment(open_engine, data_dir, hints):
     assert_served(engine, 6000, {key})
 
 
+def test_a_damaged_operation_is_found_even_through_a_hint_file(open_engine, data_dir):
+    """A hint file indexes strings unread (a read verifies them), but an operation
+    on a collection is applied at start-up: it is verified first."""
+    engine = open_engine(segment_size=160 * 1024)
+    write_records(engine, 1400)  # past the 64 KB a hint's fingerprint covers
+    engine.apply(0, b"h", Op.HSET, [b"field", b"value"])
+    write_records(engine, 4000, b"after")
+    engine.close()
+    first = segment_files(data_dir)[0]
+    assert first.with_suffix(".hint").exists()
+    flip_bit(first, first.read_bytes().index(b"field"))
+    engine = open_engine(segment_size=160 * 1024)
+    assert engine.stats["damaged_records"] == 1
+    with pytest.raises(CorruptValue):
+        engine.apply(0, b"h", Op.HSET, [b"f", b"v"])
+    assert_served(engine, 1400, set())
+
+
 def test_damage_in_the_middle_of_the_active_segment_after_a_crash(open_engine, data_dir,
                                                                   tmp_path):
     engine = open_engine()
