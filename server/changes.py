@@ -27,6 +27,10 @@ class Changes:
             server.watches.touch(db, (key,))
         if server.blocking.waiters:
             server.blocking.signal(db, (key,))
+        if server.notifications:
+            server.notifications.notify(db, key, event)
+        if server.tracking:
+            server.tracking.changed(key)
 
     def flushed(self, dbs: tuple[int, ...] | None) -> None:
         """Every key of ``dbs`` (None: of every db) changed: FLUSHDB, FLUSHALL, SWAPDB,
@@ -36,8 +40,12 @@ class Changes:
             server.watches.flushed(server.engine, dbs)
         if server.blocking.waiters:
             server.blocking.signal_dbs(None if dbs is None else set(dbs))
+        if server.tracking:
+            server.tracking.flushed()
 
     @property
     def wanted(self) -> bool:
         """Whether anyone listens, so that the engine must report."""
-        return bool(self.server.watches) or bool(self.server.blocking.waiters)
+        server = self.server
+        return bool(server.watches or server.blocking.waiters or server.notifications
+                    or server.tracking)

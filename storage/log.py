@@ -69,7 +69,7 @@ class Log:
         #: Segments known to hold a damaged record: compaction leaves them (and
         #: every later one) alone until caskd-check --fix removes the damage.
         self.damaged_segments: set[int] = set()
-        self.damaged_reads: set[int] = set()  # locations a read found damaged
+        self.damaged: set[int] = set()  # locations of records a read found damaged
         self._next_number = 0
         # Until start(): a stand-in no location refers to (number -1).
         self.active = Segment(0, 0, directory, -1, 0, None)
@@ -175,9 +175,9 @@ class Log:
             raise self.corrupt_value(location) from None
 
     def corrupt_value(self, location: int) -> CorruptValue:
+        self.damaged.add(location)
         number, offset = unpack_location(location)
         self.damaged_segments.add(number)
-        self.damaged_reads.add(location)
         error = CorruptValue(self.segments[number].path, offset)
         log.error("%s", error)
         return error
@@ -194,7 +194,7 @@ class Log:
             return
         buf, offset = self.record_buffer(location)
         key_len, value_len = _unpack_lengths(buf, offset + LENGTHS_OFFSET)
-        number = unpack_location(location)[0]
+        number = location >> NUMBER_SHIFT  # unpack_location, inlined: every overwrite
         dead = self.dead_bytes
         dead[number] = dead.get(number, 0) + HEADER_SIZE + key_len + value_len
 
