@@ -9,6 +9,7 @@ hash      ``dict[bytes, bytes]``
 list      ``collections.deque[bytes]``
 set       ``set[bytes]``
 zset      :class:`ZSet` (member -> score, plus the (score, member) pairs sorted)
+stream    :class:`storage.streams.Stream` (entries by id, consumer groups)
 ========  ===================================================================
 
 Every change is logged as an *operation*: an op code and its arguments, applied
@@ -37,6 +38,9 @@ from collections.abc import Iterator
 from enum import IntEnum
 
 from sortedcontainers import SortedList
+
+from storage import streams
+from storage.streams import Stream
 
 _LENGTH = struct.Struct("<I")
 _DOUBLE = struct.Struct("<d")
@@ -140,6 +144,17 @@ class Op(IntEnum):
     SREM = 12  # member ...
     ZADD = 13  # score member ... (score: 8-byte double)
     ZREM = 14  # member ...
+    # Streams: see storage/streams.py for each one's arguments.
+    XADD = 15
+    XENTRIES = 16
+    XDEL = 17
+    XTRIM = 18
+    XSETID = 19
+    XGROUPSET = 20
+    XGROUPDEL = 21
+    XDELIVER = 22
+    XACK = 23
+    XDELCONSUMER = 24
 
 
 KIND: dict[int, type] = {
@@ -148,6 +163,7 @@ KIND: dict[int, type] = {
     Op.LINSERT: deque, Op.LREM: deque, Op.LTRIM: deque,
     Op.SADD: set, Op.SREM: set,
     Op.ZADD: ZSet, Op.ZREM: ZSet,
+    **{Op[name]: Stream for name in streams.APPLY},
 }
 ADD_OP: dict[type, Op] = {dict: Op.HSET, deque: Op.RPUSH, set: Op.SADD, ZSet: Op.ZADD}
 _OP_BYTES = {op: bytes((op,)) for op in Op}
@@ -332,6 +348,7 @@ _APPLY = {
     Op.HSET: _hset, Op.HDEL: _hdel, Op.LPUSH: _lpush, Op.RPUSH: _rpush, Op.LPOP: _lpop,
     Op.RPOP: _rpop, Op.LSET: _lset, Op.LINSERT: _linsert, Op.LREM: _lrem, Op.LTRIM: _ltrim,
     Op.SADD: _sadd, Op.SREM: _srem, Op.ZADD: _zadd, Op.ZREM: _zrem,
+    **{Op[name]: apply_op for name, apply_op in streams.APPLY.items()},
 }
 
 
@@ -362,6 +379,10 @@ def snapshot(obj: object) -> Iterator[bytes]:
     """A collection as logged operations: the first replaces the key (a snapshot
     record), the others add to it. A non-empty collection gives at least one."""
     kind = type(obj)
+    if kind is Stream:  # its counters, entries and groups: several kinds of op
+        for name, args in streams.snapshot(obj, SNAPSHOT_CHUNK):
+            yield encode(Op[name], args)
+        return
     if kind is ZSet:
         pack = _DOUBLE.pack
         units = ((pack(score), member) for score, member in obj.order)
@@ -384,6 +405,6 @@ def snapshot(obj: object) -> Iterator[bytes]:
 
 def copy(obj: object) -> object:
     """An independent copy of a collection (COPY)."""
-    if type(obj) is ZSet:
+    if type(obj) in (ZSet, Stream):
         return obj.copy()
     return type(obj)(obj)

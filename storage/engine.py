@@ -262,7 +262,8 @@ class Engine:
         elif current is None:  # a new key: no TTL (an expired one's is dropped)
             keyspace.put(db, key, value, 0)
         if self.changes is not None and op_changed(op, current, value, result):
-            self.changes.changed(db, key, event or OP_EVENTS[op])
+            if event or OP_EVENTS[op]:  # "": an op Redis announces nothing for
+                self.changes.changed(db, key, event or OP_EVENTS[op])
             if not value:
                 self.changes.changed(db, key, "del")
         return result

@@ -27,8 +27,10 @@ from storage.datatypes import (
     LISTPACK_VALUE,
     ZSet,
 )
+from storage.streams import Stream
 
-TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset"}
+TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset",
+              Stream: "stream"}
 OUT_OF_RANGE = "ERR value is out of range"
 MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
 NUMKEYS = "ERR numkeys should be greater than 0"
@@ -65,6 +67,8 @@ def encoding(value: object) -> str:
     kind = type(value)
     if kind is deque:
         return "quicklist"
+    if kind is Stream:
+        return "stream"
     if kind is ZSet:
         return "listpack" if value.listpack else "skiplist"
     if kind is dict:
