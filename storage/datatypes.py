@@ -155,6 +155,7 @@ class Op(IntEnum):
     XDELIVER = 22
     XACK = 23
     XDELCONSUMER = 24
+    XNODES = 25
 
 
 KIND: dict[int, type] = {

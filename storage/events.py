@@ -35,7 +35,7 @@ OP_EVENTS: dict[Op, str] = {
     Op.ZADD: "zadd", Op.ZREM: "zrem",
     # t_stream.c's; "": Redis announces nothing (XACK, XREADGROUP's deliveries),
     # so nothing is reported unless the caller names an event.
-    Op.XADD: "xadd", Op.XENTRIES: "xadd", Op.XDEL: "xdel", Op.XTRIM: "xtrim",
+    Op.XADD: "xadd", Op.XENTRIES: "xadd", Op.XNODES: "", Op.XDEL: "xdel", Op.XTRIM: "xtrim",
     Op.XSETID: "xsetid", Op.XGROUPSET: "xgroup-create", Op.XGROUPDEL: "xgroup-destroy",
     Op.XDELIVER: "", Op.XACK: "", Op.XDELCONSUMER: "xgroup-delconsumer",
 }

@@ -37,6 +37,7 @@ _LISTPACK_EMPTY = 7  # a new listpack's header and terminator
 
 _ID = struct.Struct(">QQ")
 _DELIVERY = struct.Struct(">QQqq")  # id (ms, seq), delivery time, delivery count
+_NODE = struct.Struct(">QQQQIII")  # first id, last id, live, count, size
 
 
 def pack_id(stream_id: int) -> bytes:
@@ -366,6 +367,25 @@ def op_xentries(obj, args):
     return obj, None
 
 
+def op_xnodes(obj, args):
+    """(packed first id, last id and counts, field count, master fields …)…: the
+    node layout a snapshot's entries had, which appending them again would not
+    give back (trims and deletes leave tombstones), so that ``~`` trims the same
+    after a restart as before."""
+    nodes = SortedDict()
+    pos = 0
+    while pos < len(args):
+        first_ms, first_seq, last_ms, last_seq, live, count, size = _NODE.unpack(args[pos])
+        width = int(args[pos + 1])
+        node = Node(tuple(args[pos + 2:pos + 2 + width]))
+        node.live, node.count, node.size = live, count, size
+        node.last = last_ms << 64 | last_seq
+        nodes[first_ms << 64 | first_seq] = node
+        pos += 2 + width
+    obj.nodes = nodes
+    return obj, None
+
+
 def op_xdel(obj, args):
     """id …: delete entries; the largest deleted id is remembered."""
     if obj is None:
@@ -462,16 +482,16 @@ def op_xdelconsumer(obj, args):
 
 
 APPLY = {
-    "XADD": op_xadd, "XENTRIES": op_xentries, "XDEL": op_xdel, "XTRIM": op_xtrim,
-    "XSETID": op_xsetid, "XGROUPSET": op_xgroupset, "XGROUPDEL": op_xgroupdel,
+    "XADD": op_xadd, "XENTRIES": op_xentries, "XNODES": op_xnodes, "XDEL": op_xdel,
+    "XTRIM": op_xtrim, "XSETID": op_xsetid, "XGROUPSET": op_xgroupset, "XGROUPDEL": op_xgroupdel,
     "XDELIVER": op_xdeliver, "XACK": op_xack, "XDELCONSUMER": op_xdelconsumer,
 }
 
 
 def snapshot(obj: Stream, chunk: int) -> Iterator[tuple[str, list[bytes]]]:
     """A stream as operations (name, args): its counters first (a fresh stream),
-    its entries in records of about ``chunk`` bytes, then each group with its
-    consumers and their pending entries."""
+    its entries in records of about ``chunk`` bytes, its node layout, then each
+    group with its consumers and their pending entries."""
     yield "XSETID", [pack_id(obj.last_id), b"%d" % obj.entries_added, pack_id(obj.max_deleted)]
     args: list[bytes] = []
     size = 0
@@ -483,6 +503,12 @@ def snapshot(obj: Stream, chunk: int) -> Iterator[tuple[str, list[bytes]]]:
             args, size = [], 0
     if args:
         yield "XENTRIES", args
+    layout: list[bytes] = []
+    for first, node in obj.nodes.items():
+        layout += (_NODE.pack(first >> 64, first & SEQ_MASK, node.last >> 64,
+                              node.last & SEQ_MASK, node.live, node.count, node.size),
+                   b"%d" % len(node.fields), *node.fields)
+    yield "XNODES", layout
     for name, group in obj.groups.items():
         yield "XGROUPSET", [name, pack_id(group.last_id), b"%d" % group.entries_read]
         for consumer in group.consumers.values():
