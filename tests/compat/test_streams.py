@@ -123,11 +123,13 @@ def test_approximate_trimming_cuts_whole_nodes(pair2):
 
 def test_xread(pair):
     run(pair,
-        ("XADD", "s", "1-0", "a", "1"), ("XADD", "s", "2-0", "b", "2"), ("XADD", "t", "5-0", "c", "3"),
+        ("XADD", "s", "1-0", "a", "1"), ("XADD", "s", "2-0", "b", "2"),
+        ("XADD", "t", "5-0", "c", "3"),
         ("XREAD", "STREAMS", "s", "0"), ("XREAD", "COUNT", "1", "STREAMS", "s", "0"),
         ("XREAD", "STREAMS", "s", "t", "0", "0"), ("XREAD", "STREAMS", "s", "nokey", "1-0", "0"),
-        ("XREAD", "STREAMS", "s", "$"), ("XREAD", "STREAMS", "s", "2"), ("XREAD", "STREAMS", "s", "x"),
-        ("XREAD", "STREAMS", "s", ">"), ("XREAD", "STREAMS", "s"), ("XREAD", "STREAMS", "s", "t", "0"),
+        ("XREAD", "STREAMS", "s", "$"), ("XREAD", "STREAMS", "s", "2"),
+        ("XREAD", "STREAMS", "s", "x"), ("XREAD", "STREAMS", "s", ">"), ("XREAD", "STREAMS", "s"),
+        ("XREAD", "STREAMS", "s", "t", "0"),
         ("XREAD", "COUNT", "1"), ("XREAD", "FOO", "STREAMS", "s", "0"),
         ("XREAD", "GROUP", "g", "c", "STREAMS", "s", ">"), ("XREAD", "NOACK", "STREAMS", "s", "0"),
         ("XREAD", "BLOCK", "x", "STREAMS", "s", "0"), ("XREAD", "BLOCK", "-1", "STREAMS", "s", "0"),
@@ -140,7 +142,8 @@ def test_xread(pair):
 def test_groups_and_pending_entries(pair):
     run(pair,
         ("XGROUP", "CREATE", "s", "g", "$"), ("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"),
-        ("XGROUP", "CREATE", "s", "g", "$"), ("XGROUP", "CREATE", "s", "g2", "0", "ENTRIESREAD", "x"),
+        ("XGROUP", "CREATE", "s", "g", "$"),
+        ("XGROUP", "CREATE", "s", "g2", "0", "ENTRIESREAD", "x"),
         ("XGROUP", "CREATE", "s", "g2", "0", "ENTRIESREAD", "-2"),
         ("XGROUP", "CREATE", "s", "g2", "0", "FOO"), ("XGROUP", "CREATE", "s", "g2", "-"),
         ("XGROUP", "CREATE", "s", "g2", "0", "MKSTREAM", "ENTRIESREAD", "0"),
@@ -234,7 +237,8 @@ def test_xinfo(pair):
     pair.check("XREADGROUP", "GROUP", "g", "zed", "COUNT", "1", "STREAMS", "s", ">")
     pair.check("XREADGROUP", "GROUP", "g", "amy", "STREAMS", "s", ">")
     pair.check("XINFO", "CONSUMERS", "s", "g", allow=CONSUMER_IDLE)
-    for command in (("XINFO", "STREAM", "s", "FULL"), ("XINFO", "STREAM", "s", "FULL", "COUNT", "1"),
+    for command in (("XINFO", "STREAM", "s", "FULL"),
+                    ("XINFO", "STREAM", "s", "FULL", "COUNT", "1"),
                     ("XINFO", "STREAM", "s", "FULL", "COUNT", "0")):
         pair.check(*command, allow=STREAM_CLOCK)
 
