@@ -152,21 +152,20 @@ class Stream:
         """Add an entry (ids grow) where Redis's streamAppendItem would: in the
         tail node unless that is full."""
         names = fields[0::2]
-        node = self.nodes.values()[-1] if self.nodes else None
+        master, node = self.nodes.peekitem(-1) if self.nodes else (stream_id, None)
         if node is not None and (node.size + sum(map(len, fields)) >= NODE_MAX_BYTES
                                  or node.count >= NODE_MAX_ENTRIES):
             node = None
         if node is None:
             node = self.nodes[stream_id] = Node(names)
             master = stream_id
-        else:
-            master = self.nodes.keys()[-1]
-        same = names == node.fields
-        size = 2 + _int_size(((stream_id >> 64) - (master >> 64)) & SEQ_MASK)
-        size += _int_size(((stream_id & SEQ_MASK) - (master & SEQ_MASK)) & SEQ_MASK)
-        if same:
-            size += sum(map(_string_size, fields[1::2]))
-            size += _int_size(len(names) + 3)
+        ms_delta = ((stream_id >> 64) - (master >> 64)) & SEQ_MASK
+        seq_delta = ((stream_id & SEQ_MASK) - (master & SEQ_MASK)) & SEQ_MASK
+        # flags, then the id's deltas (small ones: 2 bytes each, the common case)
+        size = 2 + (2 if ms_delta < 128 else _int_size(ms_delta))
+        size += 2 if seq_delta < 128 else _int_size(seq_delta)
+        if names == node.fields:  # only the values, as Redis's SAMEFIELDS entries
+            size += sum(map(_string_size, fields[1::2])) + _int_size(len(names) + 3)
         else:
             size += _int_size(len(names)) + sum(map(_string_size, fields))
             size += _int_size(2 * len(names) + 4)
