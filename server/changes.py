@@ -17,13 +17,20 @@ if TYPE_CHECKING:
     from server.app import Server
 
 
+#: Changes Redis announces without signalModifiedKey (t_stream.c: XSETID and the
+#: consumer-group commands): a WATCH of the stream does not see them, while
+#: blocked readers must (a destroyed group ends their wait).
+UNWATCHED_EVENTS = frozenset({"xsetid", "xgroup-create", "xgroup-setid", "xgroup-destroy",
+                              "xgroup-createconsumer", "xgroup-delconsumer"})
+
+
 class Changes:
     def __init__(self, server: Server) -> None:
         self.server = server
 
     def changed(self, db: int, key: bytes, event: str) -> None:
         server = self.server
-        if server.watches:
+        if server.watches and event not in UNWATCHED_EVENTS:
             server.watches.touch(db, (key,))
         if server.blocking.waiters:
             server.blocking.signal(db, (key,))

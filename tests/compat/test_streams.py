@@ -333,3 +333,23 @@ def test_client_unblock(servers, pair):
             _replies(waiter)
     finally:
         waiter.close()
+
+
+@pytest.mark.parametrize("command", [
+    ("XGROUP", "CREATE", "s", "g2", "0"), ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"),
+    ("XACK", "s", "g", "1-0"), ("XGROUP", "SETID", "s", "g", "0"),
+    ("XGROUP", "CREATECONSUMER", "s", "g", "d"), ("XCLAIM", "s", "g", "d", "0", "1-0"),
+    ("XGROUP", "DESTROY", "s", "g"), ("XADD", "s", "2-0", "f", "v"), ("XDEL", "s", "1-0"),
+    ("XTRIM", "s", "MAXLEN", "0"), ("XSETID", "s", "5-0")])
+def test_watch_sees_what_redis_signals(servers, pair, command):
+    """Redis's consumer-group commands do not touch a WATCH of the stream; entries'
+    changes do."""
+    other = Pair(*servers, protocol=pair.protocol)
+    try:
+        run(pair, ("XADD", "s", "1-0", "f", "v"), ("XGROUP", "CREATE", "s", "g", "0"),
+            ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"),
+            ("WATCH", "s"), ("MULTI",), ("XLEN", "s"))
+        other.check(*command)
+        pair.check("EXEC")
+    finally:
+        other.close()
