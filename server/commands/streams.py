@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from protocol.numbers import LLONG_MAX, ULLONG_RANGE, string2ll
@@ -23,6 +24,7 @@ from server.errors import (
     WRONGTYPE,
     CommandError,
     bad_subcommand_usage,
+    c_text,
     parse_int,
     wrong_arity,
 )
@@ -108,13 +110,18 @@ def parse_interval(arg: bytes, missing_seq: int, error: str, step: int) -> int:
     return parse_id(arg, missing_seq)[0]
 
 
-def read_keys(argv: list[bytes]) -> list[int]:
-    """XREAD / XREADGROUP's keys: the first half of what follows STREAMS."""
-    for index in range(1, len(argv)):
-        if argv[index].upper() == b"STREAMS":
-            count = (len(argv) - index - 1) // 2
-            return list(range(index + 1, index + 1 + count))
-    return []
+def keys_after_streams(start: int) -> Callable[[list[bytes]], list[int]]:
+    """XREAD's (``start`` 1) and XREADGROUP's (4) keys, as their key specs find them:
+    the first half of what follows the first STREAMS from ``start`` on."""
+
+    def positions(argv: list[bytes]) -> list[int]:
+        for index in range(start, len(argv)):
+            if argv[index].upper() == b"STREAMS":
+                count = (len(argv) - index - 1) // 2
+                return list(range(index + 1, index + 1 + count))
+        return []
+
+    return positions
 
 
 def entry_reply(stream_id: int, fields: tuple) -> list:
@@ -430,8 +437,8 @@ def _read(client, argv: list[bytes], with_group: bool):
                 if retry:
                     raise CommandError("NOGROUP the consumer group this client was blocked "
                                        "on no longer exists")
-                raise CommandError(f"NOGROUP No such key '{_text(key)}' or consumer group "
-                                   f"'{_text(args.group)}' in XREADGROUP with GROUP option")
+                raise CommandError(f"NOGROUP No such key '{c_text(key)}' or consumer group "
+                                   f"'{c_text(args.group)}' in XREADGROUP with GROUP option")
         streams.append(stream)
         if id_arg == b"$":
             if with_group:
@@ -452,6 +459,8 @@ def _read(client, argv: list[bytes], with_group: bool):
     engine = client.engine
     with engine.batch():
         for key, stream, gt in zip(args.keys, streams, after, strict=True):
+            if not retry:  # xreadCommand looks each key up again, and counts it again
+                client.server.count_lookup(stream is not None)
             if stream is None:
                 continue
             if args.group is None:
@@ -472,10 +481,6 @@ def _read(client, argv: list[bytes], with_group: bool):
         if args.ids[offset] == b"$":
             waiting[args.streams_index + len(args.keys) + offset] = format_id(gt)
     raise Blocked(args.keys, Stream, args.block_ms / 1000, argv=waiting, any_change=True)
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
 
 
 def _entries_after(stream: Stream, gt: int, count: int) -> list:
@@ -557,7 +562,7 @@ def _group_or_error(client, key: bytes, group_name: bytes, message: str) -> tupl
 
 
 def _nogroup(key: bytes, group: bytes) -> str:
-    return f"NOGROUP No such key '{_text(key)}' or consumer group '{_text(group)}'"
+    return f"NOGROUP No such key '{c_text(key)}' or consumer group '{c_text(group)}'"
 
 
 def _parse_entries_read(argv: list[bytes], create: bool) -> tuple[bool, int]:
@@ -591,8 +596,8 @@ def _group_target(client, argv: list[bytes], mkstream: bool = False,
                            "empty stream automatically.")
     group = stream.groups.get(argv[3])
     if group is None and need_group:
-        raise CommandError(f"NOGROUP No such consumer group '{_text(argv[3])}' for key name "
-                           f"'{_text(argv[2])}'")
+        raise CommandError(f"NOGROUP No such consumer group '{c_text(argv[3])}' for key name "
+                           f"'{c_text(argv[2])}'")
     return stream, group
 
 
@@ -771,7 +776,7 @@ def _parse_claim_options(argv: list[bytes], first: int, now: int) -> dict:
             j += 1
             options["lastid"] = parse_strict_id(argv[j])
         else:
-            raise CommandError(f"ERR Unrecognized XCLAIM option '{_text(argv[j])}'")
+            raise CommandError(f"ERR Unrecognized XCLAIM option '{c_text(argv[j])}'")
         j += 1
     return options
 
@@ -1008,8 +1013,8 @@ def xinfo_consumers(client, argv: list[bytes]):
     stream = _stream_or_error(client, argv[2])
     group = stream.groups.get(argv[3])
     if group is None:
-        raise CommandError(f"NOGROUP No such consumer group '{_text(argv[3])}' for key name "
-                           f"'{_text(argv[2])}'")
+        raise CommandError(f"NOGROUP No such consumer group '{c_text(argv[3])}' for key name "
+                           f"'{c_text(argv[2])}'")
     now = now_ms()
     return [{b"name": name, b"pending": len(consumer.pending),
              b"idle": max(now - consumer.seen_time, 0)}

@@ -318,11 +318,11 @@ TABLE: list[Command] = [
     C("xread", -4, "readonly blocking movablekeys", 0, 0, 0, streams.xread,
       "Return never seen elements in multiple streams, with IDs greater than the ones "
       "reported by the caller for each stream. Can block.", "stream", "5.0.0",
-      movable_keys=streams.read_keys),
+      movable_keys=streams.keys_after_streams(1)),
     C("xreadgroup", -7, "write blocking movablekeys", 0, 0, 0, streams.xreadgroup,
       "Return new entries from a stream using a consumer group, or access the history of "
       "the pending entries for a given consumer. Can block.", "stream", "5.0.0",
-      movable_keys=streams.read_keys),
+      movable_keys=streams.keys_after_streams(4)),
     C("xack", -4, "write fast", 1, 1, 1, streams.xack,
       "Marks a pending message as correctly processed, effectively removing it from the "
       "pending entries list of the consumer group. Return value of the command is the "

@@ -353,3 +353,15 @@ def test_watch_sees_what_redis_signals(servers, pair, command):
         pair.check("EXEC")
     finally:
         other.close()
+
+
+def test_lookups_are_counted_as_redis_counts_them(pair2):
+    """xreadCommand looks each stream up twice: keyspace_hits and _misses show it."""
+    pair2.check("XADD", "s", "1-0", "f", "v")
+    pair2.check("CONFIG", "RESETSTAT")
+    pair2.check("XREAD", "STREAMS", "s", "nokey", "0", "0")
+    pair2.check("XRANGE", "s", "-", "+")
+    pair2.check("COMMAND", "GETKEYS", "XREADGROUP", "GROUP", "STREAMS", "c", "STREAMS", "s", ">")
+    redis, caskd = pair2.both("INFO", "stats")
+    for field in (b"keyspace_hits", b"keyspace_misses"):
+        assert caskd.split(field)[1].split(b"\r\n")[0] == redis.split(field)[1].split(b"\r\n")[0]
