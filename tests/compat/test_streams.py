@@ -365,3 +365,16 @@ def test_lookups_are_counted_as_redis_counts_them(pair2):
     redis, caskd = pair2.both("INFO", "stats")
     for field in (b"keyspace_hits", b"keyspace_misses"):
         assert caskd.split(field)[1].split(b"\r\n")[0] == redis.split(field)[1].split(b"\r\n")[0]
+
+
+def test_other_commands_on_a_stream(pair):
+    run(pair,
+        *[("XADD", "s", f"{i}-0", "f", str(i)) for i in range(1, 200)], ("XDEL", "s", "150-0"),
+        ("XGROUP", "CREATE", "s", "g", "0"),
+        ("LPUSH", "s", "x"), ("GET", "s"), ("SORT", "s"), ("HGET", "s", "f"), ("SCARD", "s"),
+        ("ZCARD", "s"), ("STRLEN", "s"), ("APPEND", "s", "x"), ("GETRANGE", "s", "0", "1"),
+        ("COPY", "s", "copy"), ("XTRIM", "copy", "MAXLEN", "~", "120"), ("XLEN", "copy"),
+        ("XINFO", "GROUPS", "copy"), ("RENAME", "copy", "renamed"), ("XLEN", "renamed"),
+        ("TYPE", "renamed"), ("EXPIRE", "renamed", "100"), ("XADD", "renamed", "500-0", "a", "b"),
+        ("TTL", "renamed"), ("MOVE", "renamed", "1"), ("EXISTS", "renamed"), ("SELECT", "1"),
+        ("XLEN", "renamed"), ("SELECT", "0"), ("DEL", "s"), ("XLEN", "s"))

@@ -5,10 +5,13 @@ exactly the stream the engine held."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import storage.datatypes
 from storage import streams
 from storage.datatypes import Op
+from storage.engine import Engine
 from storage.streams import NO_ENTRIES_READ, Stream, pack_delivery, pack_id
 
 from .test_compaction import compact
@@ -172,3 +175,74 @@ def test_entries_read_follows_redis_estimates():
     assert stream.advanced(sid(1), 1, sid(3)) == (sid(3), 2)  # no tombstone from 3 on
     assert stream.advanced(0, 0, sid(1)) == (sid(1), NO_ENTRIES_READ)  # 2 is ahead
     assert stream.advanced(sid(3), 3, sid(4)) == (sid(4), 4)
+
+
+# ---------------------------------------------------------------- property
+
+_ID = st.tuples(st.integers(0, 3), st.integers(0, 2))
+_GROUP = st.sampled_from([b"g1", b"g2"])
+_CONSUMER = st.sampled_from([b"c1", b"c2", b"c3"])
+_STEP = st.one_of(
+    st.tuples(st.just("xadd"), st.integers(1, 3), st.just(None)),
+    st.tuples(st.just("xdel"), st.lists(_ID, min_size=1, max_size=3), st.just(None)),
+    st.tuples(st.just("xtrim"), st.integers(0, 120), st.just(None)),
+    st.tuples(st.just("group"), _GROUP, _ID),
+    st.tuples(st.just("destroy"), _GROUP, st.just(None)),
+    st.tuples(st.just("deliver"), _GROUP, st.tuples(_CONSUMER, st.lists(_ID, max_size=4))),
+    st.tuples(st.just("ack"), _GROUP, st.lists(_ID, min_size=1, max_size=3)),
+    st.tuples(st.just("delconsumer"), _GROUP, _CONSUMER),
+    st.tuples(st.just("compact"), st.just(None), st.just(None)),
+)
+
+
+def _to_id(pair: tuple[int, int]) -> int:
+    return sid(1000 + pair[0] * 40, pair[1])
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_STEP, max_size=30))
+def test_any_history_replays_to_the_same_stream(tmp_path_factory, steps):
+    """Adds (100 at a time, so nodes fill), deletes, trims, groups, deliveries and
+    acknowledgements in any order: reopening (and compacting) gives the same stream."""
+    directory = tmp_path_factory.mktemp("prop")
+    engine = Engine(directory, fsync="no", segment_size=2048)
+    engine.merge_in_child = False
+    next_ms = 1000
+    try:
+        for kind, first, second in steps:
+            if kind == "xadd":
+                for _ in range(first * 40):
+                    xadd(engine, b"s", sid(next_ms), b"f", b"%d" % next_ms)
+                    next_ms += 1
+            elif kind == "compact":
+                compact(engine)
+            elif engine.get_object(0, b"s") is None:
+                continue
+            elif kind == "xdel":
+                engine.apply(0, b"s", Op.XDEL, [pack_id(_to_id(i)) for i in first])
+            elif kind == "xtrim":
+                engine.apply(0, b"s", Op.XTRIM, [b"%d" % first])
+            elif kind == "group":
+                engine.apply(0, b"s", Op.XGROUPSET, [first, pack_id(_to_id(second)), b"-1"])
+            elif kind == "destroy":
+                engine.apply(0, b"s", Op.XGROUPDEL, [first])
+            elif kind == "deliver":
+                consumer, ids = second
+                engine.apply(0, b"s", Op.XDELIVER, [first, consumer, b"7", b"", b"",
+                                                    *(pack_delivery(_to_id(i), 7, 1)
+                                                      for i in ids)])
+            elif kind == "ack":
+                engine.apply(0, b"s", Op.XACK, [first, *(pack_id(_to_id(i)) for i in second)])
+            else:
+                engine.apply(0, b"s", Op.XDELCONSUMER, [first, second])
+        stream = engine.get_object(0, b"s")
+        before = None if stream is None else state(stream)
+    finally:
+        engine.close()
+    engine = Engine(directory, fsync="no", segment_size=2048)
+    try:
+        stream = engine.get_object(0, b"s")
+        assert (None if stream is None else state(stream)) == before
+    finally:
+        engine.close()
