@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from protocol.numbers import LLONG_MAX, ULLONG_RANGE, string2ll
@@ -252,10 +253,12 @@ def xadd(client, argv: list[bytes]):
     if sum(map(len, fields)) > MAX_ELEMENTS:
         raise CommandError(TOO_LARGE)
     engine = client.engine
-    with engine.batch():
+    if not args.trims:
         engine.apply(client.db, key, Op.XADD, [pack_id(new_id), *fields])
-        if args.trims:
-            _trim(client, key, engine.get_object(client.db, key), args)
+        return format_id(new_id)
+    with engine.batch():  # the entry and the trim: all or nothing
+        engine.apply(client.db, key, Op.XADD, [pack_id(new_id), *fields])
+        _trim(client, key, engine.get_object(client.db, key), args)
     return format_id(new_id)
 
 
@@ -457,7 +460,8 @@ def _read(client, argv: list[bytes], with_group: bool):
     count = args.count or (BLOCKED_DEFAULT_COUNT if retry else 0)
     served = []
     engine = client.engine
-    with engine.batch():
+    # one batch for a group's deliveries from several streams (one needs none)
+    with engine.batch() if args.group is not None and len(args.keys) > 1 else nullcontext():
         for key, stream, gt in zip(args.keys, streams, after, strict=True):
             if not retry:  # xreadCommand looks each key up again, and counts it again
                 client.server.count_lookup(stream is not None)
@@ -784,23 +788,24 @@ def _parse_claim_options(argv: list[bytes], first: int, now: int) -> dict:
 def _claim_log(client, key: bytes, group_name: bytes, consumer: bytes, now: int,
                deliveries: dict[int, tuple[int, int]], gone: list[int], group: Group,
                last_id: int | None) -> None:
-    """Log what XCLAIM / XAUTOCLAIM did: entries gone from the stream leave the PEL,
-    the claimed ones are the consumer's (created if need be), the group's last id
-    moves (LASTID)."""
-    engine = client.engine
-    if gone:
-        engine.apply(client.db, key, Op.XACK, [group_name, *map(pack_id, gone)])
-    if deliveries:
-        event = "xgroup-createconsumer" if consumer not in group.consumers else None
-        engine.apply(client.db, key, Op.XDELIVER, [
-            group_name, consumer, b"%d" % now,
-            b"" if last_id is None else pack_id(last_id), b"",
-            *(pack_delivery(stream_id, time, count)
-              for stream_id, (time, count) in deliveries.items())], event=event)
-    elif last_id is not None:
-        engine.apply(client.db, key, Op.XGROUPSET,
-                     [group_name, pack_id(last_id), b"%d" % group.entries_read],
-                     event="xgroup-setid")
+    """Log what XCLAIM / XAUTOCLAIM did, all or nothing: entries gone from the stream
+    leave the PEL, the claimed ones are the consumer's (created if need be), the
+    group's last id moves (LASTID)."""
+    engine, db = client.engine, client.db
+    with engine.batch():
+        if gone:
+            engine.apply(db, key, Op.XACK, [group_name, *map(pack_id, gone)])
+        if deliveries:
+            event = "xgroup-createconsumer" if consumer not in group.consumers else None
+            engine.apply(db, key, Op.XDELIVER, [
+                group_name, consumer, b"%d" % now,
+                b"" if last_id is None else pack_id(last_id), b"",
+                *(pack_delivery(stream_id, time, count)
+                  for stream_id, (time, count) in deliveries.items())], event=event)
+        elif last_id is not None:
+            engine.apply(db, key, Op.XGROUPSET,
+                         [group_name, pack_id(last_id), b"%d" % group.entries_read],
+                         event="xgroup-setid")
 
 
 def xclaim(client, argv: list[bytes]):
@@ -846,8 +851,7 @@ def xclaim(client, argv: list[bytes]):
         claimed[stream_id] = (delivery_time, count)
         found.append(format_id(stream_id) if options["justid"]
                      else entry_reply(stream_id, stream.entries[stream_id]))
-    with client.engine.batch():
-        _claim_log(client, argv[1], argv[2], argv[3], now, claimed, gone, group, last_id)
+    _claim_log(client, argv[1], argv[2], argv[3], now, claimed, gone, group, last_id)
     return found
 
 
@@ -893,8 +897,7 @@ def xautoclaim(client, argv: list[bytes]):
         found.append(format_id(stream_id) if justid
                      else entry_reply(stream_id, stream.entries[stream_id]))
         count -= 1
-    with client.engine.batch():
-        _claim_log(client, argv[1], argv[2], argv[3], now, claimed, gone, group, None)
+    _claim_log(client, argv[1], argv[2], argv[3], now, claimed, gone, group, None)
     return [format_id(cursor), found, [format_id(stream_id) for stream_id in gone]]
 
 
