@@ -22,7 +22,8 @@ or arithmetic.
 A *snapshot* (written by compaction, RENAME, COPY, the STORE commands) is the
 "add" operation of the collection's type (HSET, RPUSH, SADD, ZADD) applied to a
 fresh collection, cut into chunks: the first replaces whatever the key held,
-the rest add to it.
+the rest add to it. A stream's is its counters (XSETID, on a fresh stream), its
+entries, its node layout and its groups (see :func:`storage.streams.snapshot`).
 
 Encoding: one op-code byte, then each argument as a 4-byte little-endian length
 and its bytes. Counts and indexes are decimal text; a score is its 8-byte IEEE

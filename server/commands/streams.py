@@ -10,7 +10,6 @@ them in one batch: all or nothing after a crash.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from server.errors import (
 )
 from server.replies import help_reply
 from storage.datatypes import Op
+from storage.engine import now_ms
 from storage.streams import (
     MAX_ID,
     NO_ENTRIES_READ,
@@ -49,10 +49,6 @@ TOO_LARGE = "ERR Elements are too large to be stored"
 MAX_ELEMENTS = 1 << 30  # STREAM_LISTPACK_MAX_SIZE
 BLOCKED_DEFAULT_COUNT = 1000  # XREAD_BLOCKED_DEFAULT_COUNT
 _STRTOULL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(\d+)")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ------------------------------------------------------------------ ids
