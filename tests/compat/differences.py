@@ -302,6 +302,11 @@ STREAM_RAX_NODES = Difference(
     "keeps no radix tree, and reports the keys plus one. Everything else in the reply "
     "is compared.",
     lambda a, b: _clock_close(_without_rax_nodes(a), _without_rax_nodes(b)))
+BLOCKED_XREAD_SEVERAL = Difference(
+    "what a client waiting in XREAD BLOCK on several streams gets when one of them grows",
+    "Redis answers with the stream that got the entry; caskd runs the XREAD again and "
+    "answers with every stream that has news for it then (more than one only when a "
+    "transaction or script fed several). Not compared.")
 STREAM_MEMORY_USAGE = Difference(
     "MEMORY USAGE of a stream",
     "an estimate from the modelled listpacks and the groups' pending entries, not "
@@ -314,4 +319,4 @@ DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT
                HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
                COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE, SORT_STALE_ERANGE,
                SORT_TIES_IN_HASH_ORDER, PARTIAL_SORT_TIES, STREAM_CLOCK, PENDING_IDLE,
-               CONSUMER_IDLE, STREAM_RAX_NODES, STREAM_MEMORY_USAGE]
+               CONSUMER_IDLE, STREAM_RAX_NODES, BLOCKED_XREAD_SEVERAL, STREAM_MEMORY_USAGE]
