@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from itertools import pairwise
 
 from sortedcontainers import SortedDict, SortedList
 
@@ -282,11 +283,32 @@ class Stream:
             entries_read = self.estimate_read(stream_id)
         return stream_id, entries_read
 
+    def radix_tree_nodes(self) -> int:
+        """How many nodes Redis's radix tree of these listpacks has (XINFO STREAM)."""
+        return radix_tree_nodes(self.nodes.keys())
+
     def copy(self) -> Stream:
         other = None
         for name, args in snapshot(self, 1 << 62):
             other = APPLY[name](other, args)[0]
         return other
+
+
+def radix_tree_nodes(ids) -> int:
+    """How many nodes a Redis radix tree (rax) of these ids (sorted) has: the root,
+    each prefix where their 16-byte keys branch and each position right after one,
+    and the keys' ends; a run without a branch is one compressed node."""
+    keys = [pack_id(stream_id) for stream_id in ids]
+    branches = set()
+    for key, following in pairwise(keys):  # sorted: adjacent keys' common prefixes
+        length = 0
+        while key[length] == following[length]:
+            length += 1
+        branches.add(key[:length])
+    nodes = {b""} | branches | set(keys)
+    nodes.update(key[:length + 1] for key in keys for length in range(16)
+                 if key[:length] in branches)
+    return len(nodes)
 
 
 # ------------------------------------------------------------------ listpack sizes

@@ -18,7 +18,6 @@ from server.commands.objects import (
     parse_scan_options,
     type_name,
 )
-from server.commands.streams import radix_tree_nodes
 from server.commands.strings import stored_int
 from server.errors import (
     DB_INDEX,
@@ -30,7 +29,7 @@ from server.errors import (
     parse_int32,
 )
 from storage.datatypes import ZSet
-from storage.streams import Stream
+from storage.streams import Stream, radix_tree_nodes
 
 SHARED_INTEGERS = 10000  # Redis shares one object for each integer value below this
 SHARED_REFCOUNT = 2**31 - 1
@@ -370,16 +369,17 @@ def stream_memory_usage(key: bytes, stream: Stream, samples: int = 5) -> int:
     allocated = [_malloc_size(node.size) for node in nodes]
     if allocated:
         allocated[-1] = max(allocated[-1], 4096)
-    size = 16 + 80 + _rax_size(len(nodes), radix_tree_nodes(stream))  # robj, stream
+    size = 16 + 80 + _rax_size(len(nodes), stream.radix_tree_nodes())  # robj, stream
     if len(nodes) <= samples:
         size += sum(allocated)
     else:
         size += sum(allocated[:samples]) // samples * (len(nodes) - 1) + allocated[-1]
     for group in stream.groups.values():
-        size += 40 + _rax_size(len(group.pel), len(group.pel) + 1) + 24 * len(group.pel)
+        pel = group.pel
+        size += 40 + _rax_size(len(pel), radix_tree_nodes(pel.keys())) + 24 * len(pel)
         for consumer in group.consumers.values():
-            pending = len(consumer.pending)
-            size += 24 + len(consumer.name) + _rax_size(pending, pending + 1)
+            pending = consumer.pending
+            size += 24 + len(consumer.name) + _rax_size(len(pending), radix_tree_nodes(pending))
     return size + _sds_size(len(key), is_key=True) + 24
 
 

@@ -917,18 +917,12 @@ def _stream_head(stream: Stream) -> dict:
     return {
         b"length": len(stream),
         b"radix-tree-keys": len(stream.nodes),
-        b"radix-tree-nodes": radix_tree_nodes(stream),
+        b"radix-tree-nodes": stream.radix_tree_nodes(),
         b"last-generated-id": format_id(stream.last_id),
         b"max-deleted-entry-id": format_id(stream.max_deleted),
         b"entries-added": stream.entries_added,
         b"recorded-first-entry-id": format_id(stream.first_id),
     }
-
-
-def radix_tree_nodes(stream: Stream) -> int:
-    """Redis's rax node count depends on how its keys share prefixes; caskd keeps no
-    rax, so this is an estimate (its keys, plus the root): see differences.py."""
-    return len(stream.nodes) + 1
 
 
 def _entries_read(group: Group) -> int | None:

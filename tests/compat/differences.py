@@ -274,14 +274,6 @@ def _named_idle(a: Any, b: Any) -> bool:
     return all(_clock_close(x, y, frozenset({5})) for x, y in zip(a, b, strict=True))
 
 
-def _without_rax_nodes(reply: Any) -> Any:
-    reply = _flat(reply)
-    if isinstance(reply, list) and b"radix-tree-nodes" in reply:
-        index = reply.index(b"radix-tree-nodes") + 1
-        reply = [*reply[:index], None, *reply[index + 1:]]
-    return reply
-
-
 STREAM_CLOCK = Difference(
     "stream ids XADD makes with \"*\", and the delivery and seen times of XINFO STREAM FULL",
     "not a difference in behaviour: each server reads its own clock. Compared: the same "
@@ -294,23 +286,11 @@ PENDING_IDLE = Difference(
     lambda a, b: _clock_close(a, b, frozenset({2})))
 CONSUMER_IDLE = Difference(
     "idle times in XINFO CONSUMERS", "as PENDING_IDLE.", _named_idle)
-STREAM_RAX_NODES = Difference(
-    "XINFO STREAM's radix-tree-nodes",
-    "Redis counts the nodes of the radix tree that indexes a stream's listpacks, which "
-    "depends on how their ids share prefixes; caskd models the listpacks (so "
-    "radix-tree-keys, the node sizes and what MAXLEN ~ / MINID ~ trim are Redis's) but "
-    "keeps no radix tree, and reports the keys plus one. Everything else in the reply "
-    "is compared.",
-    lambda a, b: _clock_close(_without_rax_nodes(a), _without_rax_nodes(b)))
 BLOCKED_XREAD_SEVERAL = Difference(
     "what a client waiting in XREAD BLOCK on several streams gets when one of them grows",
     "Redis answers with the stream that got the entry; caskd runs the XREAD again and "
     "answers with every stream that has news for it then (more than one only when a "
     "transaction or script fed several). Not compared.")
-STREAM_MEMORY_USAGE = Difference(
-    "MEMORY USAGE of a stream",
-    "an estimate from the modelled listpacks and the groups' pending entries, not "
-    "Redis's allocation count. Not compared.")
 
 DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
                PUBSUB_CHANNEL_ORDER, OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS,
@@ -319,4 +299,4 @@ DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT
                HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
                COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE, SORT_STALE_ERANGE,
                SORT_TIES_IN_HASH_ORDER, PARTIAL_SORT_TIES, STREAM_CLOCK, PENDING_IDLE,
-               CONSUMER_IDLE, STREAM_RAX_NODES, BLOCKED_XREAD_SEVERAL, STREAM_MEMORY_USAGE]
+               CONSUMER_IDLE, BLOCKED_XREAD_SEVERAL]

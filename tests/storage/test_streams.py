@@ -246,3 +246,13 @@ def test_any_history_replays_to_the_same_stream(tmp_path_factory, steps):
         assert (None if stream is None else state(stream)) == before
     finally:
         engine.close()
+
+
+def test_radix_tree_nodes_are_counted_as_redis_builds_them():
+    """The root, a compressed run to each branch point, one node per branch and the
+    keys' ends, as rax.c has them (figures from Redis 7.0's XINFO STREAM)."""
+    assert streams.radix_tree_nodes([]) == 1
+    assert streams.radix_tree_nodes([sid(5)]) == 2
+    assert streams.radix_tree_nodes([sid(5), sid(5, 1)]) == 4  # they differ in the last byte
+    assert streams.radix_tree_nodes([sid(5), sid(6 << 8)]) == 6
+    assert streams.radix_tree_nodes([sid(1), sid(2), sid(3)]) == 8
