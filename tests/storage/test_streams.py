@@ -10,10 +10,13 @@ from hypothesis import strategies as st
 
 import storage.datatypes
 from storage import streams
+from storage.compaction import MergeInput, merge
 from storage.datatypes import Op
 from storage.engine import Engine
+from storage.segment import list_segments
 from storage.streams import NO_ENTRIES_READ, Stream, pack_delivery, pack_id
 
+from .conftest import crash_image
 from .test_compaction import compact
 
 
@@ -256,3 +259,37 @@ def test_radix_tree_nodes_are_counted_as_redis_builds_them():
     assert streams.radix_tree_nodes([sid(5), sid(5, 1)]) == 4  # they differ in the last byte
     assert streams.radix_tree_nodes([sid(5), sid(6 << 8)]) == 6
     assert streams.radix_tree_nodes([sid(1), sid(2), sid(3)]) == 8
+
+
+def test_crash_between_publishing_and_retiring_a_merges_inputs(open_engine, data_dir,
+                                                              tmp_path):
+    """A crash can leave the merge's outputs beside all of its inputs or only the
+    newest of them: a stream's operations then meet a missing or partial stream,
+    and the snapshot that follows sets it right."""
+    engine = open_engine(segment_size=2048)
+    engine.apply(0, b"s", Op.XGROUPSET, [b"g", pack_id(0), b"0"])
+    for i in range(1, 200):
+        xadd(engine, b"s", sid(i), b"f", b"%d" % i)
+        if i % 3 == 0:
+            engine.apply(0, b"s", Op.XTRIM, [b"1"])
+        if i % 5 == 0:
+            engine.apply(0, b"s", Op.XDELIVER, [b"g", b"c%d" % (i % 2), b"%d" % i,
+                                                pack_id(sid(i)), b"%d" % i,
+                                                pack_delivery(sid(i), i, 1)])
+        if i % 10 == 0:
+            engine.apply(0, b"s", Op.XACK, [b"g", pack_id(sid(i - 5))])
+            engine.apply(0, b"s", Op.XDEL, [pack_id(sid(i - 1))])
+    engine.flush()
+    engine._log.rotate()
+    before = state(engine.get_object(0, b"s"))
+    engine.close()
+    inputs = [data_dir / f"{major:010d}-{minor:04d}.log" for major, minor in
+              list_segments(data_dir)]
+    last = max(major for major, _ in list_segments(data_dir))
+    merge([MergeInput(n, path) for n, path in enumerate(inputs)], data_dir, last, 1,
+          1 << 20, 0, 16)
+    for kept in range(len(inputs), -1, -1):
+        image = crash_image(data_dir, tmp_path / f"image{kept}")
+        for path in inputs[:len(inputs) - kept]:
+            (image / path.name).unlink()
+        assert state(open_engine(image).get_object(0, b"s")) == before, kept
