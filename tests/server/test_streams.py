@@ -53,6 +53,8 @@ def test_restart_and_debug_reload_give_back_the_same_streams(caskd_factory):
     assert groups[b"audit"]["consumers"] == 2 and groups[b"audit"]["pending"] == 0
     assert client.execute_command("DEBUG", "RELOAD") == b"OK"
     assert (dump(client), dump(client, "empty")) == before
+    assert client.execute_command("DEBUG", "LOADAOF") == b"OK"  # the log is the AOF
+    assert (dump(client), dump(client, "empty")) == before
     caskd.restart()
     client = caskd.client()
     assert (dump(client), dump(client, "empty")) == before
