@@ -10,13 +10,11 @@ from hypothesis import strategies as st
 
 import storage.datatypes
 from storage import streams
-from storage.compaction import MergeInput, merge
 from storage.datatypes import Op
 from storage.engine import Engine
-from storage.segment import list_segments
 from storage.streams import NO_ENTRIES_READ, Stream, pack_delivery, pack_id
 
-from .conftest import crash_image
+from .conftest import merged_crash_images
 from .test_compaction import compact
 
 
@@ -283,13 +281,5 @@ def test_crash_between_publishing_and_retiring_a_merges_inputs(open_engine, data
     engine._log.rotate()
     before = state(engine.get_object(0, b"s"))
     engine.close()
-    inputs = [data_dir / f"{major:010d}-{minor:04d}.log" for major, minor in
-              list_segments(data_dir)]
-    last = max(major for major, _ in list_segments(data_dir))
-    merge([MergeInput(n, path) for n, path in enumerate(inputs)], data_dir, last, 1,
-          1 << 20, 0, 16)
-    for kept in range(len(inputs), -1, -1):
-        image = crash_image(data_dir, tmp_path / f"image{kept}")
-        for path in inputs[:len(inputs) - kept]:
-            (image / path.name).unlink()
+    for kept, image in merged_crash_images(data_dir, tmp_path):
         assert state(open_engine(image).get_object(0, b"s")) == before, kept
