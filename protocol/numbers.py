@@ -7,8 +7,10 @@ zeros. The server's argument parsing builds on this one definition.
 
 from __future__ import annotations
 
+INT_MAX, UINT_MAX = 2**31 - 1, 2**32 - 1  # C's int and unsigned int
 LLONG_MIN, LLONG_MAX = -(2**63), 2**63 - 1  # C's long long (and, on x86-64, long)
 ULLONG_RANGE = 1 << 64  # unsigned long long wraps modulo this
+ULLONG_MAX = ULLONG_RANGE - 1
 
 
 def string2ll(text: bytes) -> int | None:

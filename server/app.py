@@ -10,6 +10,7 @@ fsync thread reports their writes durable (group commit).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
@@ -26,24 +27,32 @@ from server import observe
 from server.acl import Acl, AclFileError
 from server.blocking import BlockedClients
 from server.changes import Changes
+from server.commands import objects
 from server.commands.registry import Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
+from server.notifications import Notifications
 from server.pause import ClientPause
 from server.pubsub import PubSub
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
+from server.tracking import ClientTracking
 from server.transport import Connection
 from server.watch import Watches
 from storage.engine import Engine
 
 if TYPE_CHECKING:
     from protocol import ProtocolError
+    from server.http import HttpListener
 
 REDIS_VERSION = "7.0.15"
 CASKD_VERSION = "0.1.0"
+# Why an optional (``-``) bind address is skipped rather than fatal (Redis's listenToPort).
+_UNAVAILABLE_ADDRESS = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENOPROTOOPT,
+                                  errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
+                                  errno.EPFNOSUPPORT})
 
 
 class Server:
@@ -67,6 +76,7 @@ class Server:
         self._commit_scheduled = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[asyncio.base_events.Server] = []
+        self.http: HttpListener | None = None  # the http-port's (server/http/)
         self._stopped: asyncio.Event | None = None
         self.last_save = int(time.time())
         self.stats = info_module.Stats()
@@ -78,6 +88,9 @@ class Server:
         self.watches = Watches(self.refresh_observed)
         self.blocking = BlockedClients(self)
         self.pubsub = PubSub(self)
+        self.notifications = Notifications(self.pubsub)
+        self.notifications.configure(config["notify-keyspace-events"])
+        self.tracking = ClientTracking(self)
         self.monitors: list[Session] = []
         self.observed = False
         self.pause = ClientPause(self)
@@ -85,6 +98,7 @@ class Server:
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
+        objects.follow_config(config)
 
     # ------------------------------------------------------------- life cycle
 
@@ -109,6 +123,7 @@ class Server:
             auto_compact_percentage=config["auto-aof-rewrite-percentage"],
             auto_compact_min_size=config["auto-aof-rewrite-min-size"],
             auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
+        self.refresh_observed()  # the new engine reports its changes if anyone listens
         stats = self.engine.stats
         self.log.info("DB loaded from disk: %.3f seconds, %d keys",
                       stats["load_seconds"], stats["loaded_keys"])
@@ -118,6 +133,7 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         tls = self._tls_context()
+        self.http = self._http_listener()
         self.open_storage()
         for port, context in ((self.config["port"], None), (self.config["tls-port"], tls)):
             try:
@@ -126,6 +142,13 @@ class Server:
                 self.engine.close()
                 raise SystemExit(f"Could not listen on {self.config['bind']}:{port}: "
                                  f"{exc.strerror}") from None
+        if self.http is not None:
+            try:
+                await self.http.start()
+            except OSError as exc:
+                self.engine.close()
+                raise SystemExit(f"Could not listen for HTTP on port "
+                                 f"{self.config['http-port']}: {exc.strerror}") from None
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, self.request_shutdown, signum)
         cron = self.loop.create_task(self._cron())
@@ -147,14 +170,32 @@ class Server:
         except TlsConfigError as exc:
             raise SystemExit(f"Failed to configure TLS: {exc}") from None
 
+    def _http_listener(self) -> HttpListener | None:
+        if not self.config["http-port"]:
+            return None
+        # Imported only when asked for: aiohttp's import adds about 0.2 s to a start.
+        from server.http import HttpListener
+        return HttpListener(self)
+
     async def _listen(self, port: int, tls: ssl.SSLContext | None) -> None:
-        """Listen on ``port`` (0: not at all) at every ``bind`` address."""
+        """Listen on ``port`` (0: not at all) at every ``bind`` address. As Redis's
+        listenToPort: ``*`` is every IPv4 address, ``::*`` every IPv6 one, and an
+        address starting with ``-`` is skipped if this machine does not have it."""
         if not port:
             return
-        for host in str(self.config["bind"]).split():
-            self._listeners.append(await self.loop.create_server(
-                lambda: Connection(self), host, port, ssl=tls,
-                backlog=self.config["tcp-backlog"], reuse_address=True))
+        for address in str(self.config["bind"]).split():
+            host = address.removeprefix("-")
+            host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+            try:
+                self._listeners.append(await self.loop.create_server(
+                    lambda: Connection(self), host, port, ssl=tls,
+                    backlog=self.config["tcp-backlog"], reuse_address=True))
+            except OSError as exc:
+                unavailable = isinstance(exc, socket.gaierror) or exc.errno in _UNAVAILABLE_ADDRESS
+                if not (address.startswith("-") and unavailable):
+                    raise
+                self.log.warning("Could not listen on optional address %s: %s", host,
+                                 exc.strerror)
 
     def request_shutdown(self, signum: int | None = None) -> None:
         if signum is not None:
@@ -166,6 +207,8 @@ class Server:
 
     async def _shutdown(self) -> None:
         """Stop accepting, finish replies, flush and fsync, release the directory."""
+        if self.http is not None:
+            await self.http.stop()  # first: its requests under way still need the engine
         for listener in self._listeners:
             listener.close()
         self.commit()
@@ -202,6 +245,7 @@ class Server:
         self.watches.unwatch_all(session)
         self.blocking.forget(session)
         self.pubsub.forget(session)
+        self.tracking.disable(session)
         self.set_monitoring(session, False)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
@@ -222,7 +266,7 @@ class Server:
         """Whether commands must be followed up (blocked clients to serve, MONITOR lines:
         ``observed``) and the engine must report its changes."""
         listening = self.changes.wanted
-        self.observed = listening or bool(self.monitors)
+        self.observed = listening or bool(self.monitors)  # tracking included
         if self.engine is not None:
             self.engine.changes = self.changes if listening else None
 
@@ -245,7 +289,6 @@ class Server:
         self.open_storage()
         for session in self.clients.values():
             session.engine = self.engine
-        self.refresh_observed()
         self.changes.flushed(None)
 
     # ------------------------------------------------------- replies and log
@@ -269,6 +312,8 @@ class Server:
     def commit(self) -> None:
         """End of a loop iteration: one log write, then every client's replies."""
         self._commit_scheduled = False
+        if self.tracking.prefixes:
+            self.tracking.broadcast()  # BCAST: this iteration's changed keys, at once
         engine = self.engine
         engine.flush()
         # Where this iteration's writes end; a failed flush keeps them pending. While
@@ -308,6 +353,8 @@ class Server:
         while True:
             await asyncio.sleep(1 / self.config["hz"])
             self.engine.tick()
+            if self.tracking:
+                self.tracking.limit(self.config["tracking-table-max-keys"])
             if self.bgsave_scheduled and not self.engine.compacting:
                 self.bgsave_scheduled = False
                 self.engine.start_compaction()
@@ -345,7 +392,10 @@ class Server:
         engine.auto_compact_dead_ratio = self.config["caskd-dead-ratio-percent"] / 100
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
         self.slowlog.max_len = self.config["slowlog-max-len"]
+        self.notifications.configure(self.config["notify-keyspace-events"])
+        self.refresh_observed()
         self.slowlog.trim()
+        objects.follow_config(self.config)
         if engine.fsync_policy != self.config["appendfsync"]:
             engine.set_fsync_policy(self.config["appendfsync"])
             self.release()
@@ -373,7 +423,7 @@ class Server:
 def configure_logging(config: Config) -> None:
     """Redis-style log lines: ``pid:M 25 Nov 2026 21:29:09.123 * message``."""
     levels = {"debug": logging.DEBUG, "verbose": logging.INFO, "notice": logging.INFO,
-              "warning": logging.WARNING, "nothing": logging.CRITICAL + 1}
+              "warning": logging.WARNING}
     handler: logging.Handler
     if config["logfile"]:
         handler = logging.FileHandler(config["logfile"])

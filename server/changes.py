@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 
 #: Changes Redis announces without signalModifiedKey (t_stream.c: XSETID and the
-#: consumer-group commands): a WATCH of the stream does not see them, while
-#: blocked readers must (a destroyed group ends their wait).
-UNWATCHED_EVENTS = frozenset({"xsetid", "xgroup-create", "xgroup-setid", "xgroup-destroy",
-                              "xgroup-createconsumer", "xgroup-delconsumer"})
+#: consumer-group commands): neither a WATCH of the stream nor client tracking
+#: sees them, while blocked readers must (a destroyed group ends their wait).
+UNMODIFIED_EVENTS = frozenset({"xsetid", "xgroup-create", "xgroup-setid", "xgroup-destroy",
+                               "xgroup-createconsumer", "xgroup-delconsumer"})
 
 
 class Changes:
@@ -30,10 +30,15 @@ class Changes:
 
     def changed(self, db: int, key: bytes, event: str) -> None:
         server = self.server
-        if server.watches and event not in UNWATCHED_EVENTS:
+        modified = event not in UNMODIFIED_EVENTS
+        if server.watches and modified:
             server.watches.touch(db, (key,))
         if server.blocking.waiters:
             server.blocking.signal(db, (key,))
+        if server.notifications:
+            server.notifications.notify(db, key, event)
+        if server.tracking and modified:
+            server.tracking.changed(key)
 
     def flushed(self, dbs: tuple[int, ...] | None) -> None:
         """Every key of ``dbs`` (None: of every db) changed: FLUSHDB, FLUSHALL, SWAPDB,
@@ -43,8 +48,12 @@ class Changes:
             server.watches.flushed(server.engine, dbs)
         if server.blocking.waiters:
             server.blocking.signal_dbs(None if dbs is None else set(dbs))
+        if server.tracking:
+            server.tracking.flushed()
 
     @property
     def wanted(self) -> bool:
         """Whether anyone listens, so that the engine must report."""
-        return bool(self.server.watches) or bool(self.server.blocking.waiters)
+        server = self.server
+        return bool(server.watches or server.blocking.waiters or server.notifications
+                    or server.tracking)

@@ -143,6 +143,9 @@ class Dispatcher:
         """Run a handler, counting it for INFO commandstats and SLOWLOG; while anyone
         WATCHes, waits or MONITORs (``server.observed``), tell them too."""
         server = self.server
+        observed = server.observed
+        if observed:
+            server.tracking.current = session
         session.last_command = command.full_name
         started = perf_counter_ns()
         try:
@@ -168,15 +171,22 @@ class Dispatcher:
             server.stats.count_error(reply.text)
         if usec >= server.slowlog_threshold and SKIP_SLOWLOG not in command.flag_set:
             server.slowlog.record(session, command.full_name, argv, usec)
-        if server.observed:
-            self._observe(session, command, argv)
+        if observed:
+            reply = self._observe(session, command, argv, reply)
         return reply
 
-    def _observe(self, session: Session, command: Command, argv: list[bytes]) -> None:
-        """After a command: clients blocked on keys it changed are served (once the
-        command, or its whole transaction, is over; the engine's change events made
-        those keys ready); MONITOR clients see every command but admin ones."""
+    def _observe(self, session: Session, command: Command, argv: list[bytes], reply):
+        """After a command: a tracking session remembers the keys it read, and hears of
+        its own changes after its reply; clients blocked on keys it changed are served
+        (once the command, or its whole transaction, is over: the engine's change
+        events made those keys ready); MONITOR clients see every command but admin
+        ones."""
         server = self.server
+        if session.tracking is not None and READONLY in command.flag_set:
+            server.tracking.remember(session, command, argv)
+        if not session.in_exec:
+            reply = server.tracking.after_command(session, command, reply)
+            server.tracking.current = None
         if server.blocking.ready and not session.in_exec:
             server.blocking.serve()
         if server.monitors and ADMIN not in command.flag_set:
@@ -186,6 +196,7 @@ class Dispatcher:
                     self._own_monitor_lines.append(line)
                 elif monitor.peer is not None:
                     monitor.peer.push(line)
+        return reply
 
     # ------------------------------------------------------------ refusals
 

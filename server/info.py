@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from server import compiled
+
 if TYPE_CHECKING:
     from server.app import Server
     from server.session import Session
@@ -73,6 +75,7 @@ def _server(server: Server) -> dict:
     return {
         "redis_version": server.redis_version,
         "caskd_version": server.caskd_version,
+        "caskd_compiled": "yes" if compiled.status()[0] else "no",
         "redis_git_sha1": "00000000",
         "redis_git_dirty": 0,
         "redis_mode": "standalone",
@@ -106,7 +109,7 @@ def _clients(server: Server) -> dict:
             (c.peer.query_buffer_size() for c in server.clients.values()), default=0),
         "client_recent_max_output_buffer": 0,
         "blocked_clients": server.blocking.count,
-        "tracking_clients": 0,
+        "tracking_clients": server.tracking.sessions,
         "clients_in_timeout_table": 0,
     }
 
@@ -159,6 +162,7 @@ def _persistence(server: Server) -> dict:
         "caskd_last_fsync_time": int(figures["last_fsync_time"]),
         "caskd_load_seconds": f"{figures['load_seconds']:.3f}",
         "caskd_torn_bytes_dropped": figures["torn_bytes_dropped"],
+        "caskd_damaged_records": figures["damaged_records"],
         "caskd_last_write_error": last_error.strerror if last_error else "",
     }
 
@@ -186,9 +190,9 @@ def _stats(server: Server) -> dict:
         "total_forks": 0,
         "migrate_cached_sockets": 0,
         "slave_expires_tracked_keys": 0,
-        "tracking_total_keys": 0,
-        "tracking_total_items": 0,
-        "tracking_total_prefixes": 0,
+        "tracking_total_keys": len(server.tracking.table),
+        "tracking_total_items": server.tracking.items,
+        "tracking_total_prefixes": len(server.tracking.prefixes),
         "unexpected_error_replies": 0,
         "total_error_replies": stats.total_error_replies,
         "dump_payload_sanitizations": 0,
@@ -274,7 +278,9 @@ def _client_flags(client: Session) -> str:
     """Redis's letters, in Redis's order; N when none applies."""
     flags = "".join(letter for letter, on in (
         ("O", client.monitoring), ("P", client.pubsub), ("x", client.multi is not None),
-        ("b", client.blocked is not None), ("d", client.cas_dirty),
+        ("b", client.blocked is not None), ("t", client.tracking is not None),
+        ("R", client.tracking is not None and client.tracking.broken_redirect),
+        ("B", client.tracking is not None and client.tracking.bcast), ("d", client.cas_dirty),
         ("c", client.close_after_reply), ("e", client.no_evict)) if on)
     return flags or "N"
 
@@ -298,6 +304,7 @@ def describe_client(server: Server, client: Session) -> str:
             f"omem={omem} tot-mem=0 "
             f"events={'r' if peer and peer.reading else ''}{'w' if omem else ''} "
             f"cmd={client.last_command} user={client.user.name.decode(errors='replace')} "
-            f"redir=-1 resp={client.protocol} "
+            f"redir={-1 if client.tracking is None else client.tracking.redirect} "
+            f"resp={client.protocol} "
             f"lib-name={client.lib_name.decode(errors='replace')} "
             f"lib-ver={client.lib_ver.decode(errors='replace')}")

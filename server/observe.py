@@ -11,6 +11,8 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from server.config import SENSITIVE
+
 if TYPE_CHECKING:
     from server.session import Session
 
@@ -18,7 +20,6 @@ MAX_ARGS = 32  # Redis's SLOWLOG_ENTRY_MAX_ARGC
 MAX_ARG_BYTES = 128  # SLOWLOG_ENTRY_MAX_STRING
 NEVER = 1 << 63  # a slowlog threshold no duration reaches: logging disabled
 REDACTED = b"(redacted)"
-_SENSITIVE_SETTINGS = frozenset({b"requirepass", b"masterauth"})
 
 
 def redacted(name: str, argv: list[bytes]) -> list[bytes]:
@@ -38,7 +39,8 @@ def redacted(name: str, argv: list[bytes]) -> list[bytes]:
     if name == "acl|setuser":  # the user name and every rule: passwords are rules
         return argv[:2] + [REDACTED] * (len(argv) - 2)
     if name == "config|set":
-        return [REDACTED if i > 2 and i % 2 and argv[i - 1].lower() in _SENSITIVE_SETTINGS
+        return [REDACTED if i > 2 and i % 2
+                and argv[i - 1].lower().decode(errors="replace") in SENSITIVE
                 else arg for i, arg in enumerate(argv)]
     return argv
 

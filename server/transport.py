@@ -79,6 +79,7 @@ class Connection(asyncio.Protocol):
         if self._soft_limit_timer is not None:
             self._soft_limit_timer.cancel()
         self.server.forget(self)
+        self.session.peer = None  # no cycle left for the garbage collector to find
 
     def set_output_limits(self, limits: tuple[int, int, int]) -> None:
         """client-output-buffer-limit for normal clients: hard and soft bytes, soft

@@ -28,6 +28,7 @@ the inputs. The fix-up reports no change events: the data stays the same.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import mmap
@@ -552,7 +553,9 @@ def merge_in_child(inputs: list[MergeInput], directory: Path, major: int, first_
     spec = {"inputs": [[item.number, str(item.path)] for item in inputs],
             "directory": str(directory), "major": major, "first_minor": first_minor,
             "segment_size": segment_size, "now_ms": now_ms, "databases": databases,
-            "relocations": str(relocations)}
+            "relocations": str(relocations),
+            # The child rebuilds collections: with the server's encoding thresholds.
+            "encoding": dataclasses.asdict(datatypes.ENCODING)}
     # One pipe for both streams: a child that filled an unread stderr would hang.
     process = spawn("storage.compaction", spec, stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT, text=True)
@@ -595,6 +598,8 @@ def _remove_outputs(directory: Path, major: int, first_minor: int) -> None:
 
 def _child_main(argument: str) -> None:
     spec = become_child(argument)
+    for limit, value in spec["encoding"].items():  # in place: every module sees them
+        setattr(datatypes.ENCODING, limit, value)
     inputs = [MergeInput(number, Path(path)) for number, path in spec["inputs"]]
     relocations = Path(spec["relocations"])
 

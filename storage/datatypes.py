@@ -36,6 +36,7 @@ import math
 import struct
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import IntEnum
 
 from sortedcontainers import SortedList
@@ -47,11 +48,22 @@ _LENGTH = struct.Struct("<I")
 _DOUBLE = struct.Struct("<d")
 SNAPSHOT_CHUNK = 1 << 20  # bytes of arguments per snapshot record
 
-# Redis 7.0's defaults for its compact encodings (OBJECT ENCODING, -0 scores).
-HASH_LISTPACK_ENTRIES = 512  # hash-max-listpack-entries
-ZSET_LISTPACK_ENTRIES = 128  # zset-max-listpack-entries
-LISTPACK_VALUE = 64  # hash-max-listpack-value, zset-max-listpack-value
-INTSET_ENTRIES = 512  # set-max-intset-entries
+
+
+@dataclass
+class EncodingLimits:
+    """Redis's thresholds for its compact encodings (OBJECT ENCODING, and whether a
+    sorted set keeps -0 scores), Redis 7.0's defaults until the server sets them
+    from its config (hash-max-listpack-entries …)."""
+
+    hash_entries: int = 512
+    hash_value: int = 64
+    zset_entries: int = 128
+    zset_value: int = 64
+    intset_entries: int = 512
+
+
+ENCODING = EncodingLimits()
 
 
 class WrongType(Exception):
@@ -80,7 +92,7 @@ class ZSet:
     def add(self, member: bytes, score: float) -> bool:
         """Set ``member``'s score; True if it is new."""
         if self.listpack and member not in self.scores and (
-                len(self.scores) >= ZSET_LISTPACK_ENTRIES or len(member) > LISTPACK_VALUE):
+                len(self.scores) >= ENCODING.zset_entries or len(member) > ENCODING.zset_value):
             self.listpack = False
         if score == 0 and self.listpack:
             score = 0.0  # a listpack stores scores as text, where -0 reads back as 0

@@ -206,10 +206,16 @@ class Engine:
             return False
         if keep_ttl:  # an expired key has no TTL left to keep
             expire_at = self._keyspace.expires[db].get(key, 0) if self.exists(db, key) else 0
+        changes = self.changes
+        created = changes is not None and not self.exists(db, key)
         location = self._log.append(RecordType.PUT, db, key, value, expire_at)
         self._keyspace.put(db, key, location, expire_at)
-        if self.changes is not None:
-            self.changes.changed(db, key, event or "set")
+        if changes is not None:
+            if created:
+                changes.changed(db, key, "new")
+            changes.changed(db, key, "set" if event is None else event)
+            if expire_at and not keep_ttl and event is None:  # SET ... EX, SETEX
+                changes.changed(db, key, "expire")
         return True
 
     def delete(self, db: int, key: bytes, *, event: str | None = None) -> bool:
@@ -262,6 +268,8 @@ class Engine:
         elif current is None:  # a new key: no TTL (an expired one's is dropped)
             keyspace.put(db, key, value, 0)
         if self.changes is not None and op_changed(op, current, value, result):
+            if current is None and value:
+                self.changes.changed(db, key, "new")
             if event or OP_EVENTS[op]:  # "": an op Redis announces nothing for
                 self.changes.changed(db, key, event or OP_EVENTS[op])
             if not value:
@@ -276,15 +284,19 @@ class Engine:
         if not value:
             self.delete(db, key)
             return
+        created = self.changes is not None and not self.exists(db, key)
         self._log.append_snapshot(db, key, value, expire_at)
         self._keyspace.put(db, key, value, expire_at)
+        if created:
+            self._report(db, key, "new")
         self._report(db, key, event or "set")
 
-    def rename(self, db: int, key: bytes, target_db: int, target: bytes) -> bool:
+    def rename(self, db: int, key: bytes, target_db: int, target: bytes, *,
+               events: tuple[str, str] = ("rename_from", "rename_to")) -> bool:
         """Move ``key``'s value and TTL to ``target`` in ``target_db``, replacing what
         it held (RENAME, MOVE); False if there is no such key. A collection moves
-        in O(1): one record names the move. Reports "rename_from" on ``key``,
-        then "rename_to" on ``target`` (nothing for a key renamed to itself)."""
+        in O(1): one record names the move. Reports ``events``: "rename_from" on
+        ``key``, then "rename_to" on ``target`` (nothing for a key renamed to itself)."""
         value = self.get_object(db, key)
         if value is None:
             return False
@@ -302,8 +314,9 @@ class Engine:
         else:
             log.append(RecordType.RENAME, db, key, bytes((target_db,)) + target)
             keyspace.rename(db, key, target_db, target)
-        self._report(db, key, "rename_from")
-        self._report(target_db, target, "rename_to")
+        self._report(target_db, target, "new")  # Redis deletes the target, then adds it
+        self._report(db, key, events[0])
+        self._report(target_db, target, events[1])
         return True
 
     def copy(self, db: int, key: bytes, target_db: int, target: bytes) -> bool:
@@ -501,6 +514,9 @@ class Engine:
             "last_fsync_time": self._log.syncer.last_sync_time,
             "pending_bytes": self.pending_bytes,
             "write_error": str(self.last_error) if self.last_error else None,
+            "damaged_records": len(self._log.damaged),
+            "fsync_counts": list(self._log.syncer.fsync_counts),  # per FSYNC_BUCKETS
+            "fsync_seconds": self._log.syncer.fsync_seconds,
             **self.stats,
         }
 

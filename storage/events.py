@@ -16,6 +16,10 @@ from typing import Protocol
 
 from storage.datatypes import Op
 
+#: The name of a change that WATCH and blocked clients must see but that Redis
+#: announces with no keyspace notification (PFCOUNT caching its estimate).
+UNANNOUNCED = ""
+
 
 class ChangeListener(Protocol):
     def changed(self, db: int, key: bytes, event: str) -> None:

@@ -24,11 +24,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def require_tool(name: str) -> str:
+def require_tool(name: str, package: str = "redis-server redis-tools") -> str:
     """The path of a system tool; skip without it, but fail under CI=true."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (apt-get install redis-server redis-tools)"
+        message = f"{name} is not installed (apt-get install {package})"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -114,6 +114,21 @@ class CaskdProcess:
 
     def raw(self) -> RawClient:
         return RawClient(self.port)
+
+
+def watch_aborts(client: redis.Redis, key: str, meanwhile) -> bool:
+    """Whether a MULTI/EXEC WATCHing ``key`` fails when ``meanwhile()`` (another
+    client's command) runs between WATCH and MULTI."""
+    with client.pipeline() as pipe:
+        pipe.watch(key)
+        meanwhile()
+        pipe.multi()
+        pipe.set("watch_aborts:flag", "1")
+        try:
+            pipe.execute()
+        except redis.WatchError:
+            return True
+    return False
 
 
 def hello_reply(client_id: int, protocol: int) -> bytes:

@@ -6,6 +6,7 @@ import time
 
 from protocol.reply import OK, SimpleString, Verbatim
 from server.algorithms.glob import compile_pattern
+from server.commands.debug import protected_action_allowed
 from server.commands.registry import CASKD_ONLY_FLAGS, Command
 from server.config import ConfigError
 from server.errors import SYNTAX, CommandError, bad_subcommand_usage
@@ -20,8 +21,9 @@ def info(client, argv: list[bytes]):
 def config_get(client, argv: list[bytes]):
     found: dict[bytes, bytes] = {}
     for pattern in argv[2:]:
-        for name, value in client.server.config.matching(pattern).items():
-            found[name.encode()] = value.encode()
+        for name, value in client.server.config.matching(
+                pattern.decode("utf-8", "surrogateescape")).items():
+            found.setdefault(name.encode("utf-8", "surrogateescape"), value.encode())
     return found
 
 
@@ -29,24 +31,14 @@ def config_set(client, argv: list[bytes]):
     """CONFIG SET name value [name value ...]: all of them, or (on any error) none."""
     if len(argv) % 2:
         raise CommandError("ERR wrong number of arguments for 'config|set' command")
-    server = client.server
-    config = server.config
-    pairs = [(argv[i].decode(errors="replace"), argv[i + 1].decode(errors="replace"))
-             for i in range(2, len(argv), 2)]
-    seen: set[str] = set()
-    for name, _ in pairs:
-        if name.lower() in seen:
-            raise CommandError(f"ERR CONFIG SET failed (possibly related to argument "
-                               f"'{name}') - duplicate parameter")
-        seen.add(name.lower())
-    before = dict(config.values)
+    config = client.server.config
+    texts = [arg.decode("utf-8", "surrogateescape") for arg in argv[2:]]
     try:
-        for name, value in pairs:
-            config.set(name, value, at_runtime=True)
+        config.set_many(list(zip(texts[::2], texts[1::2], strict=True)),
+                        protected_action_allowed(config["enable-protected-configs"], client))
     except ConfigError as exc:
-        config.values = before
         raise CommandError(f"ERR {exc}") from None
-    server.apply_config()
+    client.server.apply_config()
     return OK
 
 
@@ -75,7 +67,10 @@ def config_rewrite(client, argv: list[bytes]):
     path = client.server.config.config_file
     if path is None:
         raise CommandError("ERR The server is running without a config file")
-    path.write_text("".join(line + "\n" for line in client.server.config.rewrite_lines()))
+    try:
+        client.server.config.rewrite()
+    except OSError as exc:
+        raise CommandError(f"ERR Rewriting config file: {exc.strerror}") from None
     return OK
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol.reply import OK, PONG, SimpleString, Verbatim
+from protocol.reply import OK, PONG, OrderedSet, SimpleString, Verbatim
 from server.acl import DENIED_AUTH
 from server.commands.transactions import end_transaction
 from server.errors import (
@@ -16,12 +16,15 @@ from server.errors import (
 )
 from server.pause import ALL, WRITE
 from server.replies import NO_REPLY, help_reply
+from server.tracking import Tracking
 
 
 def ping(client, argv: list[bytes]):
     if len(argv) > 2:
         raise CommandError("ERR wrong number of arguments for 'ping' command")
-    if client.pubsub and not client.resp3:  # a subscriber's PING, as Redis answers it
+    # A subscriber's PING, as Redis answers it (slow_path first: a subscriber has it set,
+    # and the common PING pays one attribute test).
+    if client.slow_path and client.pubsub and not client.resp3:
         return [b"pong", b"" if len(argv) == 1 else argv[1]]
     return PONG if len(argv) == 1 else argv[1]
 
@@ -263,26 +266,91 @@ def client_no_evict(client, argv: list[bytes]):
 
 
 def client_tracking(client, argv: list[bytes]):
-    """Client-side caching is not supported: tracking can only be switched off."""
+    """CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT]
+    [NOLOOP], checked in the order of Redis's clientCommand."""
+    state, prefixes = Tracking(), []
+    i = 3
+    while i < len(argv):
+        option, more = argv[i].lower(), i + 1 < len(argv)
+        if option == b"redirect" and more:
+            i += 1
+            if state.redirect:
+                raise CommandError("ERR A client can only redirect to a single other client")
+            state.redirect = parse_int(argv[i])
+            if state.redirect not in client.server.clients:
+                raise CommandError("ERR The client ID you want redirect to does not exist")
+        elif option in (b"bcast", b"optin", b"optout", b"noloop"):
+            setattr(state, option.decode(), True)
+        elif option == b"prefix" and more:
+            i += 1
+            prefixes.append(argv[i])
+        else:
+            raise CommandError(SYNTAX)
+        i += 1
     mode = argv[2].lower()
+    tracking = client.server.tracking
     if mode == b"off":
+        tracking.disable(client)
         return OK
     if mode != b"on":
         raise CommandError(SYNTAX)
-    raise CommandError("ERR CLIENT TRACKING is not supported by caskd")
+    current = client.tracking
+    if prefixes and not state.bcast:
+        raise CommandError("ERR PREFIX option requires BCAST mode to be enabled")
+    if current is not None and current.bcast != state.bcast:
+        raise CommandError("ERR You can't switch BCAST mode on/off before disabling tracking "
+                           "for this client, and then re-enabling it with a different mode.")
+    if state.bcast and (state.optin or state.optout):
+        raise CommandError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+    if state.optin and state.optout:
+        raise CommandError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+    if current is not None and ((state.optin and current.optout)
+                                or (state.optout and current.optin)):
+        raise CommandError("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking "
+                           "for this client, and then re-enabling it with a different mode.")
+    if state.bcast:
+        overlap = tracking.overlap(current or Tracking(), prefixes)
+        if overlap is not None:
+            raise CommandError(overlap)
+    state.prefixes = prefixes
+    tracking.enable(client, state)
+    return OK
 
 
 def client_trackinginfo(client, argv: list[bytes]):
-    return {b"flags": {b"off"}, b"redirect": -1, b"prefixes": []}
+    state = client.tracking
+    if state is None:
+        return {b"flags": OrderedSet([b"off"]), b"redirect": -1, b"prefixes": []}
+    flags = [b"on"]
+    flags += [b"bcast"] if state.bcast else []
+    flags += [b"optin", *([b"caching-yes"] if state.caching else [])] if state.optin else []
+    flags += [b"optout", *([b"caching-no"] if state.caching else [])] if state.optout else []
+    flags += [b"noloop"] if state.noloop else []
+    flags += [b"broken_redirect"] if state.broken_redirect else []
+    return {b"flags": OrderedSet(flags), b"redirect": state.redirect,
+            b"prefixes": sorted(state.prefixes)}  # a radix tree's order, in Redis
 
 
 def client_getredir(client, argv: list[bytes]):
-    return -1
+    return -1 if client.tracking is None else client.tracking.redirect
 
 
 def client_caching(client, argv: list[bytes]):
-    raise CommandError("ERR CLIENT CACHING can be called only when the client is in tracking "
-                       "mode with OPTIN or OPTOUT mode enabled")
+    state = client.tracking
+    if state is None:
+        raise CommandError("ERR CLIENT CACHING can be called only when the client is in "
+                           "tracking mode with OPTIN or OPTOUT mode enabled")
+    option = argv[2].lower()
+    if option == b"yes" and not state.optin:
+        raise CommandError("ERR CLIENT CACHING YES is only valid when tracking is enabled in "
+                           "OPTIN mode.")
+    if option == b"no" and not state.optout:
+        raise CommandError("ERR CLIENT CACHING NO is only valid when tracking is enabled in "
+                           "OPTOUT mode.")
+    if option not in (b"yes", b"no"):
+        raise CommandError(SYNTAX)
+    state.caching = True
+    return OK
 
 
 def client_unblock(client, argv: list[bytes]):
@@ -304,6 +372,7 @@ def reset(client, argv: list[bytes]):
     end_transaction(client)
     server.set_monitoring(client, False)
     server.pubsub.forget(client)
+    server.tracking.disable(client)
     client.db = 0
     client.protocol = 2
     client.resp3 = False

@@ -18,10 +18,15 @@ _NOT_ALLOWED = ("ERR DEBUG command not allowed. If the enable-debug-command opti
 _RELOAD_OPTIONS = (b"MERGE", b"NOFLUSH", b"NOSAVE")
 
 
+def protected_action_allowed(setting: str, client) -> bool:
+    """enable-debug-command, enable-protected-configs: ``yes``, or ``local`` and the
+    client is on loopback (Redis's allowProtectedAction)."""
+    return setting == "yes" or (setting == "local"
+                                and client.address.rsplit(":", 1)[0] in LOCAL_HOSTS)
+
+
 def debug(client, argv: list[bytes]):
-    allowed = client.server.config["enable-debug-command"]
-    if allowed == "no" or (allowed == "local"
-                           and client.address.rsplit(":", 1)[0] not in LOCAL_HOSTS):
+    if not protected_action_allowed(client.server.config["enable-debug-command"], client):
         raise CommandError(_NOT_ALLOWED)
     sub = argv[1].lower()
     if sub == b"sleep" and len(argv) == 3:

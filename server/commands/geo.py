@@ -322,7 +322,8 @@ def _search(client, argv: list[bytes], kind: str, by_member: bool = False):
     if search.store is not None:
         return store_pairs(client, search.store,
                            [(point.distance if search.store_dist else point.score,
-                             point.member) for point in found])
+                             point.member) for point in found],
+                           "geosearchstore" if kind.startswith("search") else "georadiusstore")
     return [_point_reply(client, search, point) for point in found]
 
 

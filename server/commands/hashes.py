@@ -102,7 +102,7 @@ def hincrby(client, argv: list[bytes]):
     result = current + increment
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError("ERR increment or decrement would overflow")
-    client.engine.apply(client.db, argv[1], Op.HSET, [argv[2], b"%d" % result])
+    client.engine.apply(client.db, argv[1], Op.HSET, [argv[2], b"%d" % result], event="hincrby")
     return result
 
 
@@ -122,7 +122,7 @@ def hincrbyfloat(client, argv: list[bytes]):
     if total is None:
         raise CommandError("ERR increment would produce NaN or Infinity")
     text = longdouble.format_human(total)
-    client.engine.apply(client.db, argv[1], Op.HSET, [argv[2], text])
+    client.engine.apply(client.db, argv[1], Op.HSET, [argv[2], text], event="hincrbyfloat")
     return text
 
 

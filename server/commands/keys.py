@@ -214,7 +214,7 @@ def move(client, argv: list[bytes]):
         raise CommandError(SAME_OBJECT)
     if not engine.exists(db, key) or engine.exists(target_db, key):
         return 0
-    engine.rename(db, key, target_db, key)
+    engine.rename(db, key, target_db, key, events=("move_from", "move_to"))
     return 1
 
 

@@ -221,11 +221,12 @@ def _move(client, source: bytes, target: bytes, wherefrom: bytes, whereto: bytes
     if value is None:
         return None
     write_key(client, target, deque)
-    if source == target and len(value) == 1:  # back where it was: nothing changes
-        return value[0]
+    # Pushed, then popped: Redis reports the push first (lmoveGenericCommand), and
+    # for a rotation of one list the result is the same either way.
+    element = value[0] if wherefrom == LEFT else value[-1]
     with engine.batch():
-        element = engine.apply(db, source, _POP[wherefrom], [b"1"])[0]
         engine.apply(db, target, _PUSH[whereto], [element])
+        engine.apply(db, source, _POP[wherefrom], [b"1"])
     return element
 
 

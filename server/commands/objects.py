@@ -21,12 +21,7 @@ from server.algorithms.glob import compile_pattern
 from server.blocking import Blocked, parse_timeout
 from server.commands.strings import stored_int
 from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.datatypes import (
-    HASH_LISTPACK_ENTRIES,
-    INTSET_ENTRIES,
-    LISTPACK_VALUE,
-    ZSet,
-)
+from storage.datatypes import ENCODING, ZSet
 from storage.streams import Stream
 
 TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset",
@@ -60,7 +55,7 @@ def type_name(value: object) -> str:
 
 
 def encoding(value: object) -> str:
-    """OBJECT ENCODING of a collection, by Redis 7.0's default thresholds. Redis
+    """OBJECT ENCODING of a collection, by the thresholds of the config. Redis
     never converts back to a compact encoding until the data set is reloaded;
     a hash or set here shows what a reload would give (a sorted set keeps Redis's
     one-way conversion: see ZSet.listpack)."""
@@ -76,14 +71,23 @@ def encoding(value: object) -> str:
     return "intset" if is_intset(value) else "hashtable"
 
 
+def follow_config(config) -> None:
+    """Take the encoding thresholds from the config (at start and after CONFIG SET)."""
+    ENCODING.hash_entries = config["hash-max-listpack-entries"]
+    ENCODING.hash_value = config["hash-max-listpack-value"]
+    ENCODING.zset_entries = config["zset-max-listpack-entries"]
+    ENCODING.zset_value = config["zset-max-listpack-value"]
+    ENCODING.intset_entries = config["set-max-intset-entries"]
+
+
 def is_small_hash(value: dict) -> bool:
-    return len(value) <= HASH_LISTPACK_ENTRIES and all(
-        len(field) <= LISTPACK_VALUE and len(item) <= LISTPACK_VALUE
+    return len(value) <= ENCODING.hash_entries and all(
+        len(field) <= ENCODING.hash_value and len(item) <= ENCODING.hash_value
         for field, item in value.items())
 
 
 def is_intset(value: set) -> bool:
-    return len(value) <= INTSET_ENTRIES and all(stored_int(m) is not None for m in value)
+    return len(value) <= ENCODING.intset_entries and all(stored_int(m) is not None for m in value)
 
 
 def set_reply(value: set) -> set | OrderedSet:

@@ -85,10 +85,10 @@ def spop(client, argv: list[bytes]):
         return None if count is None else set()
     if count is not None and count >= len(value):
         popped = set_reply(value)
-        client.engine.delete(client.db, argv[1])
+        client.engine.apply(client.db, argv[1], Op.SREM, list(value), event="spop")
         return popped
     members = _arbitrary_members(value, count or 1)
-    client.engine.apply(client.db, argv[1], Op.SREM, members)
+    client.engine.apply(client.db, argv[1], Op.SREM, members, event="spop")
     return members[0] if count is None else set(members)
 
 
@@ -170,7 +170,7 @@ def sdiff(client, argv: list[bytes]):
 def _store(client, argv: list[bytes], combine) -> int:
     """The STORE forms: the result replaces the destination (none: deleted)."""
     result = combine(_sets(client, argv[2:]))
-    client.engine.put_object(client.db, argv[1], result)
+    client.engine.put_object(client.db, argv[1], result, event=argv[0].lower().decode())
     return len(result)
 
 

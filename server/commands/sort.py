@@ -196,7 +196,8 @@ def sort_generic(client, argv: list[bytes], readonly: bool):
     if options.store is None:
         return output
     client.engine.put_object(client.db, options.store,
-                             deque(b"" if item is None else item for item in output))
+                             deque(b"" if item is None else item for item in output),
+                             event="sortstore")
     return len(output)
 
 

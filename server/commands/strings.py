@@ -242,10 +242,10 @@ def append(client, argv: list[bytes]):
     engine, db, key, tail = client.engine, client.db, argv[1], argv[2]
     old = engine.get(db, key)
     if old is None:
-        engine.put(db, key, tail)
+        engine.put(db, key, tail, event="append")
         return len(tail)
     _check_size(client, len(old) + len(tail))
-    engine.put(db, key, old + tail, keep_ttl=True)
+    engine.put(db, key, old + tail, keep_ttl=True, event="append")
     return len(old) + len(tail)
 
 
@@ -286,11 +286,11 @@ def setrange(client, argv: list[bytes]):
         return 0 if old is None else len(old)
     _check_size(client, offset + len(patch))
     if old is None:
-        engine.put(db, key, bytes(offset) + patch)
+        engine.put(db, key, bytes(offset) + patch, event="setrange")
         return offset + len(patch)
     head = old[:offset].ljust(offset, b"\0")
     value = head + patch + old[offset + len(patch):]
-    engine.put(db, key, value, keep_ttl=True)
+    engine.put(db, key, value, keep_ttl=True, event="setrange")
     return len(value)
 
 
@@ -306,7 +306,7 @@ def _increment(client, key: bytes, delta: int) -> int:
     result = current + delta
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError("ERR increment or decrement would overflow")
-    engine.put(db, key, b"%d" % result, keep_ttl=True)
+    engine.put(db, key, b"%d" % result, keep_ttl=True, event="incrby")
     return result
 
 
@@ -341,7 +341,7 @@ def incrbyfloat(client, argv: list[bytes]):
     if total is None:
         raise CommandError("ERR increment would produce NaN or Infinity")
     text = longdouble.format_human(total)
-    engine.put(db, key, text, keep_ttl=True)
+    engine.put(db, key, text, keep_ttl=True, event="incrbyfloat")
     return text
 
 

@@ -26,7 +26,7 @@ from server.commands.objects import (
     write_key,
 )
 from server.errors import NOT_FLOAT, SYNTAX, WRONGTYPE, CommandError, parse_int
-from storage.datatypes import LISTPACK_VALUE, ZSET_LISTPACK_ENTRIES, Op, ZSet, zadd_args
+from storage.datatypes import ENCODING, Op, ZSet, zadd_args
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 _NO_FLAGS: frozenset[bytes] = frozenset()
@@ -116,7 +116,8 @@ def add_scores(client, key: bytes, pairs: list[tuple[float, bytes]], flags: froz
         pending[member] = score
         changes.append((score, member))
     if changes:
-        client.engine.apply(client.db, key, Op.ZADD, zadd_args(changes))
+        client.engine.apply(client.db, key, Op.ZADD, zadd_args(changes),
+                            event="zincr" if incr else "zadd")
     if incr:
         return score if processed else None
     return added + updated if b"CH" in flags else added
@@ -326,7 +327,8 @@ def _zrange_generic(client, argv: list[bytes], first: int, kind: str | None,
         offset = 0
     pairs = [] if zset is None else _select(zset, where, reverse, offset, limit)
     if store:
-        return store_pairs(client, argv[1], [(score, member) for member, score in pairs])
+        return store_pairs(client, argv[1], [(score, member) for member, score in pairs],
+                           "zrangestore")
     return _pairs_reply(client, pairs, with_scores)
 
 
@@ -394,7 +396,8 @@ def _remove_range(client, argv: list[bytes], kind: str) -> int:
     if start >= stop:
         return 0
     members = [member for _, member in zset.order.islice(start, stop)]
-    return client.engine.apply(client.db, argv[1], Op.ZREM, members)
+    return client.engine.apply(client.db, argv[1], Op.ZREM, members,
+                               event=f"zremrangeby{kind}")
 
 
 def zremrangebyrank(client, argv: list[bytes]):
@@ -421,7 +424,8 @@ def _pop(client, key: bytes, count: int, highest: bool) -> list[tuple[bytes, flo
         start, stop = (max(0, len(zset) - count), len(zset)) if highest else (0, count)
         taken = [(member, score) for score, member in
                  zset.order.islice(start, stop, reverse=highest)]
-    client.engine.apply(client.db, key, Op.ZREM, [member for member, _ in taken])
+    client.engine.apply(client.db, key, Op.ZREM, [member for member, _ in taken],
+                        event="zpopmax" if highest else "zpopmin")
     return taken
 
 
@@ -614,18 +618,19 @@ def _algebra(client, argv: list[bytes], op: str, name: str):
     result = _combine(inputs, weights, how, op)
     pairs = sorted((score, member) for member, score in result.items())
     if store:
-        return store_pairs(client, argv[1], pairs)
+        return store_pairs(client, argv[1], pairs, name)
     return _pairs_reply(client, [(member, score) for score, member in pairs], with_scores)
 
 
-def store_pairs(client, key: bytes, pairs: list[tuple[float, bytes]]) -> int:
-    """A STORE command's result replaces ``key`` (none: the key is deleted)."""
+def store_pairs(client, key: bytes, pairs: list[tuple[float, bytes]], event: str) -> int:
+    """A STORE command's result replaces ``key`` (none: the key is deleted); ``event``
+    is Redis's name for the change."""
     zset = ZSet()
-    zset.listpack = len(pairs) <= ZSET_LISTPACK_ENTRIES and all(
-        len(member) <= LISTPACK_VALUE for _, member in pairs)
+    zset.listpack = len(pairs) <= ENCODING.zset_entries and all(
+        len(member) <= ENCODING.zset_value for _, member in pairs)
     for score, member in pairs:
         zset.add(member, score)
-    client.engine.put_object(client.db, key, zset)
+    client.engine.put_object(client.db, key, zset, event=event)
     return len(zset)
 
 

@@ -122,15 +122,16 @@ def _explain(args: tuple, expected: bytes, actual: bytes,
 
 
 class RedisServer:
-    """A real redis-server on a free port, with the AOF on as caskd always has it."""
+    """A real redis-server on a free port, with the AOF on as caskd always has it;
+    ``args`` are more settings (later ones win: ``"--appendonly", "no"``)."""
 
-    def __init__(self, binary: str, directory: Path) -> None:
+    def __init__(self, binary: str, directory: Path, *args: str) -> None:
         self.port = free_port()
         directory.mkdir(parents=True, exist_ok=True)
         self.log_path = directory / "redis.log"
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--dir", str(directory), "--appendonly", "yes",
-             "--save", "", "--bind", "127.0.0.1", "--logfile", str(self.log_path)],
+             "--save", "", "--bind", "127.0.0.1", "--logfile", str(self.log_path), *args],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         wait_until(self._ready, timeout=20, what="redis-server to answer PING")
 

@@ -49,6 +49,17 @@ SET_OPTION = st.one_of(
 GETEX_OPTION = st.one_of(
     st.sampled_from([[b"PERSIST"], [b"EX", b"100000"], [b"PX", b"-1"], [b"KEEPTTL"]]),
     AT.map(lambda at: [b"EXAT", b"%d" % at]))
+BIT_OFFSET = st.one_of(st.integers(0, 80).map(lambda n: b"%d" % n),
+                       st.sampled_from([b"-1", b"x", b"4294967296", b"#2"]))
+BIT_RANGE = st.one_of(st.just([]), st.tuples(INTEGER, INTEGER, st.sampled_from(
+    [[], [b"BIT"], [b"BYTE"], [b"bogus"]])).map(lambda t: [t[0], t[1], *t[2]]))
+FIELD_TYPE = st.one_of(st.sampled_from([b"u1", b"i1", b"u8", b"i8", b"u63", b"i64", b"u64",
+                                        b"x8"]),
+                       st.integers(1, 16).map(lambda n: b"i%d" % n))
+FIELD_OP = st.one_of(
+    st.tuples(st.just(b"GET"), FIELD_TYPE, BIT_OFFSET).map(list),
+    st.tuples(st.sampled_from([b"SET", b"INCRBY"]), FIELD_TYPE, BIT_OFFSET, INTEGER).map(list),
+    st.sampled_from([[b"OVERFLOW", b"WRAP"], [b"OVERFLOW", b"SAT"], [b"OVERFLOW", b"FAIL"]]))
 LCS_OPTION = st.sampled_from([[b"LEN"], [b"IDX"], [b"WITHMATCHLEN"], [b"MINMATCHLEN", b"2"],
                               [b"MINMATCHLEN", b"x"]])
 
@@ -89,6 +100,14 @@ COMMAND = st.one_of(
     _command(b"INCR", KEY), _command(b"DECR", KEY), _command(b"INCRBY", KEY, INTEGER),
     _command(b"DECRBY", KEY, INTEGER), _command(b"INCRBYFLOAT", KEY, FLOAT),
     _command(b"LCS", KEY, KEY, st.lists(LCS_OPTION, max_size=2).map(_flat)),
+    _command(b"SETBIT", KEY, BIT_OFFSET, st.sampled_from([b"0", b"1", b"2"])),
+    _command(b"GETBIT", KEY, BIT_OFFSET),
+    _command(b"BITCOUNT", KEY, BIT_RANGE),
+    _command(b"BITPOS", KEY, st.sampled_from([b"0", b"1"]), BIT_RANGE),
+    _command(b"BITOP", st.sampled_from([b"AND", b"OR", b"XOR", b"NOT"]), KEY,
+             st.lists(KEY, min_size=1, max_size=3)),
+    _command(b"BITFIELD", KEY, st.lists(FIELD_OP, max_size=3).map(_flat)),
+    _command(b"BITFIELD_RO", KEY, st.lists(FIELD_OP, max_size=2).map(_flat)),
     _command(b"DEL", st.lists(KEY, min_size=1, max_size=3)),
     _command(b"UNLINK", st.lists(KEY, min_size=1, max_size=3)),
     _command(b"EXISTS", st.lists(KEY, min_size=1, max_size=3)),

@@ -60,7 +60,7 @@ def test_renames_on_the_command_line(caskd_factory):
 @pytest.mark.parametrize(("line", "message"), [
     ("rename-command nosuch other", "No such command in rename-command"),
     ("rename-command get set", "Target command name already exists"),
-    ("rename-command get", "wrong number of arguments for 'rename-command'"),
+    ("rename-command get", "Bad directive or wrong number of arguments"),  # as Redis
 ])
 def test_a_bad_rename_stops_the_start(tmp_path, line, message):
     conf = tmp_path / "caskd.conf"

@@ -3,6 +3,8 @@ BGREWRITEAOF exactly as they were."""
 
 from __future__ import annotations
 
+import math
+
 import redis
 
 from tests.support import kill_under_load, wait_until
@@ -132,3 +134,21 @@ def test_kill_9_with_always_loses_no_acknowledged_change(caskd_factory):
         scores = dict(client.zrange(f"zset{worker}", 0, -1, withscores=True))
         assert all(scores[b"m%d" % i] == i for i in done)
         assert {b"%d" % i for i in done} <= client.smembers(f"set{worker}")
+
+
+def test_a_compaction_keeps_the_configured_encoding_thresholds(caskd_factory):
+    """With zset-max-listpack-entries 0 every sorted set is a skiplist, which keeps -0
+    (a listpack would store 0): a compaction in its child process and a restart keep
+    it so, as Redis's reload would."""
+    server = caskd_factory("--zset-max-listpack-entries", "0")
+    client = server.client()
+    client.zadd("z", {"a": -0.0})
+    assert math.copysign(1, client.zscore("z", "a")) == -1
+    assert client.bgrewriteaof()
+    wait_until(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0
+               and client.info("persistence")["aof_rewrites"] >= 1, timeout=30,
+               what="the rewrite to finish")
+    server.restart()
+    client = server.client()
+    assert math.copysign(1, client.zscore("z", "a")) == -1
+    assert client.object("encoding", "z") == b"skiplist"
