@@ -13,6 +13,7 @@ from tests.compat.differences import (
 )
 from tests.compat.harness import Pair, decode
 from tests.compat.test_lists import blocked_clients
+from tests.compat.test_notifications import listener, notifications  # noqa: F401
 from tests.compat.test_strings import BINARY, run
 from tests.support import wait_until
 
@@ -389,3 +390,25 @@ def test_other_commands_on_a_stream(pair):
         ("TYPE", "renamed"), ("EXPIRE", "renamed", "100"), ("XADD", "renamed", "500-0", "a", "b"),
         ("TTL", "renamed"), ("MOVE", "renamed", "1"), ("EXISTS", "renamed"), ("SELECT", "1"),
         ("XLEN", "renamed"), ("SELECT", "0"), ("DEL", "s"), ("XLEN", "s"))
+
+
+STREAM_COMMANDS = [
+    ("XADD", "s", "1-0", "f", "v"), ("XADD", "s", "MAXLEN", "1", "2-0", "f", "v"),
+    ("XADD", "s", "3-0", "f", "v"), ("XADD", "nokey", "NOMKSTREAM", "*", "f", "v"),
+    ("XDEL", "s", "3-0"), ("XDEL", "s", "9-0"), ("XTRIM", "s", "MAXLEN", "0"),
+    ("XTRIM", "s", "MAXLEN", "0"), ("XSETID", "s", "5-0"),
+    ("XGROUP", "CREATE", "s", "g", "0"), ("XGROUP", "CREATE", "new", "g", "$", "MKSTREAM"),
+    ("XADD", "s", "6-0", "f", "v"), ("XADD", "s", "7-0", "f", "v"),
+    ("XREADGROUP", "GROUP", "g", "c1", "COUNT", "1", "STREAMS", "s", ">"),
+    ("XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", ">"),
+    ("XGROUP", "CREATECONSUMER", "s", "g", "c2"), ("XACK", "s", "g", "6-0"),
+    ("XCLAIM", "s", "g", "c3", "0", "7-0"), ("XAUTOCLAIM", "s", "g", "c4", "0", "0"),
+    ("XGROUP", "SETID", "s", "g", "0"), ("XGROUP", "DELCONSUMER", "s", "g", "c1"),
+    ("XGROUP", "DESTROY", "s", "g"), ("DEL", "s", "new"),
+]
+
+
+def test_keyspace_notifications(pair, listener):  # noqa: F811 (the fixture, imported)
+    """Every stream command notifies as Redis's t_stream.c does, byte for byte."""
+    pair.check("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    notifications(pair, listener, STREAM_COMMANDS)
