@@ -160,3 +160,15 @@ def test_a_dead_consumers_entries_are_claimed_by_the_others(caskd):
     assert sorted(done["ann"] + done["ben"] + lost) == [e for e, _ in client.xrange("jobs")]
     consumers = {c["name"]: c["pending"] for c in client.xinfo_consumers("jobs", "workers")}
     assert consumers == {b"ann": 0, b"ben": 0, b"cid": 0}
+
+
+def test_dump_of_a_stream_says_it_is_not_supported(caskd):
+    client = caskd.client()
+    client.xadd("s", {"f": "v"})
+    try:
+        client.dump("s")
+    except redis.ResponseError as error:
+        assert str(error) == "DUMP of a stream is not supported by caskd yet"
+    else:
+        raise AssertionError("DUMP of a stream answered")
+    assert client.xlen("s") == 1
