@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import redis
 
 from tests.support import kill_under_load, wait_until
@@ -165,10 +166,6 @@ def test_a_dead_consumers_entries_are_claimed_by_the_others(caskd):
 def test_dump_of_a_stream_says_it_is_not_supported(caskd):
     client = caskd.client()
     client.xadd("s", {"f": "v"})
-    try:
+    with pytest.raises(redis.ResponseError, match="DUMP of a stream is not supported"):
         client.dump("s")
-    except redis.ResponseError as error:
-        assert str(error) == "DUMP of a stream is not supported by caskd yet"
-    else:
-        raise AssertionError("DUMP of a stream answered")
     assert client.xlen("s") == 1
