@@ -36,35 +36,17 @@ import math
 import struct
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import IntEnum
 
 from sortedcontainers import SortedList
 
 from storage import streams
+from storage.encoding import ENCODING, EncodingLimits  # noqa: F401 (re-exported)
 from storage.streams import Stream
 
 _LENGTH = struct.Struct("<I")
 _DOUBLE = struct.Struct("<d")
 SNAPSHOT_CHUNK = 1 << 20  # bytes of arguments per snapshot record
-
-
-
-@dataclass
-class EncodingLimits:
-    """Redis's thresholds for its compact encodings (OBJECT ENCODING, and whether a
-    sorted set keeps -0 scores), Redis 7.0's defaults until the server sets them
-    from its config (hash-max-listpack-entries …)."""
-
-    hash_entries: int = 512
-    hash_value: int = 64
-    zset_entries: int = 128
-    zset_value: int = 64
-    intset_entries: int = 512
-
-
-ENCODING = EncodingLimits()
-
 
 class WrongType(Exception):
     """The key holds a value of another type than the operation needs."""

@@ -27,13 +27,13 @@ from itertools import pairwise
 
 from sortedcontainers import SortedDict, SortedList
 
+from storage.encoding import ENCODING
+
 MAX_ID = (1 << 128) - 1
 SEQ_MASK = (1 << 64) - 1
 NO_ENTRIES_READ = -1  # Redis's SCG_INVALID_ENTRIES_READ: the group's counter is unknown
 
-# Redis 7.0's stream-node-max-bytes and stream-node-max-entries defaults.
-NODE_MAX_BYTES = 4096
-NODE_MAX_ENTRIES = 100
+_LISTPACK_MAX = 1 << 30  # STREAM_LISTPACK_MAX_SIZE
 _LISTPACK_EMPTY = 7  # a new listpack's header and terminator
 
 _ID = struct.Struct(">QQ")
@@ -151,12 +151,16 @@ class Stream:
 
     def append(self, stream_id: int, fields: tuple[bytes, ...]) -> None:
         """Add an entry (ids grow) where Redis's streamAppendItem would: in the
-        tail node unless that is full."""
+        tail node unless that is full (stream-node-max-bytes, -entries)."""
         names = fields[0::2]
         master, node = self.nodes.peekitem(-1) if self.nodes else (stream_id, None)
-        if node is not None and (node.size + sum(map(len, fields)) >= NODE_MAX_BYTES
-                                 or node.count >= NODE_MAX_ENTRIES):
-            node = None
+        if node is not None:
+            max_bytes, max_entries = ENCODING.stream_node_bytes, ENCODING.stream_node_entries
+            if not 0 < max_bytes <= _LISTPACK_MAX:
+                max_bytes = _LISTPACK_MAX
+            if (node.size + sum(map(len, fields)) >= max_bytes
+                    or (max_entries and node.count >= max_entries)):
+                node = None
         if node is None:
             node = self.nodes[stream_id] = Node(names)
             master = stream_id

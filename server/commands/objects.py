@@ -78,6 +78,8 @@ def follow_config(config) -> None:
     ENCODING.zset_entries = config["zset-max-listpack-entries"]
     ENCODING.zset_value = config["zset-max-listpack-value"]
     ENCODING.intset_entries = config["set-max-intset-entries"]
+    ENCODING.stream_node_bytes = config["stream-node-max-bytes"]
+    ENCODING.stream_node_entries = config["stream-node-max-entries"]
 
 
 def is_small_hash(value: dict) -> bool:

@@ -29,7 +29,7 @@ from server.errors import (
     wrong_arity,
 )
 from server.replies import help_reply
-from storage.datatypes import Op
+from storage.datatypes import ENCODING, Op
 from storage.engine import now_ms
 from storage.streams import (
     MAX_ID,
@@ -195,8 +195,11 @@ def _parse_trim_args(argv: list[bytes], xadd: bool) -> TrimArgs:
         if not args.approx:
             raise CommandError("ERR syntax error, LIMIT cannot be used without the special ~ "
                                "option")
-    elif args.approx:
-        args.limit = 100 * 100  # 100 * stream-node-max-entries
+    elif args.approx:  # at most 100 nodes' worth, within bounds
+        args.limit = 100 * ENCODING.stream_node_entries
+        if args.limit <= 0:
+            args.limit = 10_000
+        args.limit = min(args.limit, 1_000_000)
     return args
 
 

@@ -412,3 +412,18 @@ def test_keyspace_notifications(pair, listener):  # noqa: F811 (the fixture, imp
     """Every stream command notifies as Redis's t_stream.c does, byte for byte."""
     pair.check("CONFIG", "SET", "notify-keyspace-events", "KEA")
     notifications(pair, listener, STREAM_COMMANDS)
+
+
+def test_node_size_settings(pair2):
+    """stream-node-max-entries and -bytes decide where nodes end, so what ~ trims."""
+    pair = pair2
+    try:
+        for entries, size in (("10", "4096"), ("0", "200"), ("3", "0")):
+            run(pair, ("CONFIG", "SET", "stream-node-max-entries", entries),
+                ("CONFIG", "SET", "stream-node-max-bytes", size), ("DEL", "s"),
+                *[("XADD", "s", f"{i}-0", "f", "v" * (i % 40)) for i in range(1, 60)],
+                ("XINFO", "STREAM", "s"), ("XADD", "s", "MAXLEN", "~", "30", "60-0", "f", "v"),
+                ("XTRIM", "s", "MAXLEN", "~", "5"), ("XINFO", "STREAM", "s"))
+    finally:
+        pair.both("CONFIG", "SET", "stream-node-max-entries", "100")
+        pair.both("CONFIG", "SET", "stream-node-max-bytes", "4096")
