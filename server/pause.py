@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from server.commands.registry import MAY_REPLICATE
+
 if TYPE_CHECKING:
     from server.app import Server
     from server.commands.registry import Command
@@ -82,7 +84,7 @@ class ClientPause:
             return False
         if self.mode == ALL:
             return True
-        if command.is_write:
+        if command.is_write or MAY_REPLICATE in command.flag_set:  # EVAL, FCALL: may write
             return True
         # EXEC waits if it would run a write.
         return command.full_name == "exec" and session.multi is not None and \

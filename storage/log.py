@@ -66,6 +66,9 @@ class Log:
         self.segments: dict[int, Segment] = {}  # by number, kept in log order
         self.views: dict[int, mmap.mmap | None] = {}  # number -> map, for reads
         self.dead_bytes: dict[int, int] = {}  # number -> bytes no longer live
+        #: Segments known to hold a damaged record: compaction leaves them (and
+        #: every later one) alone until caskd-check --fix removes the damage.
+        self.damaged_segments: set[int] = set()
         self.damaged: set[int] = set()  # locations of records a read found damaged
         self._next_number = 0
         # Until start(): a stand-in no location refers to (number -1).
@@ -174,6 +177,7 @@ class Log:
     def corrupt_value(self, location: int) -> CorruptValue:
         self.damaged.add(location)
         number, offset = unpack_location(location)
+        self.damaged_segments.add(number)
         error = CorruptValue(self.segments[number].path, offset)
         log.error("%s", error)
         return error

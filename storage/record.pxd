@@ -6,8 +6,3 @@ cimport cython
 @cython.locals(start=Py_ssize_t)
 cpdef bytes value_at(buf, Py_ssize_t offset)
 
-@cython.locals(chunk=bytes, rest=bytes)
-cpdef Py_ssize_t _skip_zeros(buf, Py_ssize_t pos, Py_ssize_t end) except -1
-
-@cython.locals(pos=Py_ssize_t)
-cpdef object find_next_record(buf, Py_ssize_t start, Py_ssize_t end)

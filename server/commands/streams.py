@@ -375,13 +375,16 @@ class ReadArgs:
     streams_index: int = 0
 
 
-def _parse_read(argv: list[bytes], with_group: bool) -> ReadArgs:
+def _parse_read(argv: list[bytes], with_group: bool, in_script: bool) -> ReadArgs:
     count, block_ms, group, consumer, noack = 0, None, None, b"", False
     i = 1
     while i < len(argv):
         more = len(argv) - 1 - i
         option = argv[i].upper()
         if option == b"BLOCK" and more:
+            if in_script:  # Redis refuses it outright, rather than answer as on a timeout
+                raise CommandError(f"ERR {c_text(argv[0])} command is not allowed with "
+                                   f"BLOCK option from scripts")
             block_ms = parse_int(argv[i + 1], "ERR timeout is not an integer or out of range")
             if block_ms < 0:
                 raise CommandError("ERR timeout is negative")
@@ -418,7 +421,8 @@ def _parse_read(argv: list[bytes], with_group: bool) -> ReadArgs:
 
 def _read(client, argv: list[bytes], with_group: bool):
     """xreadCommand: what each stream has past its id, else wait (BLOCK)."""
-    args = _parse_read(argv, with_group)
+    running = client.server.scripting.running
+    args = _parse_read(argv, with_group, running is not None and running.session is client)
     retry = client.blocked is not None  # run again for a waiter: see server/blocking.py
     streams: list[Stream | None] = []
     after: list[int] = []  # MAX_ID: XREADGROUP's ">"

@@ -427,3 +427,16 @@ def test_node_size_settings(pair2):
     finally:
         pair.both("CONFIG", "SET", "stream-node-max-entries", "100")
         pair.both("CONFIG", "SET", "stream-node-max-bytes", "4096")
+
+
+def test_scripts(pair):
+    run(pair,
+        ("XADD", "s", "1-0", "f", "v"),
+        ("EVAL", "return redis.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$')", "0"),
+        ("EVAL", "return redis.pcall('xreadgroup', 'GROUP', 'g', 'c', 'BLOCK', '10', "
+                 "'STREAMS', 's', '>')", "0"),
+        ("EVAL", "return redis.call('XREAD', 'STREAMS', 's', '0')", "0"),
+        ("EVAL", "redis.call('XGROUP', 'CREATE', 's', 'g', '0'); "
+                 "return redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 's', '>')", "0"),
+        ("EVAL", "return redis.call('XADD', 's', '*', 'f', 'v') ~= nil", "0"),
+        ("XLEN", "s"), ("XPENDING", "s", "g"))
