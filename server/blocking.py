@@ -1,5 +1,6 @@
 """Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX,
-BZMPOP): a client that finds nothing waits for it, without holding up anyone else.
+BZMPOP, XREAD and XREADGROUP with BLOCK): a client that finds nothing waits for
+it, without holding up anyone else.
 
 A handler that must wait raises :class:`Blocked`. Its connection keeps the
 commands that came after it (they run once it is answered) and
@@ -45,11 +46,18 @@ class Blocked(BaseException):
     A BaseException so that it passes the dispatcher's guard against failing
     handlers (which catches Exception) on its way to the connection."""
 
-    def __init__(self, keys: list[bytes], kind: type, timeout: float) -> None:
+    def __init__(self, keys: list[bytes], kind: type, timeout: float, *,
+                 argv: list[bytes] | None = None, any_change: bool = False) -> None:
         super().__init__()
         self.keys = keys
         self.kind = kind
         self.timeout = timeout
+        # The command to run again, if not as sent (XREAD's "$" becomes the id it meant).
+        self.argv = argv
+        # Run again on any change of a key, whatever it holds then (XREADGROUP answers
+        # a deleted stream or a destroyed group with an error), not only when it holds
+        # something of ``kind``.
+        self.any_change = any_change
 
 
 def parse_timeout(arg: bytes) -> float:
@@ -75,6 +83,7 @@ class BlockState:
     argv: list[bytes]
     keys: list[tuple[int, bytes]]
     kind: type
+    any_change: bool = False
     timer: asyncio.TimerHandle | None = None
 
 
@@ -89,9 +98,10 @@ class BlockedClients:
     def block(self, client: Session, argv: list[bytes], blocked: Blocked) -> None:
         """Park ``client``, which ran ``argv`` and raised ``blocked``."""
         server = self.server
+        argv = blocked.argv or argv
         command = server.dispatcher.resolve(argv)
         state = BlockState(client, command, argv, [(client.db, key) for key in blocked.keys],
-                           blocked.kind)
+                           blocked.kind, blocked.any_change)
         for slot in dict.fromkeys(state.keys):
             self.waiters.setdefault(slot, deque()).append(state)
         if blocked.timeout:
@@ -126,11 +136,14 @@ class BlockedClients:
     def _serve_key(self, db: int, key: bytes) -> None:
         engine = self.server.engine
         for state in list(self.waiters.get((db, key), ())):
-            value = engine.get_object(db, key)
-            if not value:
-                return
-            if type(value) is not state.kind or state.client.blocked is not state:
+            if state.client.blocked is not state:
                 continue
+            if not state.any_change:
+                value = engine.get_object(db, key)
+                if not value:
+                    continue
+                if type(value) is not state.kind:
+                    continue
             try:
                 reply = self.server.dispatcher.call(state.client, state.command, state.argv)
             except Blocked:  # nothing for it after all: it waits on

@@ -17,19 +17,27 @@ if TYPE_CHECKING:
     from server.app import Server
 
 
+#: Changes Redis announces without signalModifiedKey (t_stream.c: XSETID and the
+#: consumer-group commands): neither a WATCH of the stream nor client tracking
+#: sees them, while blocked readers must (a destroyed group ends their wait).
+UNMODIFIED_EVENTS = frozenset({"xsetid", "xgroup-create", "xgroup-setid", "xgroup-destroy",
+                               "xgroup-createconsumer", "xgroup-delconsumer"})
+
+
 class Changes:
     def __init__(self, server: Server) -> None:
         self.server = server
 
     def changed(self, db: int, key: bytes, event: str) -> None:
         server = self.server
-        if server.watches:
+        modified = event not in UNMODIFIED_EVENTS
+        if server.watches and modified:
             server.watches.touch(db, (key,))
         if server.blocking.waiters:
             server.blocking.signal(db, (key,))
         if server.notifications:
             server.notifications.notify(db, key, event)
-        if server.tracking:
+        if server.tracking and modified:
             server.tracking.changed(key)
 
     def flushed(self, dbs: tuple[int, ...] | None) -> None:

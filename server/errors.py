@@ -38,6 +38,11 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+def c_text(raw: bytes) -> str:
+    """An argument as C's ``%s`` prints it into an error: up to its first NUL."""
+    return _text(raw.split(b"\0", 1)[0])
+
+
 def unknown_command(argv: list[bytes]) -> str:
     """Redis quotes the first arguments, up to about 128 bytes of them."""
     args = b""

@@ -9,6 +9,7 @@ hash      ``dict[bytes, bytes]``
 list      ``collections.deque[bytes]``
 set       ``set[bytes]``
 zset      :class:`ZSet` (member -> score, plus the (score, member) pairs sorted)
+stream    :class:`storage.streams.Stream` (entries by id, consumer groups)
 ========  ===================================================================
 
 Every change is logged as an *operation*: an op code and its arguments, applied
@@ -21,7 +22,8 @@ or arithmetic.
 A *snapshot* (written by compaction, RENAME, COPY, the STORE commands) is the
 "add" operation of the collection's type (HSET, RPUSH, SADD, ZADD) applied to a
 fresh collection, cut into chunks: the first replaces whatever the key held,
-the rest add to it.
+the rest add to it. A stream's is its counters (XSETID, on a fresh stream), its
+entries, its node layout and its groups (see :func:`storage.streams.snapshot`).
 
 Encoding: one op-code byte, then each argument as a 4-byte little-endian length
 and its bytes. Counts and indexes are decimal text; a score is its 8-byte IEEE
@@ -34,32 +36,17 @@ import math
 import struct
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import IntEnum
 
 from sortedcontainers import SortedList
 
+from storage import streams
+from storage.encoding import ENCODING, EncodingLimits  # noqa: F401 (re-exported)
+from storage.streams import Stream
+
 _LENGTH = struct.Struct("<I")
 _DOUBLE = struct.Struct("<d")
 SNAPSHOT_CHUNK = 1 << 20  # bytes of arguments per snapshot record
-
-
-
-@dataclass
-class EncodingLimits:
-    """Redis's thresholds for its compact encodings (OBJECT ENCODING, and whether a
-    sorted set keeps -0 scores), Redis 7.0's defaults until the server sets them
-    from its config (hash-max-listpack-entries …)."""
-
-    hash_entries: int = 512
-    hash_value: int = 64
-    zset_entries: int = 128
-    zset_value: int = 64
-    intset_entries: int = 512
-
-
-ENCODING = EncodingLimits()
-
 
 class WrongType(Exception):
     """The key holds a value of another type than the operation needs."""
@@ -152,6 +139,18 @@ class Op(IntEnum):
     SREM = 12  # member ...
     ZADD = 13  # score member ... (score: 8-byte double)
     ZREM = 14  # member ...
+    # Streams: see storage/streams.py for each one's arguments.
+    XADD = 15
+    XENTRIES = 16
+    XDEL = 17
+    XTRIM = 18
+    XSETID = 19
+    XGROUPSET = 20
+    XGROUPDEL = 21
+    XDELIVER = 22
+    XACK = 23
+    XDELCONSUMER = 24
+    XNODES = 25
 
 
 KIND: dict[int, type] = {
@@ -160,6 +159,7 @@ KIND: dict[int, type] = {
     Op.LINSERT: deque, Op.LREM: deque, Op.LTRIM: deque,
     Op.SADD: set, Op.SREM: set,
     Op.ZADD: ZSet, Op.ZREM: ZSet,
+    **{Op[name]: Stream for name in streams.APPLY},
 }
 ADD_OP: dict[type, Op] = {dict: Op.HSET, deque: Op.RPUSH, set: Op.SADD, ZSet: Op.ZADD}
 _OP_BYTES = {op: bytes((op,)) for op in Op}
@@ -344,6 +344,7 @@ _APPLY = {
     Op.HSET: _hset, Op.HDEL: _hdel, Op.LPUSH: _lpush, Op.RPUSH: _rpush, Op.LPOP: _lpop,
     Op.RPOP: _rpop, Op.LSET: _lset, Op.LINSERT: _linsert, Op.LREM: _lrem, Op.LTRIM: _ltrim,
     Op.SADD: _sadd, Op.SREM: _srem, Op.ZADD: _zadd, Op.ZREM: _zrem,
+    **{Op[name]: apply_op for name, apply_op in streams.APPLY.items()},
 }
 
 
@@ -374,6 +375,10 @@ def snapshot(obj: object) -> Iterator[bytes]:
     """A collection as logged operations: the first replaces the key (a snapshot
     record), the others add to it. A non-empty collection gives at least one."""
     kind = type(obj)
+    if kind is Stream:  # its counters, entries and groups: several kinds of op
+        for name, args in streams.snapshot(obj, SNAPSHOT_CHUNK):
+            yield encode(Op[name], args)
+        return
     if kind is ZSet:
         pack = _DOUBLE.pack
         units = ((pack(score), member) for score, member in obj.order)
@@ -396,6 +401,6 @@ def snapshot(obj: object) -> Iterator[bytes]:
 
 def copy(obj: object) -> object:
     """An independent copy of a collection (COPY)."""
-    if type(obj) is ZSet:
+    if type(obj) in (ZSet, Stream):
         return obj.copy()
     return type(obj)(obj)

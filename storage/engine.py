@@ -278,7 +278,8 @@ class Engine:
         if self.changes is not None and op_changed(op, current, value, result):
             if current is None and value:
                 self.changes.changed(db, key, "new")
-            self.changes.changed(db, key, event or OP_EVENTS[op])
+            if event or OP_EVENTS[op]:  # "": an op Redis announces nothing for
+                self.changes.changed(db, key, event or OP_EVENTS[op])
             if not value:
                 self.changes.changed(db, key, "del")
         return result

@@ -37,11 +37,17 @@ OP_EVENTS: dict[Op, str] = {
     Op.LSET: "lset", Op.LINSERT: "linsert", Op.LREM: "lrem", Op.LTRIM: "ltrim",
     Op.SADD: "sadd", Op.SREM: "srem",
     Op.ZADD: "zadd", Op.ZREM: "zrem",
+    # t_stream.c's; "": Redis announces nothing (XACK, XREADGROUP's deliveries),
+    # so nothing is reported unless the caller names an event.
+    Op.XADD: "xadd", Op.XENTRIES: "xadd", Op.XNODES: "", Op.XDEL: "xdel", Op.XTRIM: "xtrim",
+    Op.XSETID: "xsetid", Op.XGROUPSET: "xgroup-create", Op.XGROUPDEL: "xgroup-destroy",
+    Op.XDELIVER: "", Op.XACK: "", Op.XDELCONSUMER: "xgroup-delconsumer",
 }
 
 #: Operations whose result says whether they changed anything (a count removed
 #: or added, the elements popped); the others change any collection they meet.
-_RESULT_TELLS = frozenset({Op.HDEL, Op.LPOP, Op.RPOP, Op.LREM, Op.SADD, Op.SREM, Op.ZREM})
+_RESULT_TELLS = frozenset({Op.HDEL, Op.LPOP, Op.RPOP, Op.LREM, Op.SADD, Op.SREM, Op.ZREM,
+                           Op.XDEL, Op.XACK, Op.XGROUPDEL})
 
 
 def op_changed(op: Op, before: object, after: object, result: object) -> bool:

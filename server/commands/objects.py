@@ -22,8 +22,10 @@ from server.blocking import Blocked, parse_timeout
 from server.commands.strings import stored_int
 from server.errors import SYNTAX, CommandError, parse_int
 from storage.datatypes import ENCODING, ZSet
+from storage.streams import Stream
 
-TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset"}
+TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset",
+              Stream: "stream"}
 OUT_OF_RANGE = "ERR value is out of range"
 MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
 NUMKEYS = "ERR numkeys should be greater than 0"
@@ -60,6 +62,8 @@ def encoding(value: object) -> str:
     kind = type(value)
     if kind is deque:
         return "quicklist"
+    if kind is Stream:
+        return "stream"
     if kind is ZSet:
         return "listpack" if value.listpack else "skiplist"
     if kind is dict:
@@ -74,6 +78,8 @@ def follow_config(config) -> None:
     ENCODING.zset_entries = config["zset-max-listpack-entries"]
     ENCODING.zset_value = config["zset-max-listpack-value"]
     ENCODING.intset_entries = config["set-max-intset-entries"]
+    ENCODING.stream_node_bytes = config["stream-node-max-bytes"]
+    ENCODING.stream_node_entries = config["stream-node-max-entries"]
 
 
 def is_small_hash(value: dict) -> bool:

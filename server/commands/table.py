@@ -24,6 +24,7 @@ from server.commands import (
     pubsub,
     sets,
     sort,
+    streams,
     strings,
     transactions,
     zsets,
@@ -328,6 +329,77 @@ TABLE: list[Command] = [
     C("zscan", -3, "readonly", 1, 1, 1, zsets.zscan,
       "Incrementally iterate sorted sets elements and associated scores", "sorted-set", "2.8.0"),
 
+    # streams
+    C("xadd", -5, "write denyoom fast", 1, 1, 1, streams.xadd,
+      "Appends a new entry to a stream", "stream", "5.0.0"),
+    C("xlen", 2, "readonly fast", 1, 1, 1, streams.xlen,
+      "Return the number of entries in a stream", "stream", "5.0.0"),
+    C("xrange", -4, "readonly", 1, 1, 1, streams.xrange,
+      "Return a range of elements in a stream, with IDs matching the specified IDs "
+      "interval", "stream", "5.0.0"),
+    C("xrevrange", -4, "readonly", 1, 1, 1, streams.xrevrange,
+      "Return a range of elements in a stream, with IDs matching the specified IDs "
+      "interval, in reverse order (from greater to smaller IDs) compared to XRANGE",
+      "stream", "5.0.0"),
+    C("xdel", -3, "write fast", 1, 1, 1, streams.xdel,
+      "Removes the specified entries from the stream. Returns the number of items actually "
+      "deleted, that may be different from the number of IDs passed in case certain IDs do "
+      "not exist.", "stream", "5.0.0"),
+    C("xtrim", -4, "write", 1, 1, 1, streams.xtrim,
+      "Trims the stream to (approximately if '~' is passed) a certain size", "stream",
+      "5.0.0"),
+    C("xsetid", -3, "write denyoom fast", 1, 1, 1, streams.xsetid,
+      "An internal command for replicating stream values", "stream", "5.0.0"),
+    C("xread", -4, "readonly blocking movablekeys", 0, 0, 0, streams.xread,
+      "Return never seen elements in multiple streams, with IDs greater than the ones "
+      "reported by the caller for each stream. Can block.", "stream", "5.0.0",
+      movable_keys=streams.keys_after_streams(1)),
+    C("xreadgroup", -7, "write blocking movablekeys", 0, 0, 0, streams.xreadgroup,
+      "Return new entries from a stream using a consumer group, or access the history of "
+      "the pending entries for a given consumer. Can block.", "stream", "5.0.0",
+      movable_keys=streams.keys_after_streams(4)),
+    C("xack", -4, "write fast", 1, 1, 1, streams.xack,
+      "Marks a pending message as correctly processed, effectively removing it from the "
+      "pending entries list of the consumer group. Return value of the command is the "
+      "number of messages successfully acknowledged, that is, the IDs we were actually "
+      "able to resolve in the PEL.", "stream", "5.0.0"),
+    C("xpending", -3, "readonly", 1, 1, 1, streams.xpending,
+      "Return information and entries from a stream consumer group pending entries list, "
+      "that are messages fetched but never acknowledged.", "stream", "5.0.0"),
+    C("xclaim", -6, "write fast", 1, 1, 1, streams.xclaim,
+      "Changes (or acquires) ownership of a message in a consumer group, as if the message "
+      "was delivered to the specified consumer.", "stream", "5.0.0"),
+    C("xautoclaim", -6, "write fast", 1, 1, 1, streams.xautoclaim,
+      "Changes (or acquires) ownership of messages in a consumer group, as if the messages "
+      "were delivered to the specified consumer.", "stream", "6.2.0"),
+    container("xgroup", -2, "", "A container for consumer groups commands", "stream",
+              "5.0.0", [
+                  C("create", -5, "write denyoom", 2, 2, 1, streams.xgroup_create,
+                    "Create a consumer group.", "stream", "5.0.0"),
+                  C("setid", -5, "write", 2, 2, 1, streams.xgroup_setid,
+                    "Set a consumer group to an arbitrary last delivered ID value.",
+                    "stream", "5.0.0"),
+                  C("destroy", 4, "write", 2, 2, 1, streams.xgroup_destroy,
+                    "Destroy a consumer group.", "stream", "5.0.0"),
+                  C("createconsumer", 5, "write denyoom", 2, 2, 1,
+                    streams.xgroup_createconsumer,
+                    "Create a consumer in a consumer group.", "stream", "6.2.0"),
+                  C("delconsumer", 5, "write", 2, 2, 1, streams.xgroup_delconsumer,
+                    "Delete a consumer from a consumer group.", "stream", "5.0.0"),
+                  C("help", 2, "loading stale", 0, 0, 0, streams.xgroup_help,
+                    "Show helpful text about the different subcommands", "stream", "5.0.0"),
+              ]),
+    container("xinfo", -2, "", "A container for stream introspection commands", "stream",
+              "5.0.0", [
+                  C("stream", -3, "readonly", 2, 2, 1, streams.xinfo_stream,
+                    "Get information about a stream", "stream", "5.0.0"),
+                  C("groups", 3, "readonly", 2, 2, 1, streams.xinfo_groups,
+                    "List the consumer groups of a stream", "stream", "5.0.0"),
+                  C("consumers", 4, "readonly", 2, 2, 1, streams.xinfo_consumers,
+                    "List the consumers in a consumer group", "stream", "5.0.0"),
+                  C("help", 2, "loading stale", 0, 0, 0, streams.xinfo_help,
+                    "Show helpful text about the different subcommands", "stream", "5.0.0"),
+              ]),
     # geo
     C("geoadd", -5, "write denyoom", 1, 1, 1, geo.geoadd,
       "Add one or more geospatial items in the geospatial index represented using a "

@@ -8,6 +8,7 @@ without one are not compared at all; the README's compatibility table says the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -296,6 +297,65 @@ SCRIPTING_SANDBOX = Difference(
     "caskd's functions are Python ones (userdata to Lua, not function), and its read-only "
     "tables are proxies (Redis patches its Lua instead); not compared.")
 
+
+def _flat(reply: Any) -> Any:
+    """A reply with RESP3 maps as RESP2's flat arrays, so both compare alike."""
+    if isinstance(reply, dict):
+        return [part for key, value in reply.items() for part in (_flat(key), _flat(value))]
+    if isinstance(reply, list):
+        return [_flat(item) for item in reply]
+    return reply
+
+
+_STREAM_ID = re.compile(rb"(\d+)-(\d+)")
+_CLOCK_SLACK = 5000  # ms: two servers read their clocks at different instants
+
+
+def _clock_close(a: Any, b: Any, idle_at: frozenset[int] = frozenset()) -> bool:
+    """Equal, except for what the clock decides: absolute times in ms (both past
+    2001), ids made by "*" (their ms part; the sequence of either may be anything),
+    and the items at positions ``idle_at`` of a row (idle times)."""
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return False
+        return all(abs(x - y) <= _CLOCK_SLACK if i in idle_at and isinstance(x, int)
+                   and isinstance(y, int) else _clock_close(x, y, idle_at)
+                   for i, (x, y) in enumerate(zip(a, b, strict=True)))
+    if isinstance(a, int) and isinstance(b, int) and min(a, b) > 10**12:
+        return abs(a - b) <= _CLOCK_SLACK
+    if isinstance(a, bytes) and isinstance(b, bytes) and a != b:
+        ids = _STREAM_ID.fullmatch(a), _STREAM_ID.fullmatch(b)
+        return all(ids) and min(int(ids[0][1]), int(ids[1][1])) > 10**12 and \
+            abs(int(ids[0][1]) - int(ids[1][1])) <= _CLOCK_SLACK
+    return a == b
+
+
+def _named_idle(a: Any, b: Any) -> bool:
+    """XINFO CONSUMERS: each consumer's fields, "idle" within the clock's slack."""
+    a, b = _flat(a), _flat(b)
+    if not (isinstance(a, list) and isinstance(b, list)) or len(a) != len(b):
+        return a == b
+    return all(_clock_close(x, y, frozenset({5})) for x, y in zip(a, b, strict=True))
+
+
+STREAM_CLOCK = Difference(
+    "stream ids XADD makes with \"*\", and the delivery and seen times of XINFO STREAM FULL",
+    "not a difference in behaviour: each server reads its own clock. Compared: the same "
+    "shape, the ms part of such ids and absolute times within 5 s of each other.",
+    lambda a, b: _clock_close(_flat(a), _flat(b)))
+PENDING_IDLE = Difference(
+    "idle times in XPENDING's extended form",
+    "each server measures them on its own clock: compared within 5 s, the other fields "
+    "byte for byte.",
+    lambda a, b: _clock_close(a, b, frozenset({2})))
+CONSUMER_IDLE = Difference(
+    "idle times in XINFO CONSUMERS", "as PENDING_IDLE.", _named_idle)
+BLOCKED_XREAD_SEVERAL = Difference(
+    "what a client waiting in XREAD BLOCK on several streams gets when one of them grows",
+    "Redis answers with the stream that got the entry; caskd runs the XREAD again and "
+    "answers with every stream that has news for it then (more than one only when a "
+    "transaction or script fed several). Not compared.")
+
 DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
                PUBSUB_CHANNEL_ORDER, OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS,
                ACL_RULE_ORDER, ACL_CAT_COMMANDS, CONFIG_GET_ORDER, CLIENT_TRACKING, CLIENT_FIGURES,
@@ -303,4 +363,5 @@ DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT
                HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
                COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE, SORT_STALE_ERANGE,
                SORT_TIES_IN_HASH_ORDER, PARTIAL_SORT_TIES, CONFIG_SET_UP_DIFFERENTLY,
-               DUMP_PAYLOAD, FUNCTION_ORDER, SCRIPTING_SANDBOX]
+               DUMP_PAYLOAD, FUNCTION_ORDER, SCRIPTING_SANDBOX,
+               STREAM_CLOCK, PENDING_IDLE, CONSUMER_IDLE, BLOCKED_XREAD_SEVERAL]

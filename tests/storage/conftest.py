@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 import storage.engine
+from storage.compaction import MergeInput, merge
 from storage.engine import Engine
+from storage.segment import list_segments
 
 
 class FakeClock:
@@ -61,6 +63,22 @@ def crash_image(source: Path, target: Path) -> Path:
     with exactly the bytes written so far (the page cache survives a crash)."""
     shutil.copytree(source, target)
     return target
+
+
+def merged_crash_images(data_dir: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """Merge every segment of a closed ``data_dir``, then yield (inputs kept, image)
+    for each way a crash between publishing the merge's outputs and retiring its
+    inputs (oldest first) can leave the directory: all inputs kept, down to none."""
+    inputs = [data_dir / f"{major:010d}-{minor:04d}.log" for major, minor in
+              list_segments(data_dir)]
+    last = max(major for major, _ in list_segments(data_dir))
+    merge([MergeInput(n, path) for n, path in enumerate(inputs)], data_dir, last, 1,
+          1 << 20, 0, 16)
+    for kept in range(len(inputs), -1, -1):
+        image = crash_image(data_dir, tmp_path / f"image{kept}")
+        for path in inputs[:len(inputs) - kept]:
+            (image / path.name).unlink()
+        yield kept, image
 
 
 def segment_files(directory: Path) -> list[Path]:

@@ -11,12 +11,10 @@ from hypothesis import strategies as st
 
 import storage.datatypes
 from storage import datatypes as coll
-from storage.compaction import MergeInput, merge
 from storage.datatypes import Op, WrongType, ZSet, zadd_args
 from storage.engine import Engine
-from storage.segment import list_segments
 
-from .conftest import crash_image, segment_files
+from .conftest import merged_crash_images, segment_files
 from .test_compaction import compact, finish_compaction
 
 
@@ -190,15 +188,7 @@ def test_crash_between_publishing_and_retiring_inputs(open_engine, data_dir, tmp
     engine._log.rotate()
     before = contents(engine, dbs=[0])
     engine.close()
-    inputs = [data_dir / f"{major:010d}-{minor:04d}.log" for major, minor in
-              list_segments(data_dir)]
-    last = max(major for major, _ in list_segments(data_dir))
-    merge([MergeInput(n, path) for n, path in enumerate(inputs)], data_dir, last, 1,
-          1 << 20, 0, 16)
-    for kept in range(len(inputs), -1, -1):
-        image = crash_image(data_dir, tmp_path / f"image{kept}")
-        for path in inputs[:len(inputs) - kept]:
-            (image / path.name).unlink()
+    for kept, image in merged_crash_images(data_dir, tmp_path):
         assert contents(open_engine(image), dbs=[0]) == before, kept
 
 
