@@ -1,0 +1,60 @@
+"""What a single server answers about replication and memory, caskd against
+redis-server: ROLE, REPLICAOF / SLAVEOF, and the MEMORY subcommands."""
+
+from __future__ import annotations
+
+from tests.compat.harness import decode
+from tests.compat.test_strings import run
+
+
+def test_role_and_replicaof_no_one(pair):
+    run(pair,
+        ("ROLE",), ("ROLE", "x"), ("REPLICAOF", "NO", "ONE"), ("replicaof", "no", "one"),
+        ("SLAVEOF", "NO", "ONE"), ("REPLICAOF", "NO ONE"), ("REPLICAOF", "host", "port"),
+        ("REPLICAOF", "host", "70000"), ("REPLICAOF", "host", "-1"), ("ROLE",))
+
+
+def test_replicaof_a_master_is_refused(pair):
+    """caskd does not replicate: a valid master address gets an error, not a silent OK."""
+    try:
+        redis_reply, caskd_reply = pair.both("REPLICAOF", "127.0.0.1", "1")
+    finally:
+        pair.both("REPLICAOF", "NO", "ONE")  # Redis a master again for the next test
+    assert redis_reply == b"+OK\r\n"
+    assert caskd_reply == b"-ERR caskd does not replicate: only REPLICAOF NO ONE is accepted\r\n"
+
+
+def test_memory_help_purge_and_errors(pair):
+    run(pair,
+        ("MEMORY", "HELP"), ("MEMORY", "PURGE"), ("MEMORY", "STATS", "x"),
+        ("MEMORY", "DOCTOR", "x"), ("MEMORY", "MALLOC-STATS", "x"), ("MEMORY", "NOSUCH"))
+
+
+def test_memory_stats_has_redis_fields_in_redis_order(pair):
+    """The figures are each server's own; the names, their order and the per-database
+    maps (only for databases with keys) are Redis's."""
+    pair.both("SET", "k", "v")
+    pair.both("SELECT", "3")
+    pair.both("SET", "k", "v")
+    redis_stats, caskd_stats = (decode(raw) for raw in pair.both("MEMORY", "STATS"))
+    pair.both("SELECT", "0")
+
+    def names(stats):
+        pairs = stats.items() if isinstance(stats, dict) else zip(stats[::2], stats[1::2],
+                                                                     strict=True)
+        return [(name, list(value)[::2] if isinstance(value, list) else
+                 list(value) if isinstance(value, dict) else None) for name, value in pairs]
+
+    assert names(caskd_stats) == names(redis_stats)
+    stats = dict(names(caskd_stats))
+    assert stats[b"db.3"] == [b"overhead.hashtable.main", b"overhead.hashtable.expires",
+                              b"overhead.hashtable.slot-to-keys"]
+
+
+def test_memory_malloc_stats_and_doctor_answer_as_without_jemalloc(pair):
+    """caskd's allocator is Python's, so MALLOC-STATS answers what a Redis built with
+    libc malloc does, and DOCTOR one of Redis's reports."""
+    _, malloc_stats = pair.both("MEMORY", "MALLOC-STATS")
+    assert malloc_stats == b"$45\r\nStats not supported for the current allocator\r\n"
+    _, doctor = pair.both("MEMORY", "DOCTOR")
+    assert b"Hi Sam, I can't find any memory issue in your instance." in doctor
