@@ -3,6 +3,7 @@ redis-server: ROLE, REPLICAOF / SLAVEOF, and the MEMORY subcommands."""
 
 from __future__ import annotations
 
+from tests.compat.differences import ACL_RULE_ORDER
 from tests.compat.harness import decode
 from tests.compat.test_strings import run
 
@@ -58,3 +59,32 @@ def test_memory_malloc_stats_and_doctor_answer_as_without_jemalloc(pair):
     assert malloc_stats == b"$45\r\nStats not supported for the current allocator\r\n"
     _, doctor = pair.both("MEMORY", "DOCTOR")
     assert b"Hi Sam, I can't find any memory issue in your instance." in doctor
+
+
+def test_cluster_commands_answer_cluster_mode_off(pair):
+    """Known commands (so ACL rules may name them), each saying cluster support is off."""
+    run(pair,
+        ("CLUSTER", "INFO"), ("CLUSTER", "SLOTS"), ("CLUSTER", "KEYSLOT", "k"),
+        ("CLUSTER", "HELP"), ("CLUSTER", "NOSUCH"), ("CLUSTER", "INFO", "x"), ("CLUSTER",),
+        ("ASKING",), ("READONLY",), ("READWRITE",), ("READONLY", "x"),
+        ("ACL", "SETUSER", "ops", "on", "nopass", "+cluster", "+readonly", "-cluster|reset"))
+    pair.check("ACL", "GETUSER", "ops", allow=ACL_RULE_ORDER)
+    pair.check("ACL", "DELUSER", "ops")
+
+
+def test_command_info_rows(pair2):
+    """Arity, flags, key positions and ACL categories as Redis's table has them (flags
+    and categories are sets, in any order)."""
+    names = ("role", "replicaof", "slaveof", "memory", "cluster", "asking", "readonly",
+             "readwrite", "zintercard")
+    for name in names:
+        expected, actual = map(decode, pair2.both("COMMAND", "INFO", name))
+        assert actual[0][:2] == expected[0][:2]
+        assert actual[0][3:6] == expected[0][3:6]
+        assert sorted(actual[0][2]) == sorted(expected[0][2]), name
+        assert sorted(actual[0][6]) == sorted(expected[0][6]), name
+        expected_subs = sorted((sub[0], sub[1], sorted(sub[2]), sorted(sub[6]))
+                               for sub in expected[0][9])
+        actual_subs = sorted((sub[0], sub[1], sorted(sub[2]), sorted(sub[6]))
+                             for sub in actual[0][9])
+        assert actual_subs == expected_subs, name
