@@ -3,6 +3,8 @@ redis-server: ROLE, REPLICAOF / SLAVEOF, and the MEMORY subcommands."""
 
 from __future__ import annotations
 
+import re
+
 from tests.compat.differences import ACL_RULE_ORDER
 from tests.compat.harness import decode
 from tests.compat.test_strings import run
@@ -88,3 +90,25 @@ def test_command_info_rows(pair2):
         actual_subs = sorted((sub[0], sub[1], sorted(sub[2]), sorted(sub[6]))
                              for sub in actual[0][9])
         assert actual_subs == expected_subs, name
+
+
+def _shape(raw: bytes) -> list[int]:
+    """The drawing's size: the characters on each line, colour codes aside (the art
+    itself is random)."""
+    return [len(re.sub(r"\x1b\[[0-9;]*m", "", line)) for line in raw.decode().split("\n")]
+
+
+def test_lolwut(pair):
+    """Redis 7.0's LOLWUT is its version line; VERSION 5 and 6 draw random art whose
+    size, layout and caption are Redis's."""
+    run(pair,
+        ("LOLWUT",), ("LOLWUT", "VERSION", "7"), ("LOLWUT", "10", "20"),
+        ("LOLWUT", "VERSION", "x"), ("LOLWUT", "VERSION"), ("lolwut", "version", "-1"),
+        ("LOLWUT", "VERSION", "5", "x"), ("LOLWUT", "VERSION", "6", "1", "x"))
+    for args in (("5",), ("5", "1", "1", "1"), ("5", "40", "3", "5"), ("5", "0", "300", "-1"),
+                 ("6",), ("6", "10", "3"), ("6", "0", "0")):
+        redis_art, caskd_art = pair.both("LOLWUT", "VERSION", *args)
+        redis_text, caskd_text = (decode(raw) for raw in (redis_art, caskd_art))
+        redis_text, caskd_text = (getattr(t, "data", t) for t in (redis_text, caskd_text))
+        assert _shape(caskd_text) == _shape(redis_text), args
+        assert caskd_text.split(b"\n")[-2:] == redis_text.split(b"\n")[-2:], args
