@@ -3,10 +3,10 @@
 `make test-peers` runs this: it downloads the pinned redis-py sdist from PyPI into
 .cache/ (once; the sdist carries redis-py's tests/), starts caskd and a real
 redis-server on free ports, runs the files in scripts/redis_py_deselected.py
-against each with `--redis-url`, and prints pass/fail/skip/deselected counts for
-both. It exits non-zero if any selected test fails on either server, so a failure
-the control shares is redis-py's own and belongs in the deselection lists, and one
-only caskd has is caskd's to fix.
+against each with `--redis-url`, in RESP3 (redis-py 8's default) and RESP2, and
+prints pass/fail/skip/deselected counts for each. It exits non-zero if any selected
+test fails on either server, so a failure the control shares is redis-py's own and
+belongs in the deselection lists, and one only caskd has is caskd's to fix.
 """
 
 from __future__ import annotations
@@ -113,12 +113,12 @@ def read_junit(path: Path, deselected_count: int) -> Counts:
     return counts
 
 
-def run_suite(suite: Path, port: int, junit: Path, extra: list[str]) -> Counts:
+def run_suite(suite: Path, port: int, protocol: int, junit: Path, extra: list[str]) -> Counts:
     markers = " and ".join(f"not {marker}" for marker in DESELECTED_MARKERS)
     nodes = deselected()
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
             "-q", "--tb=short", "-W", "ignore", "--timeout", "60",
-            f"--redis-url=redis://127.0.0.1:{port}/0",
+            f"--redis-url=redis://127.0.0.1:{port}/0", f"--protocol={protocol}",
             # Never the suite's default localhost:6479 (a modules server): nothing listens here.
             f"--redis-mod-url=redis://127.0.0.1:{free_port()}",
             "-m", markers, f"--junitxml={junit}", *extra, *TEST_FILES]
@@ -144,27 +144,33 @@ def deselected_count(pytest_output: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", choices=["caskd", "redis", "both"], default="both")
+    parser.add_argument("--protocol", type=int, choices=[2, 3], action="append",
+                        help="RESP version (default: 3, then 2)")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (e.g. -k name)")
     args = parser.parse_args(argv)
     suite = suite_dir()
     servers = ["redis", "caskd"] if args.server == "both" else [args.server]
     if "redis" in servers and shutil.which("redis-server") is None:
         sys.exit("redis-server is not installed (apt-get install redis-server)")
+    protocols = args.protocol or [3, 2]
     results: dict[str, Counts] = {}
     with tempfile.TemporaryDirectory(prefix="caskd-peers-") as tmp:
         for server in servers:
             port = free_port()
             data = Path(tmp) / server
             data.mkdir()
-            print(f"== redis-py {REDIS_PY_VERSION} suite against {server} on port {port}",
-                  flush=True)
             with running(server, server_argv(server, port, data), port,
                          Path(tmp) / f"{server}.log"):
-                results[server] = run_suite(suite, port, Path(tmp) / f"{server}.xml",
-                                            args.pytest_args)
+                for protocol in protocols:
+                    run = f"{server} RESP{protocol}"
+                    print(f"== redis-py {REDIS_PY_VERSION} suite against {run} on port {port}",
+                          flush=True)
+                    results[run] = run_suite(suite, port, protocol,
+                                             Path(tmp) / f"{server}-{protocol}.xml",
+                                             args.pytest_args)
     print(f"\nredis-py {REDIS_PY_VERSION}: {', '.join(TEST_FILES)}")
-    for server, counts in results.items():
-        print(f"{server:>6}: {counts.passed} passed, {counts.failed} failed, "
+    for run, counts in results.items():
+        print(f"{run:>12}: {counts.passed} passed, {counts.failed} failed, "
               f"{counts.skipped} skipped, {counts.deselected} deselected")
         for node in counts.failures:
             print(f"        FAILED {node}")
