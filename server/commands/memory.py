@@ -68,13 +68,13 @@ def memory_stats(client, argv: list[bytes]) -> dict[bytes, object]:
     return {name.encode(): value for name, value in stats.items()}
 
 
-_EMPTY = ("Hi Sam, this instance is empty or is using very little memory, my issues detector "
+EMPTY = ("Hi Sam, this instance is empty or is using very little memory, my issues detector "
           "can't be used in these conditions. Please, leave for your mission on Earth and fill "
           "it with some data. The new Sam and I will be back to our programming as soon as I "
           "finished rebooting.\n")
-_HEALTHY = ("Hi Sam, I can't find any memory issue in your instance. I can only account for "
+HEALTHY = ("Hi Sam, I can't find any memory issue in your instance. I can only account for "
             "what occurs on this base.\n")
-_BIG_PEAK = (
+BIG_PEAK = (
     "Sam, I detected a few issues in this Redis instance memory implants:\n\n"
     " * Peak memory: In the past this instance used more than 150% the memory that is "
     "currently using. The allocator is normally not able to release memory after a peak, so "
@@ -92,8 +92,8 @@ def memory_doctor(client, argv: list[bytes]) -> Verbatim:
     replica buffers and cached scripts, none of which it has."""
     used, peak = memory_figures()
     if used < 5 * 1024 * 1024:
-        return Verbatim(_EMPTY)
-    return Verbatim(_BIG_PEAK if peak / used > 1.5 else _HEALTHY)
+        return Verbatim(EMPTY)
+    return Verbatim(BIG_PEAK if peak / used > 1.5 else HEALTHY)
 
 
 def memory_malloc_stats(client, argv: list[bytes]) -> bytes:
