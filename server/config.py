@@ -406,6 +406,8 @@ _EFFECTIVE = (
     # caskd's own
     _int("caskd-dead-ratio-percent", 50, 1, 100),  # compact when this much is dead
     _memory("caskd-segment-size", 64 * 1024**2, 1024, 1 << 30),
+    _int("http-port", 0, 0, 65535, mutable=False),  # REST and metrics: server/http/
+    _string("http-bind", "", nullable=True, mutable=False),  # unset: ``bind``'s addresses
 )
 
 _NO_SNAPSHOTS = "caskd writes no RDB snapshots: every write is in its log already"

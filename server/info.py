@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from server import compiled
+
 if TYPE_CHECKING:
     from server.app import Server
     from server.session import Session
@@ -73,6 +75,7 @@ def _server(server: Server) -> dict:
     return {
         "redis_version": server.redis_version,
         "caskd_version": server.caskd_version,
+        "caskd_compiled": "yes" if compiled.status()[0] else "no",
         "redis_git_sha1": "00000000",
         "redis_git_dirty": 0,
         "redis_mode": "standalone",
@@ -166,6 +169,7 @@ def _persistence(server: Server) -> dict:
         "caskd_last_fsync_time": int(figures["last_fsync_time"]),
         "caskd_load_seconds": f"{figures['load_seconds']:.3f}",
         "caskd_torn_bytes_dropped": figures["torn_bytes_dropped"],
+        "caskd_damaged_records": figures["damaged_records"],
         "caskd_last_write_error": last_error.strerror if last_error else "",
     }
 

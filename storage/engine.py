@@ -318,6 +318,7 @@ class Engine:
         else:
             log.append(RecordType.RENAME, db, key, bytes((target_db,)) + target)
             keyspace.rename(db, key, target_db, target)
+        self._report(target_db, target, "new")  # Redis deletes the target, then adds it
         self._report(db, key, events[0])
         self._report(target_db, target, events[1])
         return True
@@ -517,6 +518,9 @@ class Engine:
             "last_fsync_time": self._log.syncer.last_sync_time,
             "pending_bytes": self.pending_bytes,
             "write_error": str(self.last_error) if self.last_error else None,
+            "damaged_records": len(self._log.damaged),
+            "fsync_counts": list(self._log.syncer.fsync_counts),  # per FSYNC_BUCKETS
+            "fsync_seconds": self._log.syncer.fsync_seconds,
             **self.stats,
         }
 
