@@ -44,7 +44,7 @@ test: install
 
 # redis-py's own test suite (pinned sdist, fetched into .cache/) against caskd and,
 # as the control, redis-server; what is left out and why: scripts/redis_py_deselected.py.
-# ARGS go to pytest: make test-peers ARGS="-- -k zintercard"
+# ARGS go to the runner, pytest options after --: ARGS="--server caskd -- -k zintercard"
 test-peers: install
 	$(PY) -m scripts.redis_py_suite $(ARGS)
 
