@@ -114,14 +114,21 @@ def _clients(server: Server) -> dict:
     }
 
 
+def memory_figures() -> tuple[int, int]:
+    """(used, peak) bytes: the process's resident set now and at its largest (INFO
+    memory, MEMORY STATS)."""
+    used = _rss_bytes()
+    return used, max(used, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+
+
 def _memory(server: Server) -> dict:
-    rss = _rss_bytes()
+    rss, peak = memory_figures()
     return {
         "used_memory": rss,
         "used_memory_human": _human(rss),
         "used_memory_rss": rss,
         "used_memory_rss_human": _human(rss),
-        "used_memory_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "used_memory_peak": peak,
         **_scripting_memory(server),
         "maxmemory": server.config["maxmemory"],
         "maxmemory_human": _human(server.config["maxmemory"]),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -186,6 +187,10 @@ class Engine:
 
     def expires_count(self, db: int) -> int:
         return len(self._keyspace.expires[db])
+
+    def table_sizes(self, db: int) -> tuple[int, int]:
+        """Bytes of ``db``'s index dict and TTL dict themselves (MEMORY STATS)."""
+        return sys.getsizeof(self._keyspace.keydirs[db]), sys.getsizeof(self._keyspace.expires[db])
 
     def keys(self, db: int) -> Iterator[bytes]:
         """Every live key of ``db`` (a snapshot: safe to change the db meanwhile)."""

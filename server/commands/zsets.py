@@ -530,9 +530,11 @@ def _aggregate(total: float, value: float, how: bytes) -> float:
     return value if value > total else total
 
 
-def _sources(client, argv: list[bytes], name: str, store: bool, difference: bool):
+def _sources(client, argv: list[bytes], name: str, store: bool, difference: bool,
+             cardinality: bool = False):
     """The input keys (sorted sets or sets; None for a missing one), their
-    weights, AGGREGATE and WITHSCORES."""
+    weights, AGGREGATE, WITHSCORES and (ZINTERCARD, the only one taking no other
+    option) LIMIT, 0 for none, as Redis's zunionInterDiffGenericCommand parses them."""
     numkeys_at = 2 if store else 1
     numkeys = parse_int(argv[numkeys_at])
     if numkeys < 1:
@@ -549,11 +551,18 @@ def _sources(client, argv: list[bytes], name: str, store: bool, difference: bool
             raise CommandError(WRONGTYPE)
         inputs.append(value)
     weights = [1.0] * numkeys
-    how, with_scores = b"SUM", False
+    how, with_scores, limit = b"SUM", False, 0
     j = numkeys_at + 1 + numkeys
     while j < len(argv):
         option, left = argv[j].upper(), len(argv) - j
-        if not difference and option == b"WEIGHTS" and left >= numkeys + 1:
+        if cardinality:
+            if option != b"LIMIT" or left < 2:
+                raise CommandError(SYNTAX)
+            limit = parse_int(argv[j + 1], "ERR LIMIT can't be negative")
+            if limit < 0:
+                raise CommandError("ERR LIMIT can't be negative")
+            j += 2
+        elif not difference and option == b"WEIGHTS" and left >= numkeys + 1:
             weights = [_score(arg, "ERR weight value is not a float")
                        for arg in argv[j + 1:j + 1 + numkeys]]
             j += numkeys + 1
@@ -567,7 +576,7 @@ def _sources(client, argv: list[bytes], name: str, store: bool, difference: bool
             j += 1
         else:
             raise CommandError(SYNTAX)
-    return inputs, weights, how, with_scores
+    return inputs, weights, how, with_scores, limit
 
 
 def _scored(value) -> dict[bytes, float]:
@@ -614,7 +623,7 @@ def _combine(inputs: list, weights: list[float], how: bytes, op: str) -> dict[by
 
 def _algebra(client, argv: list[bytes], op: str, name: str):
     store = name.endswith("store")
-    inputs, weights, how, with_scores = _sources(client, argv, name, store, op == "diff")
+    inputs, weights, how, with_scores, _ = _sources(client, argv, name, store, op == "diff")
     result = _combine(inputs, weights, how, op)
     pairs = sorted((score, member) for member, score in result.items())
     if store:
@@ -656,6 +665,15 @@ def zinter(client, argv: list[bytes]):
 
 def zdiff(client, argv: list[bytes]):
     return _algebra(client, argv, "diff", "zdiff")
+
+
+def zintercard(client, argv: list[bytes]):
+    """ZINTERCARD numkeys key [key ...] [LIMIT limit]: the intersection's size,
+    at most ``limit`` (0: no limit)."""
+    inputs, weights, how, _, limit = _sources(client, argv, "zintercard", False, False,
+                                              cardinality=True)
+    size = len(_combine(inputs, weights, how, "inter"))
+    return min(size, limit) if limit else size
 
 
 def zscan(client, argv: list[bytes]):

@@ -143,6 +143,17 @@ COMMAND_DOCS = Difference(
     "COMMAND DOCS, and COMMAND INFO's key specs and tips",
     "caskd's table holds summary, since, group and subcommands, not Redis's argument "
     "specs, complexity, history, key specs or tips; those come back empty.")
+REPLICAOF = Difference(
+    "REPLICAOF / SLAVEOF host port",
+    "caskd does not replicate: it is always a master without replicas (ROLE, INFO "
+    "replication), REPLICAOF NO ONE is Redis's OK, and a master address is refused with "
+    "-ERR caskd does not replicate rather than accepted and never acted on.")
+MEMORY_FIGURES = Difference(
+    "MEMORY STATS' figures, MEMORY MALLOC-STATS",
+    "the names, their order and the per-database maps are Redis's; the figures are "
+    "caskd's process (the resident set, the index's dict sizes; 0 for what it has not: "
+    "replication backlog, replica buffers, Lua caches). Its allocator is Python's, so "
+    "MALLOC-STATS answers what a Redis built with libc malloc answers.")
 SAVE_IS_COMPACTION = Difference(
     "what SAVE and BGSAVE do",
     "there is no RDB file: SAVE fsyncs the log and compacts it, blocking, as SAVE blocks; "

@@ -206,6 +206,21 @@ def test_algebra(pair, command):
         (command, "1", "nokey"), (command, "0", "a"), (command, "2", "a"))
 
 
+def test_intercard(pair):
+    """ZINTERCARD: sets count as sorted sets; LIMIT is its only option."""
+    run(pair,
+        ("ZADD", "a", "1", "x", "2", "y", "3", "z"), ("ZADD", "b", "10", "y", "20", "z"),
+        ("SADD", "s", "y", "w"), ("SET", "str", "v"),
+        ("ZINTERCARD", "2", "a", "b"), ("ZINTERCARD", "3", "a", "b", "s"),
+        ("ZINTERCARD", "2", "a", "b", "LIMIT", "1"), ("ZINTERCARD", "2", "a", "b", "limit", "0"),
+        ("ZINTERCARD", "1", "a", "LIMIT", "10"), ("ZINTERCARD", "2", "a", "nokey"),
+        ("ZINTERCARD", "1", "a", "LIMIT", "-1"), ("ZINTERCARD", "1", "a", "LIMIT", "x"),
+        ("ZINTERCARD", "1", "a", "LIMIT"), ("ZINTERCARD", "1", "a", "WITHSCORES"),
+        ("ZINTERCARD", "2", "a", "b", "WEIGHTS", "1", "2"), ("ZINTERCARD", "0", "a"),
+        ("ZINTERCARD", "x", "a"), ("ZINTERCARD", "3", "a"), ("ZINTERCARD", "2", "a", "str"),
+        ("ZINTERCARD",), ("ZINTERCARD", "1"))
+
+
 def test_rangestore(pair):
     run(pair,
         ("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"),
