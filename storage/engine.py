@@ -283,8 +283,9 @@ class Engine:
         if self.changes is not None and op_changed(op, current, value, result):
             if current is None and value:
                 self.changes.changed(db, key, "new")
-            if event or OP_EVENTS[op]:  # "": an op Redis announces nothing for
-                self.changes.changed(db, key, event or OP_EVENTS[op])
+            name = OP_EVENTS[op] if event is None else event
+            if name is not None:  # None: a change Redis neither announces nor signals
+                self.changes.changed(db, key, name)
             if not value:
                 self.changes.changed(db, key, "del")
         return result

@@ -30,18 +30,19 @@ class ChangeListener(Protocol):
 
 
 #: A collection operation's default event name, as Redis's t_hash.c, t_list.c,
-#: t_set.c and t_zset.c name theirs in notifyKeyspaceEvent calls.
-OP_EVENTS: dict[Op, str] = {
+#: t_set.c and t_zset.c name theirs in notifyKeyspaceEvent calls. None: a change
+#: Redis neither announces nor signals (XACK, XREADGROUP's deliveries), which the
+#: engine does not report unless the caller names an event.
+OP_EVENTS: dict[Op, str | None] = {
     Op.HSET: "hset", Op.HDEL: "hdel",
     Op.LPUSH: "lpush", Op.RPUSH: "rpush", Op.LPOP: "lpop", Op.RPOP: "rpop",
     Op.LSET: "lset", Op.LINSERT: "linsert", Op.LREM: "lrem", Op.LTRIM: "ltrim",
     Op.SADD: "sadd", Op.SREM: "srem",
     Op.ZADD: "zadd", Op.ZREM: "zrem",
-    # t_stream.c's; "": Redis announces nothing (XACK, XREADGROUP's deliveries),
-    # so nothing is reported unless the caller names an event.
-    Op.XADD: "xadd", Op.XENTRIES: "xadd", Op.XNODES: "", Op.XDEL: "xdel", Op.XTRIM: "xtrim",
+    # t_stream.c's
+    Op.XADD: "xadd", Op.XENTRIES: "xadd", Op.XNODES: None, Op.XDEL: "xdel", Op.XTRIM: "xtrim",
     Op.XSETID: "xsetid", Op.XGROUPSET: "xgroup-create", Op.XGROUPDEL: "xgroup-destroy",
-    Op.XDELIVER: "", Op.XACK: "", Op.XDELCONSUMER: "xgroup-delconsumer",
+    Op.XDELIVER: None, Op.XACK: None, Op.XDELCONSUMER: "xgroup-delconsumer",
 }
 
 #: Operations whose result says whether they changed anything (a count removed
