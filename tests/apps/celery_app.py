@@ -1,0 +1,52 @@
+"""A Celery application with Redis as broker and result backend (CELERY_REDIS
+is the server's URL), run by ``celery -A celery_app worker``."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import redis
+from celery import Celery
+
+URL = os.environ["CELERY_REDIS"]
+app = Celery("celery_app", broker=URL, backend=URL)
+# Short visibility timeout: a message a killed worker took but never acknowledged
+# comes back within seconds instead of an hour.
+app.conf.broker_transport_options = {"visibility_timeout": 3}
+app.conf.result_backend_transport_options = {"visibility_timeout": 3}
+app.conf.task_acks_late = True
+app.conf.worker_prefetch_multiplier = 1
+app.conf.broker_connection_retry_on_startup = True
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(URL)
+
+
+@app.task
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+@app.task
+def total(values: list[int]) -> int:
+    return sum(values)
+
+
+@app.task(bind=True, max_retries=5, default_retry_delay=0.1)
+def flaky(self, counter: str) -> int:
+    """Fails until its third try, then reports how many tries it took."""
+    tries = _redis().incr(counter)
+    if tries < 3:
+        raise self.retry()
+    return tries
+
+
+@app.task
+def record(done_set: str, item: int, seconds: float) -> int:
+    """Works for ``seconds``, then notes ``item`` as done (a set: a task run twice
+    after a crash counts once)."""
+    time.sleep(seconds)
+    _redis().sadd(done_set, item)
+    return item
