@@ -13,8 +13,8 @@ if not settings.configured:
                        SESSION_ENGINE="django.contrib.sessions.backends.cache")
     django.setup()
 
-from django.contrib.sessions.backends.cache import SessionStore  # noqa: E402
-from django.core.cache import cache  # noqa: E402
+from django.contrib.sessions.backends.cache import SessionStore
+from django.core.cache import cache
 
 
 @pytest.fixture
