@@ -11,9 +11,10 @@ from celery import Celery
 
 URL = os.environ["CELERY_REDIS"]
 app = Celery("celery_app", broker=URL, backend=URL)
-# Short visibility timeout: a message a killed worker took but never acknowledged
-# comes back within seconds instead of an hour.
-app.conf.broker_transport_options = {"visibility_timeout": 3}
+# Short visibility timeout, checked every second: a message a killed worker took
+# but never acknowledged comes back within seconds instead of an hour.
+app.conf.broker_transport_options = {"visibility_timeout": 3, "unacked_restore_interval": 1,
+                                     "unacked_restore_throttle": 1}
 app.conf.result_backend_transport_options = {"visibility_timeout": 3}
 app.conf.task_acks_late = True
 app.conf.worker_prefetch_multiplier = 1
