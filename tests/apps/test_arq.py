@@ -10,18 +10,22 @@ import subprocess
 import pytest
 
 from tests.apps.support import APPS
-from tests.support import ROOT, wait_until
+from tests.support import ROOT, CaskdProcess, wait_until
 
 ARQ_BIN = ROOT / ".venv" / "arq" / "bin"
 
 
 @pytest.fixture
-def arq_env(target):
+def arq_installed() -> None:
     if not (ARQ_BIN / "arq").exists():
         message = "arq's venv is missing: run `make install`"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture
+def arq_env(arq_installed, target):
     return {"ARQ_REDIS": target.url()}
 
 
@@ -71,3 +75,19 @@ def test_running_worker_picks_up_new_jobs_and_stops_on_sigterm(arq_env, spawn, t
     check_results(arq_env, jobs)
     worker.stop()
     assert worker.proc.returncode == 0, worker.log()
+
+
+def test_queued_jobs_survive_caskd_killed(arq_installed, tmp_path, spawn):
+    """What caskd adds: kill -9 the server with jobs queued (as a crash would), start
+    it again on the same directory, and a worker still runs every job."""
+    server = CaskdProcess(tmp_path / "data").start()
+    try:
+        env = {"ARQ_REDIS": f"redis://127.0.0.1:{server.port}/0"}
+        jobs = client(env, "enqueue")
+        server.kill()
+        server.start()
+        worker = spawn([str(ARQ_BIN / "arq"), "arq_app.WorkerSettings", "--burst"], **env)
+        assert worker.wait(timeout=40) == 0, worker.log()
+        check_results(env, jobs)
+    finally:
+        server.stop()
