@@ -1,5 +1,5 @@
-"""A Celery application with Redis as broker and result backend (CELERY_REDIS
-is the server's URL), run by ``celery -A celery_app worker``."""
+"""A Celery application with Redis as broker (CELERY_BROKER, a server's URL) and
+result backend (CELERY_BACKEND), run by ``celery -A celery_app worker``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import time
 import redis
 from celery import Celery
 
-URL = os.environ["CELERY_REDIS"]
-app = Celery("celery_app", broker=URL, backend=URL)
+BACKEND = os.environ["CELERY_BACKEND"]
+app = Celery("celery_app", broker=os.environ["CELERY_BROKER"], backend=BACKEND)
 # Short visibility timeout, checked every second: a message a killed worker took
 # but never acknowledged comes back within seconds instead of an hour.
 app.conf.broker_transport_options = {"visibility_timeout": 3, "unacked_restore_interval": 1,
@@ -22,7 +22,7 @@ app.conf.broker_connection_retry_on_startup = True
 
 
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(URL)
+    return redis.Redis.from_url(BACKEND)
 
 
 @app.task
