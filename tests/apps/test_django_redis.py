@@ -69,6 +69,25 @@ def test_patterns_keys_and_iter_keys(django_cache):
     assert django_cache.keys("*") == []
 
 
+def test_sets_hashes_and_sorted_sets_of_cached_values(django_cache):
+    django_cache.sadd("tags:a", "red", "green", "blue")
+    django_cache.sadd("tags:b", "blue", "black")
+    assert django_cache.sinter("tags:a", "tags:b") == {"blue"}
+    assert django_cache.sunionstore("tags:all", "tags:a", "tags:b") == 4
+    assert django_cache.smismember("tags:all", "red", "pink") == [True, False]
+    assert django_cache.smove("tags:a", "tags:b", "red") is True
+    assert set(django_cache.sscan_iter("tags:b")) == {"blue", "black", "red"}
+    assert django_cache.hset("user:1", "name", "ada") == 1
+    assert django_cache.hkeys("user:1") == ["name"]
+    assert django_cache.hexists("user:1", "name") and django_cache.hdel("user:1", "name") == 1
+    assert django_cache.zadd("scores", {"ada": 3, "bob": 1, "cy": 2}) == 3
+    assert django_cache.zincrby("scores", 5, "bob") == 6
+    assert django_cache.zrange("scores", 0, -1, withscores=True) == [
+        ("cy", 2.0), ("ada", 3.0), ("bob", 6.0)]
+    assert django_cache.zrevrangebyscore("scores", 10, 3) == ["bob", "ada"]
+    assert django_cache.zpopmin("scores") == ("cy", 2.0)
+
+
 def test_session_store_on_the_cache(django_cache):
     session = SessionStore()
     session["cart"] = [1, 2, 3]
