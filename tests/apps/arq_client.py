@@ -1,6 +1,7 @@
 """The client half of the arq test, run in the arq venv: ``enqueue`` queues the
 jobs and prints their ids, ``results ID...`` prints each job's status and result
-(as JSON on stdout, for the test to check)."""
+(as JSON on stdout, for the test to check). ``fill COUNT SIZE`` queues COUNT jobs
+carrying SIZE bytes each, for measuring a server's memory (README: Real applications)."""
 
 from __future__ import annotations
 
@@ -40,10 +41,23 @@ async def results(pool, job_ids: list[str]) -> dict:
     return report
 
 
+async def fill(pool, count: int, size: int) -> dict:
+    payload = "x" * size
+    for start in range(0, count, 500):
+        await asyncio.gather(*(pool.enqueue_job("add", payload, n)
+                               for n in range(start, min(count, start + 500))))
+    return {"queued": await pool.zcard("arq:queue")}
+
+
 async def main() -> None:
     pool = await create_pool(RedisSettings.from_dsn(os.environ["ARQ_REDIS"]))
-    command, *job_ids = sys.argv[1:]
-    report = await enqueue(pool) if command == "enqueue" else await results(pool, job_ids)
+    command, *args = sys.argv[1:]
+    if command == "enqueue":
+        report = await enqueue(pool)
+    elif command == "fill":
+        report = await fill(pool, int(args[0]), int(args[1]))
+    else:
+        report = await results(pool, args)
     print(json.dumps(report))
     await pool.aclose()
 
