@@ -17,8 +17,7 @@ import pytest
 import redis
 
 from tests.apps.support import Spawner
-from tests.compat.harness import RedisServer
-from tests.support import CaskdProcess, require_tool
+from tests.compat.harness import redis_and_caskd
 
 
 def pytest_configure(config):
@@ -43,13 +42,8 @@ class Target:
 @pytest.fixture(scope="session")
 def app_servers(tmp_path_factory):
     """{"caskd": port, "redis": port}, started once for the session."""
-    binary = require_tool("redis-server")
-    root = tmp_path_factory.mktemp("apps")
-    control = RedisServer(binary, root / "redis")
-    caskd = CaskdProcess(root / "caskd").start()
-    yield {"caskd": caskd.port, "redis": control.port}
-    caskd.stop()
-    control.stop()
+    with redis_and_caskd(tmp_path_factory.mktemp("apps")) as (redis_port, caskd_port):
+        yield {"caskd": caskd_port, "redis": redis_port}
 
 
 @pytest.fixture(params=["caskd", "redis"])
