@@ -323,6 +323,9 @@ TABLE: list[Command] = [
       "Intersect multiple sorted sets", "sorted-set", "6.2.0", movable_keys=numkeys_at(1)),
     C("zdiff", -3, "readonly movablekeys", 0, 0, 0, zsets.zdiff,
       "Subtract multiple sorted sets", "sorted-set", "6.2.0", movable_keys=numkeys_at(1)),
+    C("zintercard", -3, "readonly movablekeys", 0, 0, 0, zsets.zintercard,
+      "Intersect multiple sorted sets and return the cardinality of the result",
+      "sorted-set", "7.0.0", movable_keys=numkeys_at(1)),
     C("zscan", -3, "readonly", 1, 1, 1, zsets.zscan,
       "Incrementally iterate sorted sets elements and associated scores", "sorted-set", "2.8.0"),
 

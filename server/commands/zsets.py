@@ -530,9 +530,11 @@ def _aggregate(total: float, value: float, how: bytes) -> float:
     return value if value > total else total
 
 
-def _sources(client, argv: list[bytes], name: str, store: bool, difference: bool):
+def _sources(client, argv: list[bytes], name: str, store: bool, difference: bool,
+             cardinality: bool = False):
     """The input keys (sorted sets or sets; None for a missing one), their
-    weights, AGGREGATE and WITHSCORES."""
+    weights, AGGREGATE, WITHSCORES and (ZINTERCARD's only option) LIMIT, parsed
+    as Redis's zunionInterDiffGenericCommand does."""
     numkeys_at = 2 if store else 1
     numkeys = parse_int(argv[numkeys_at])
     if numkeys < 1:
@@ -549,25 +551,41 @@ def _sources(client, argv: list[bytes], name: str, store: bool, difference: bool
             raise CommandError(WRONGTYPE)
         inputs.append(value)
     weights = [1.0] * numkeys
-    how, with_scores = b"SUM", False
+    how, with_scores, limit = b"SUM", False, 0
+    scored = not difference and not cardinality
     j = numkeys_at + 1 + numkeys
     while j < len(argv):
         option, left = argv[j].upper(), len(argv) - j
-        if not difference and option == b"WEIGHTS" and left >= numkeys + 1:
+        if scored and option == b"WEIGHTS" and left >= numkeys + 1:
             weights = [_score(arg, "ERR weight value is not a float")
                        for arg in argv[j + 1:j + 1 + numkeys]]
             j += numkeys + 1
-        elif not difference and option == b"AGGREGATE" and left >= 2:
+        elif scored and option == b"AGGREGATE" and left >= 2:
             how = argv[j + 1].upper()
             if how not in (b"SUM", b"MIN", b"MAX"):
                 raise CommandError(SYNTAX)
             j += 2
-        elif not store and option == b"WITHSCORES":
+        elif not store and not cardinality and option == b"WITHSCORES":
             with_scores = True
             j += 1
+        elif cardinality and option == b"LIMIT" and left >= 2:
+            limit = _limit(argv[j + 1])
+            j += 2
         else:
             raise CommandError(SYNTAX)
-    return inputs, weights, how, with_scores
+    return inputs, weights, how, with_scores, limit
+
+
+def _limit(arg: bytes) -> int:
+    """ZINTERCARD's LIMIT: Redis's getPositiveLongFromObjectOrReply gives one message
+    for a negative number and for no number at all."""
+    try:
+        limit = parse_int(arg)
+    except CommandError:
+        limit = -1
+    if limit < 0:
+        raise CommandError("ERR LIMIT can't be negative")
+    return limit
 
 
 def _scored(value) -> dict[bytes, float]:
@@ -614,7 +632,7 @@ def _combine(inputs: list, weights: list[float], how: bytes, op: str) -> dict[by
 
 def _algebra(client, argv: list[bytes], op: str, name: str):
     store = name.endswith("store")
-    inputs, weights, how, with_scores = _sources(client, argv, name, store, op == "diff")
+    inputs, weights, how, with_scores, _ = _sources(client, argv, name, store, op == "diff")
     result = _combine(inputs, weights, how, op)
     pairs = sorted((score, member) for member, score in result.items())
     if store:
@@ -656,6 +674,15 @@ def zinter(client, argv: list[bytes]):
 
 def zdiff(client, argv: list[bytes]):
     return _algebra(client, argv, "diff", "zdiff")
+
+
+def zintercard(client, argv: list[bytes]):
+    """ZINTERCARD numkeys key [key ...] [LIMIT limit]: the size of ZINTER's result,
+    at most LIMIT (0: no limit), as Redis's zinterCardCommand."""
+    inputs, weights, how, _, limit = _sources(client, argv, "zintercard", store=False,
+                                              difference=False, cardinality=True)
+    size = len(_combine(inputs, weights, how, "inter"))
+    return min(size, limit) if limit else size
 
 
 def zscan(client, argv: list[bytes]):

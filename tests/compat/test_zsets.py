@@ -206,6 +206,21 @@ def test_algebra(pair, command):
         (command, "1", "nokey"), (command, "0", "a"), (command, "2", "a"))
 
 
+def test_zintercard(pair):
+    """ZINTERCARD (which redis-py's own suite calls): ZINTER's size, capped by LIMIT."""
+    run(pair,
+        ("ZADD", "a", "1", "x", "2", "y", "3", "z"), ("ZADD", "b", "10", "y", "20", "z", "5", "w"),
+        ("SADD", "s", "y", "w"), ("SET", "str", "v"),
+        ("ZINTERCARD", "2", "a", "b"), ("ZINTERCARD", "3", "a", "b", "s"),
+        ("ZINTERCARD", "2", "a", "b", "LIMIT", "1"), ("ZINTERCARD", "2", "a", "b", "LIMIT", "0"),
+        ("ZINTERCARD", "2", "a", "b", "LIMIT", "9"), ("ZINTERCARD", "1", "nokey"),
+        ("ZINTERCARD", "2", "a", "b", "LIMIT", "-1"), ("ZINTERCARD", "2", "a", "b", "LIMIT", "x"),
+        ("ZINTERCARD", "2", "a", "b", "LIMIT"), ("ZINTERCARD", "2", "a", "b", "WITHSCORES"),
+        ("ZINTERCARD", "2", "a", "b", "WEIGHTS", "1", "2"), ("ZINTERCARD", "0", "a"),
+        ("ZINTERCARD", "x", "a"), ("ZINTERCARD", "3", "a", "b"), ("ZINTERCARD", "2", "a", "str"),
+        ("COMMAND", "GETKEYS", "ZINTERCARD", "2", "a", "b"))
+
+
 def test_rangestore(pair):
     run(pair,
         ("ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"),
