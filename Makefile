@@ -7,7 +7,7 @@ ARGS ?=
 # arq pins redis<6, which the test extra's kombu cannot share: tests/apps runs it from here.
 ARQ_VENV := $(VENV)/arq
 
-.PHONY: install run test bench cluster-demo lint clean
+.PHONY: install run test test-peers bench cluster-demo lint clean
 
 # Byte-compiles caskd's sources too, as pip does for an installed package:
 # without .pyc files (PYTHONDONTWRITEBYTECODE=1, or a read-only tree) every
@@ -32,6 +32,10 @@ run: install
 
 test: install
 	$(PY) -m pytest -q $(ARGS)
+
+# redis-py's own test suite against caskd and redis-server: minutes, so not in `make test`.
+test-peers: install
+	CASKD_PEERS=1 $(PY) -m pytest -q -s tests/apps/test_redis_py_suite.py $(ARGS)
 
 # Results land in scripts/results/MODE.{md,json,png}: what the README shows.
 bench: install
