@@ -7,7 +7,8 @@ import os
 
 from huey import RedisHuey
 
-huey = RedisHuey("apps", url=os.environ["HUEY_REDIS"])
+# A retried task's result is its final one, not a failed try's error.
+huey = RedisHuey("apps", url=os.environ["HUEY_REDIS"], store_intermediate_errors=False)
 
 
 @huey.task()
