@@ -36,6 +36,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from scripts.benchlib import (
+    CUSTOM_COMMANDS,
+    EVALSHA_SCRIPT,
     SIDES,
     THROUGHPUT_COLUMNS,
     BenchError,
@@ -48,6 +50,7 @@ from scripts.benchlib import (
     parse_run,
     plan_workloads,
     throughput_row,
+    workload_name,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -177,6 +180,9 @@ def running_pair(opts: argparse.Namespace, fsync: str,
         for server in pair:
             stack.callback(server.stop)
             server.start()
+            if "evalsha" in opts.tests:
+                with redis.Redis(host=HOST, port=server.port) as client:
+                    client.script_load(EVALSHA_SCRIPT)
         yield pair
 
 
@@ -186,8 +192,11 @@ def in_turn(pair: tuple[Server, Server], round_index: int) -> tuple[Server, Serv
 
 
 def benchmark_args(opts: argparse.Namespace, test: str, pipeline: str) -> list[str]:
-    return ["-t", test, "-P", pipeline, "-n", str(opts.requests), "-c", str(opts.clients),
-            "-d", str(opts.datasize), "-r", str(opts.keyspace), "--csv"]
+    common = ["-P", pipeline, "-n", str(opts.requests), "-c", str(opts.clients),
+              "-d", str(opts.datasize), "-r", str(opts.keyspace), "--csv"]
+    if test in CUSTOM_COMMANDS:
+        return [*common, *CUSTOM_COMMANDS[test]]
+    return ["-t", test, *common]
 
 
 def run_benchmark(server: Server, args: list[str], timeout: float) -> list[Sample]:
@@ -254,7 +263,7 @@ def record(comparisons: dict[tuple[str, str], Comparison], side: str, fsync: str
            pipeline: int, samples: list[Sample]) -> None:
     """File each CSV row under its workload (one -t name may print several rows)."""
     for sample in samples:
-        workload = f"{sample.test} -P {pipeline}"
+        workload = f"{workload_name(sample.test)} -P {pipeline}"
         comparison = comparisons.setdefault((workload, fsync), Comparison(workload, fsync))
         comparison.samples[side].append(sample)
         progress(f"  {side:5} {workload}: {sample.rps:,.0f} rps")
@@ -268,7 +277,10 @@ def throughput_report(opts: argparse.Namespace, context: list[str],
         title="caskd vs redis-server: throughput",
         context=[*context,
                  f"command: `{template}` for TEST in {','.join(opts.tests)}, "
-                 f"PIPELINE in {','.join(map(str, opts.pipeline))}"],
+                 f"PIPELINE in {','.join(map(str, opts.pipeline))}",
+                 *([f"evalsha: the command is `EVALSHA <sha1> 1 key:__rand_int__ value` "
+                    f"(no -t) for the script `{EVALSHA_SCRIPT}`"]
+                   if "evalsha" in opts.tests else [])],
         columns=THROUGHPUT_COLUMNS,
         rows=[throughput_row(c) for c in results],
         notes=[f"ratio = caskd rps / redis rps (above 1: caskd faster); p99 ratio = caskd p99 "

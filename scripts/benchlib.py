@@ -7,6 +7,7 @@ without servers; bench.py does the running.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import statistics
 from collections.abc import Sequence
@@ -72,6 +73,19 @@ def parse_run(returncode: int, stdout: str, stderr: str) -> list[Sample]:
         detail = stderr.strip() or stdout.strip() or "(no output)"
         raise BenchError(f"redis-benchmark failed (exit status {returncode}):\n{detail}")
     return parse_csv(stdout)
+
+
+# The EVALSHA workload: a 1-key script doing GET + SET, loaded on both servers before
+# the runs, which redis-benchmark sends as a custom command (rows named "EVALSHA").
+EVALSHA_SCRIPT = ("local old = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], ARGV[1]) "
+                  "return old")
+EVALSHA_SHA = hashlib.sha1(EVALSHA_SCRIPT.encode()).hexdigest()
+CUSTOM_COMMANDS = {"evalsha": ["EVALSHA", EVALSHA_SHA, "1", "key:__rand_int__", "value"]}
+
+
+def workload_name(test: str) -> str:
+    """A CSV row's test as the tables name it: a custom command by its first word."""
+    return test.split()[0] if " " in test else test
 
 
 def plan_workloads(tests: Sequence[str], pipelines: Sequence[int],

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import uvloop
 
+from server import compiled
 from server.app import REDIS_VERSION, Server, configure_logging
 from server.config import ConfigError, parse_command_line
 from storage.engine import StorageError
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("caskd")
     log.info("caskd starting (port %s, dir %s, appendfsync %s)", config["port"], config["dir"],
              config["appendfsync"])
+    log.info("%s", compiled.status()[1])
     for warning in config.warnings():
         log.warning("%s", warning)
     pidfile = Path(config["pidfile"]) if config["pidfile"] else None

@@ -36,6 +36,7 @@ from server.heap import HeapTrimmer
 from server.notifications import Notifications
 from server.pause import ClientPause
 from server.pubsub import PubSub
+from server.scripting.run import Scripting
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
 from server.tracking import ClientTracking
@@ -45,6 +46,7 @@ from storage.engine import Engine
 
 if TYPE_CHECKING:
     from protocol import ProtocolError
+    from server.http import HttpListener
 
 REDIS_VERSION = "7.0.15"
 CASKD_VERSION = "0.1.0"
@@ -75,6 +77,7 @@ class Server:
         self._commit_scheduled = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[asyncio.base_events.Server] = []
+        self.http: HttpListener | None = None  # the http-port's (server/http/)
         self._stopped: asyncio.Event | None = None
         self.last_save = int(time.time())
         self.stats = info_module.Stats()
@@ -93,6 +96,7 @@ class Server:
         self.observed = False
         self.pause = ClientPause(self)
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
+        self.scripting = Scripting(self)
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
@@ -131,6 +135,7 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         tls = self._tls_context()
+        self.http = self._http_listener()
         self.open_storage()
         for port, context in ((self.config["port"], None), (self.config["tls-port"], tls)):
             try:
@@ -139,6 +144,13 @@ class Server:
                 self.engine.close()
                 raise SystemExit(f"Could not listen on {self.config['bind']}:{port}: "
                                  f"{exc.strerror}") from None
+        if self.http is not None:
+            try:
+                await self.http.start()
+            except OSError as exc:
+                self.engine.close()
+                raise SystemExit(f"Could not listen for HTTP on port "
+                                 f"{self.config['http-port']}: {exc.strerror}") from None
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, self.request_shutdown, signum)
         cron = self.loop.create_task(self._cron())
@@ -159,6 +171,13 @@ class Server:
                                   config["tls-ca-cert-file"], config["tls-auth-clients"])
         except TlsConfigError as exc:
             raise SystemExit(f"Failed to configure TLS: {exc}") from None
+
+    def _http_listener(self) -> HttpListener | None:
+        if not self.config["http-port"]:
+            return None
+        # Imported only when asked for: aiohttp's import adds about 0.2 s to a start.
+        from server.http import HttpListener
+        return HttpListener(self)
 
     async def _listen(self, port: int, tls: ssl.SSLContext | None) -> None:
         """Listen on ``port`` (0: not at all) at every ``bind`` address. As Redis's
@@ -190,6 +209,8 @@ class Server:
 
     async def _shutdown(self) -> None:
         """Stop accepting, finish replies, flush and fsync, release the directory."""
+        if self.http is not None:
+            await self.http.stop()  # first: its requests under way still need the engine
         for listener in self._listeners:
             listener.close()
         self.commit()

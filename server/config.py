@@ -406,12 +406,16 @@ _EFFECTIVE = (
     # caskd's own
     _int("caskd-dead-ratio-percent", 50, 1, 100),  # compact when this much is dead
     _memory("caskd-segment-size", 64 * 1024**2, 1024, 1 << 30),
+    _int("http-port", 0, 0, 65535, mutable=False),  # REST and metrics: server/http/
+    _string("http-bind", "", nullable=True, mutable=False),  # unset: ``bind``'s addresses
+    # ms a script runs before other clients get -BUSY (server/scripting/busy.py)
+    _int("busy-reply-threshold", 5000, 0, LLONG_MAX, alias="lua-time-limit"),
 )
 
 _NO_SNAPSHOTS = "caskd writes no RDB snapshots: every write is in its log already"
 
 # Accepted, shown by CONFIG GET and written by CONFIG REWRITE; nothing in caskd reads
-# them (no replication, cluster, RDB, eviction, modules or Lua; one thread).
+# them (no replication, cluster, RDB, eviction or modules; one thread).
 _NO_EFFECT = (
     _bool("rdbchecksum", True, mutable=False),
     _bool("daemonize", False, mutable=False,
@@ -544,7 +548,6 @@ _NO_EFFECT = (
     Setting("maxmemory-clients", 0, _parse_memory_or_percent, _show_memory_or_percent,
             lambda v: [_show_memory_or_percent(v) if v < 0 else format_memory(v)]),
     _int("active-defrag-max-scan-fields", 1000, 1, LLONG_MAX),
-    _int("busy-reply-threshold", 5000, 0, LLONG_MAX, alias="lua-time-limit"),
     _int("cluster-node-timeout", 15000, 0, LLONG_MAX),
     _int("stream-node-max-entries", 100, 0, LLONG_MAX),
     _memory("repl-backlog-size", 1024**2, 1, LLONG_MAX),

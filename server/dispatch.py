@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 from protocol.reply import QUEUED, Error, Raw, encode
 from server import observe
 from server.commands import transactions
-from server.commands.registry import ADMIN, NO_MULTI, READONLY, SKIP_SLOWLOG, Command
+from server.commands.registry import (
+    ADMIN,
+    NO_MULTI,
+    READONLY,
+    SKIP_MONITOR,
+    SKIP_SLOWLOG,
+    Command,
+)
 from server.errors import (
     NOAUTH,
     WRONGTYPE,
@@ -189,14 +196,20 @@ class Dispatcher:
             server.tracking.current = None
         if server.blocking.ready and not session.in_exec:
             server.blocking.serve()
-        if server.monitors and ADMIN not in command.flag_set:
-            line = observe.monitor_line(session, command.full_name, argv)
-            for monitor in server.monitors:
-                if monitor is session:
-                    self._own_monitor_lines.append(line)
-                elif monitor.peer is not None:
-                    monitor.peer.push(line)
+        if server.monitors and ADMIN not in command.flag_set and \
+                SKIP_MONITOR not in command.flag_set:
+            self.feed_monitors(session, command.full_name, argv)
         return reply
+
+    def feed_monitors(self, session: Session, name: str, argv: list[bytes]) -> None:
+        """Show a command to the MONITOR clients (EVAL and FCALL show themselves, before
+        the commands they run, as Redis's evalCommand does)."""
+        line = observe.monitor_line(session, name, argv)
+        for monitor in self.server.monitors:
+            if monitor is session:
+                self._own_monitor_lines.append(line)
+            elif monitor.peer is not None:
+                monitor.peer.push(line)
 
     # ------------------------------------------------------------ refusals
 
@@ -219,6 +232,9 @@ class Dispatcher:
         return self.server.error_reply(message)
 
     def misconf_error(self) -> str:
+        return f"MISCONF Errors writing to the AOF file: {self.disk_error()}"
+
+    def disk_error(self) -> str:
+        """Why the engine refuses writes (its last write or fsync error)."""
         error = self.server.engine.last_error
-        reason = error.strerror if error is not None and error.strerror else str(error)
-        return f"MISCONF Errors writing to the AOF file: {reason}"
+        return error.strerror if error is not None and error.strerror else str(error)

@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from server import compiled
+
 if TYPE_CHECKING:
     from server.app import Server
     from server.session import Session
@@ -73,6 +75,7 @@ def _server(server: Server) -> dict:
     return {
         "redis_version": server.redis_version,
         "caskd_version": server.caskd_version,
+        "caskd_compiled": "yes" if compiled.status()[0] else "no",
         "redis_git_sha1": "00000000",
         "redis_git_dirty": 0,
         "redis_mode": "standalone",
@@ -119,10 +122,30 @@ def _memory(server: Server) -> dict:
         "used_memory_rss": rss,
         "used_memory_rss_human": _human(rss),
         "used_memory_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        **_scripting_memory(server),
         "maxmemory": server.config["maxmemory"],
         "maxmemory_human": _human(server.config["maxmemory"]),
         "maxmemory_policy": "noeviction",
         "mem_allocator": "libc",
+    }
+
+
+def _scripting_memory(server: Server) -> dict:
+    """Redis 7.0's scripting fields of INFO memory, in its order."""
+    scripting = server.scripting
+    used = scripting.memory()
+    eval_vm, functions_vm = used["eval_vm"], used["functions_vm"]
+    scripts = used["scripts"] + used["functions"]
+    return {
+        "used_memory_lua": eval_vm, "used_memory_vm_eval": eval_vm,
+        "used_memory_lua_human": _human(eval_vm), "used_memory_scripts_eval": used["scripts"],
+        "number_of_cached_scripts": len(scripting.scripts),
+        "number_of_functions": len(scripting.libraries.functions),
+        "number_of_libraries": len(scripting.libraries.libraries),
+        "used_memory_vm_functions": functions_vm, "used_memory_vm_total": eval_vm + functions_vm,
+        "used_memory_vm_total_human": _human(eval_vm + functions_vm),
+        "used_memory_functions": used["functions"], "used_memory_scripts": scripts,
+        "used_memory_scripts_human": _human(scripts),
     }
 
 
@@ -159,6 +182,7 @@ def _persistence(server: Server) -> dict:
         "caskd_last_fsync_time": int(figures["last_fsync_time"]),
         "caskd_load_seconds": f"{figures['load_seconds']:.3f}",
         "caskd_torn_bytes_dropped": figures["torn_bytes_dropped"],
+        "caskd_damaged_records": figures["damaged_records"],
         "caskd_last_write_error": last_error.strerror if last_error else "",
     }
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from server.commands.registry import MAY_REPLICATE
+
 if TYPE_CHECKING:
     from server.app import Server
     from server.commands.registry import Command
@@ -32,6 +34,7 @@ class ClientPause:
         self.end = 0.0  # loop time
         self._timer: asyncio.TimerHandle | None = None
         self.waiting: list[Session] = []
+        self._ended: list[asyncio.Future] = []  # see ended()
 
     def pause(self, mode: str, seconds: float) -> None:
         """As Redis does, a new pause never shortens or weakens the current one."""
@@ -57,6 +60,18 @@ class ClientPause:
         for session in waiting:
             if session.peer is not None:
                 session.peer.resume()
+        ended, self._ended = self._ended, []
+        for future in ended:
+            if not future.done():
+                future.set_result(None)
+
+    async def ended(self) -> None:
+        """Wait until the pause is over: how a session with no peer to resume (an HTTP
+        request's) waits for the command that raised Postponed."""
+        if self.mode is not None:
+            future = asyncio.get_running_loop().create_future()
+            self._ended.append(future)
+            await future
 
     def hold(self, session: Session, command: Command) -> None:
         """Raise Postponed (and remember the session) if ``command`` must wait."""
@@ -69,7 +84,7 @@ class ClientPause:
             return False
         if self.mode == ALL:
             return True
-        if command.is_write:
+        if command.is_write or MAY_REPLICATE in command.flag_set:  # EVAL, FCALL: may write
             return True
         # EXEC waits if it would run a write.
         return command.full_name == "exec" and session.multi is not None and \

@@ -280,6 +280,11 @@ class Connection(asyncio.Protocol):
         return not held
 
     def _after_send(self) -> None:
+        if self.writing_paused and not self.closed:
+            # Redis checks the limits as replies are added: a client over its mark
+            # that keeps being sent messages (a subscriber) must still meet its hard
+            # limit, not only when writing first paused.
+            self._check_output_limits()
         if self.held:
             return
         if self.session.close_after_reply:

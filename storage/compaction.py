@@ -80,6 +80,16 @@ class MergeInput:
     path: Path
 
 
+class DamagedInput(Exception):
+    """A merge input holds a damaged record (damage start-up did not see: the
+    segment was loaded from its hint file). The merge copies nothing; the next
+    one stops before that segment (see :func:`undamaged_prefix`)."""
+
+    def __init__(self, path: Path, offset: int, reason: str) -> None:
+        super().__init__(f"{reason} in {path} at offset {offset}")
+        self.path, self.offset, self.reason = Path(path), offset, reason
+
+
 @dataclass
 class MergeResult:
     outputs: list[tuple[int, int]] = field(default_factory=list)  # (major, minor)
@@ -110,7 +120,8 @@ def merge(
         live, expires = _latest_records(inputs, views, databases)
         writer = _OutputWriter(directory, major, first_minor, segment_size)
         try:
-            _write_live(writer, live, expires, views, now_ms, progress)
+            _write_live(writer, live, expires, views,
+                        {item.number: item.path for item in inputs}, now_ms, progress)
             return writer.finish(before_publish)
         except BaseException:
             writer.abort()
@@ -126,8 +137,8 @@ def merge(
 
 
 def _write_live(writer: _OutputWriter, live: list[dict[bytes, object]],
-                expires: list[dict[bytes, int]], views: dict, now_ms: int,
-                progress: Callable[[float], None]) -> None:
+                expires: list[dict[bytes, int]], views: dict, paths: dict[int, Path],
+                now_ms: int, progress: Callable[[float], None]) -> None:
     """Copy every live value to the output; keys expired by ``now_ms`` are dropped."""
     total = sum(len(keys) for keys in live) or 1
     done = 0
@@ -144,7 +155,11 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, object]],
                 writer.result.relocations.append((db, key, old, -1, 0))
             else:
                 number, offset = unpack_location(old)
-                writer.add(db, key, old, record.value_at(views[number], offset), expire_at)
+                try:
+                    value = record.value_at(views[number], offset)
+                except record.CorruptRecord as exc:  # damaged since the replay read it
+                    raise DamagedInput(paths[number], offset, exc.reason) from None
+                writer.add(db, key, old, value, expire_at)
             done += 1
             if done % 10000 == 0:
                 progress(done / total)
@@ -166,7 +181,7 @@ def _latest_records(inputs: list[MergeInput], views: dict, databases: int
             for rec in iter_records(memoryview(view), 0, len(view)):
                 replay(rec, item.number, view)
         except record.CorruptRecord as exc:
-            raise record.CorruptRecord(exc.offset, f"{exc.reason} in {item.path}") from None
+            raise DamagedInput(item.path, exc.offset, exc.reason) from None
     return keyspace.keydirs, keyspace.expires
 
 
@@ -299,6 +314,24 @@ class CompactionState:
     process: object = None  # the merge's child process, while it runs
 
 
+def undamaged_prefix(sealed: list[Segment], damaged: set[int]) -> list[Segment]:
+    """The sealed segments before the first one known to hold a damaged record.
+
+    A merge copies each key's latest record under a fresh checksum, so it must
+    never read a damaged one; and its inputs must be a prefix of the log. So the
+    segments from the first damaged one on wait, untouched, until caskd-check
+    --fix removes the damage: the damaged record keeps marking its keys, and an
+    older intact record of them survives in the merged prefix, which the fix
+    brings back."""
+    for index, segment in enumerate(sealed):
+        if segment.number in damaged:
+            logger.warning("Compaction leaves %s and the segments after it alone: it holds "
+                           "a damaged record (run 'caskd-check --fix' with caskd stopped)",
+                           segment.path.name)
+            return sealed[:index]
+    return sealed
+
+
 class Compactor:
     """Runs compactions of ``log``'s sealed segments and applies their results to
     ``keyspace``. :attr:`state` is the compaction under way, if any."""
@@ -326,7 +359,7 @@ class Compactor:
         log = self.log
         if log.active.size or log.pending:
             log.rotate()  # so the merge covers everything written until now
-        inputs = log.sealed_segments()
+        inputs = undamaged_prefix(log.sealed_segments(), log.damaged_segments)
         if not inputs:
             self._finished()
             return True
@@ -466,6 +499,13 @@ class Compactor:
         self._failures += 1
         delay = min(2 ** self._failures, 300)
         self.retry_at = time.monotonic() + delay
+        if isinstance(error, DamagedInput):
+            self.log.damaged_segments.update(
+                s.number for s in self.log.segments.values() if s.path == error.path)
+            logger.warning("Background compaction found a damaged record (%s): it copied "
+                           "nothing, and merges only the segments before that one until "
+                           "'caskd-check --fix' removes the damage", error)
+            return
         logger.warning("Background compaction failed: %s; automatic retry in %d s", error, delay)
 
     def due(self, percentage: int, min_size: int, dead_ratio: float) -> bool:
@@ -474,6 +514,8 @@ class Compactor:
         ``dead_ratio`` of it is dead (Bitcask's), and it is at least ``min_size``."""
         if self.state is not None or time.monotonic() < self.retry_at:
             return False
+        if self.log.damaged_segments:  # nothing written since could be merged: see
+            return False  # undamaged_prefix (BGREWRITEAOF still merges what it can)
         size = self.log.disk_size()
         if size < min_size:
             return False
@@ -568,6 +610,8 @@ def merge_in_child(inputs: list[MergeInput], directory: Path, major: int, first_
                 progress(float(line.split()[1]))
             elif line.startswith("{"):
                 summary = json.loads(line)
+                if "damaged" in summary:
+                    raise DamagedInput(*summary["damaged"])
             else:
                 other.append(line)
         code = process.wait()
@@ -606,10 +650,14 @@ def _child_main(argument: str) -> None:
     def report(fraction: float) -> None:
         print(f"progress {fraction:.4f}", flush=True)
 
-    result = merge(inputs, Path(spec["directory"]), spec["major"], spec["first_minor"],
-                   spec["segment_size"], spec["now_ms"], spec["databases"], progress=report,
-                   before_publish=lambda result: write_relocations(relocations,
-                                                                   result.relocations))
+    try:
+        result = merge(inputs, Path(spec["directory"]), spec["major"], spec["first_minor"],
+                       spec["segment_size"], spec["now_ms"], spec["databases"],
+                       progress=report, before_publish=lambda result: write_relocations(
+                           relocations, result.relocations))
+    except DamagedInput as exc:  # told to the parent as a fact, not a traceback
+        print(json.dumps({"damaged": [str(exc.path), exc.offset, exc.reason]}), flush=True)
+        sys.exit(1)
     print(json.dumps({"outputs": result.outputs, "bytes_written": result.bytes_written}),
           flush=True)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from storage import datatypes, record, recovery
 from storage.compaction import RELOCATIONS_PER_STEP, Compactor
 from storage.datatypes import WrongType
-from storage.errors import CorruptLog, CorruptValue, DirectoryLocked, StorageError
+from storage.errors import CorruptValue, DirectoryLocked, StorageError
 from storage.events import OP_EVENTS, ChangeListener, op_changed
 from storage.hinter import HintWriter
 from storage.keyspace import Keyspace
@@ -39,7 +39,7 @@ from storage.log import FSYNC_POLICIES, Log
 from storage.record import CHECKED_LENGTHS, HEADER_SIZE, LENGTHS, LENGTHS_OFFSET, RecordType
 from storage.segment import NUMBER_SHIFT, OFFSET_MASK
 
-__all__ = ["CorruptLog", "CorruptValue", "DirectoryLocked", "Engine", "StorageError",
+__all__ = ["CorruptValue", "DirectoryLocked", "Engine", "StorageError",
            "WrongType", "now_ms"]
 
 logger = logging.getLogger("caskd.storage")
@@ -95,8 +95,8 @@ class Engine:
         self.auto_compact_dead_ratio = auto_compact_dead_ratio
         #: Told of every change (see :mod:`storage.events`); None: nobody listens.
         self.changes: ChangeListener | None = None
-        self.stats = {"expired_keys": 0, "torn_bytes_dropped": 0, "loaded_keys": 0,
-                      "load_seconds": 0.0}
+        self.stats = {"expired_keys": 0, "torn_bytes_dropped": 0, "damaged_records": 0,
+                      "loaded_keys": 0, "load_seconds": 0.0}
         self._closed = False
 
         self._hints = HintWriter()
@@ -153,8 +153,8 @@ class Engine:
         if not self.exists(db, key):
             return None
         location = self._keyspace.keydirs[db][key]
-        if type(location) is not int:
-            raise WrongType
+        if type(location) is not int or location in self._keyspace.damaged:
+            raise self.wrong_type(location)
         buf, offset = self._log.record_buffer(location)
         return LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)[1]
 
@@ -166,6 +166,14 @@ class Engine:
         if value is None or (self._keyspace.expires[db] and self._expire_if_due(db, key)):
             return None
         return value
+
+    def wrong_type(self, value: object) -> WrongType | CorruptValue:
+        """What to raise for ``value`` (what a key holds) met by a command of
+        another type: WrongType, or the checksum error of a key whose record
+        was damaged on disk (see storage.recovery), whatever its type was."""
+        if type(value) is int and value in self._keyspace.damaged:
+            return self._log.corrupt_value(value)
+        return WrongType()
 
     def get_expire(self, db: int, key: bytes) -> int | None:
         """The absolute expiry time in ms; 0 if the key has none; None if no key."""
@@ -259,7 +267,7 @@ class Engine:
         if current is not None and keyspace.expires[db] and self._expire_if_due(db, key):
             current = None
         if current is not None and type(current) is not datatypes.KIND[op]:
-            raise WrongType
+            raise self.wrong_type(current)
         self._log.append(RecordType.OP, db, key, datatypes.encode(op, args))
         value, result = datatypes.apply(current, op, args)
         if not value:
@@ -313,6 +321,7 @@ class Engine:
         else:
             log.append(RecordType.RENAME, db, key, bytes((target_db,)) + target)
             keyspace.rename(db, key, target_db, target)
+        self._report(target_db, target, "new")  # Redis deletes the target, then adds it
         self._report(db, key, events[0])
         self._report(target_db, target, events[1])
         return True
@@ -512,7 +521,12 @@ class Engine:
             "last_fsync_time": self._log.syncer.last_sync_time,
             "pending_bytes": self.pending_bytes,
             "write_error": str(self.last_error) if self.last_error else None,
+            "fsync_counts": list(self._log.syncer.fsync_counts),  # per FSYNC_BUCKETS
+            "fsync_seconds": self._log.syncer.fsync_seconds,
             **self.stats,
+            # Found at start-up, and by reads since (of records start-up did not mark).
+            "damaged_records": self.stats["damaged_records"]
+            + len(self._log.damaged - self._keyspace.damaged),
         }
 
     def segment_stats(self) -> list[dict]:

@@ -21,16 +21,3 @@ class CorruptValue(StorageError):
                          f"checksum (corrupted on disk); 'caskd-check' reports the damage")
         self.path = path
         self.offset = offset
-
-
-class CorruptLog(StorageError):
-    """A bad record before the end of the log: refuse to start, say how to repair."""
-
-    def __init__(self, path: Path, offset: int, reason: str) -> None:
-        super().__init__(
-            f"Bad record in {path} at offset {offset} ({reason}). The log is corrupted; "
-            f"run 'caskd-check --fix {path.parent}' to truncate it at the last good record "
-            f"(what it would drop is shown first)."
-        )
-        self.path = path
-        self.offset = offset

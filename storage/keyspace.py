@@ -48,6 +48,9 @@ class Keyspace:
         self.expires: list[dict[bytes, int]] = [{} for _ in range(databases)]
         self.expiry_heap: list[tuple[int, int, bytes]] = []
         self.loading = False
+        #: Locations of damaged records that keys point at (see storage.recovery):
+        #: such a key reads as a checksum error, whatever command reads it.
+        self.damaged: set[int] = set()
         self.removals = [0] * databases  # keys removed per db: lets a scan resume safely
         self._scan_lists: OrderedDict[int, list[bytes]] = OrderedDict()
         self._scan_meta: OrderedDict[int, tuple[int, int]] = OrderedDict()  # id -> (db, removals)

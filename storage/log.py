@@ -66,6 +66,10 @@ class Log:
         self.segments: dict[int, Segment] = {}  # by number, kept in log order
         self.views: dict[int, mmap.mmap | None] = {}  # number -> map, for reads
         self.dead_bytes: dict[int, int] = {}  # number -> bytes no longer live
+        #: Segments known to hold a damaged record: compaction leaves them (and
+        #: every later one) alone until caskd-check --fix removes the damage.
+        self.damaged_segments: set[int] = set()
+        self.damaged: set[int] = set()  # locations of records a read found damaged
         self._next_number = 0
         # Until start(): a stand-in no location refers to (number -1).
         self.active = Segment(0, 0, directory, -1, 0, None)
@@ -171,7 +175,9 @@ class Log:
             raise self.corrupt_value(location) from None
 
     def corrupt_value(self, location: int) -> CorruptValue:
+        self.damaged.add(location)
         number, offset = unpack_location(location)
+        self.damaged_segments.add(number)
         error = CorruptValue(self.segments[number].path, offset)
         log.error("%s", error)
         return error
@@ -188,7 +194,7 @@ class Log:
             return
         buf, offset = self.record_buffer(location)
         key_len, value_len = _unpack_lengths(buf, offset + LENGTHS_OFFSET)
-        number = unpack_location(location)[0]
+        number = location >> NUMBER_SHIFT  # unpack_location, inlined: every overwrite
         dead = self.dead_bytes
         dead[number] = dead.get(number, 0) + HEADER_SIZE + key_len + value_len
 

@@ -144,32 +144,3 @@ def is_record_at(buf: memoryview, pos: int, end: int) -> bool:
         return decode_at(buf, pos, end) is not None
     except CorruptRecord:
         return False
-
-
-def find_next_record(buf: memoryview, start: int, end: int) -> int | None:
-    """Offset of the first valid record after ``start``, or None.
-
-    Tells a torn tail (nothing valid follows) from corruption in the middle of
-    a log (valid records follow the bad one). Every record has a non-zero type
-    byte at offset 4, so runs of zeros (a preallocated tail) are skipped fast.
-    """
-    pos = start + 1
-    while pos + HEADER_SIZE <= end:
-        if buf[pos + 4] == 0:
-            pos = _skip_zeros(buf, pos + 4, end) - 4
-        elif is_record_at(buf, pos, end):
-            return pos
-        else:
-            pos += 1
-    return None
-
-
-def _skip_zeros(buf: memoryview, pos: int, end: int) -> int:
-    """The offset of the first non-zero byte at or after ``pos`` (``end`` if none)."""
-    while pos < end:
-        chunk = bytes(buf[pos : min(end, pos + 65536)])
-        rest = chunk.lstrip(b"\0")
-        if rest:
-            return pos + len(chunk) - len(rest)
-        pos += len(chunk)
-    return end

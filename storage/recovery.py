@@ -1,6 +1,11 @@
 """Recovery: rebuild the keyspace from a data directory's hint files and
 segments when the engine opens it, cutting a crash's torn tail.
 
+A damaged record costs that record only: recovery steps over it (see
+:mod:`storage.damage`), logs it, counts it (INFO's ``caskd_damaged_records``)
+and points the keys it names at it, so they answer a checksum error rather
+than an older value; the rest of the log is served.
+
 Records are replayed in log order (see :mod:`storage.replay`) without judging
 expiry; keys whose time has passed are dropped once at the end. (Judging each
 record as it is replayed would drop a key whose TTL a later record removed.)
@@ -16,14 +21,23 @@ import zlib
 from collections.abc import Callable, Iterable
 
 from storage import record
-from storage.errors import CorruptLog, StorageError
+from storage.damage import Damage, damage_at, ends_the_records
+from storage.errors import StorageError
 from storage.hinter import HintWriter
 from storage.hints import PUTS, Step, locations_of, offsets_of, read_hint
 from storage.keyspace import Keyspace
 from storage.log import Log
 from storage.record import HEADER_SIZE, RecordType, iter_records
 from storage.replay import Replay
-from storage.segment import NUMBER_SHIFT, Segment, hint_path, list_segments, map_file, segment_name
+from storage.segment import (
+    NUMBER_SHIFT,
+    Segment,
+    hint_path,
+    list_segments,
+    map_file,
+    pack_location,
+    segment_name,
+)
 
 logger = logging.getLogger("caskd.storage")
 
@@ -37,7 +51,8 @@ def load(log: Log, keyspace: Keyspace, hints: HintWriter, stats: dict,
          clock: Callable[[], int]) -> None:
     """Map every segment into ``segments`` and replay it into ``keyspace``, from
     its hint file if it has a valid one; a segment without one is queued on
-    ``hints``. ``stats["torn_bytes_dropped"]`` counts what a torn tail lost."""
+    ``hints``. ``stats["torn_bytes_dropped"]`` counts what a torn tail lost, and
+    ``stats["damaged_records"]`` the damaged records stepped over."""
     directory = log.directory
     for leftover in directory.glob("*.tmp"):  # an interrupted compaction
         leftover.unlink()
@@ -54,7 +69,7 @@ def load(log: Log, keyspace: Keyspace, hints: HintWriter, stats: dict,
             segment = log.add_segment(major, minor, len(view) if view else 0, view)
             steps = read_hint(hint_path(path), view) if view is not None else None
             if steps is not None:
-                _load_hints(log, keyspace, replay, segment, steps)
+                _load_hints(log, keyspace, replay, segment, steps, stats)
             elif view is not None:
                 replay_segment(log, keyspace, replay, segment, stats,
                                is_last=index == len(names) - 1)
@@ -70,11 +85,11 @@ def load(log: Log, keyspace: Keyspace, hints: HintWriter, stats: dict,
 
 
 def _load_hints(log: Log, keyspace: Keyspace, replay: Replay, segment: Segment,
-                steps: Iterable[Step]) -> None:
+                steps: Iterable[Step], stats: dict) -> None:
     """Index a segment from its hint file (see :mod:`storage.hints`): a run of
     PUTs with a few bulk dict operations, any other record read from the
     segment and replayed."""
-    number, view = segment.number, segment.view
+    number = segment.number
     for step in steps:
         if step[0] == PUTS:
             _, db, keys, offsets, expires, dead = step
@@ -83,13 +98,32 @@ def _load_hints(log: Log, keyspace: Keyspace, replay: Replay, segment: Segment,
                 log.dead_bytes[number] = log.dead_bytes.get(number, 0) + dead
         else:
             for offset in offsets_of(step[1]):
-                replay(record.decode_at(view, offset, len(view), verify=False), number, view)
+                _replay_hinted(log, keyspace, replay, segment, offset, stats)
+
+
+def _replay_hinted(log: Log, keyspace: Keyspace, replay: Replay, segment: Segment,
+                   offset: int, stats: dict) -> None:
+    """Replay the record a hint names at ``offset``, verified: a PUT's value is
+    verified when it is read, but an operation is applied now. A part of a batch
+    has a zero checksum (the batch's covers it, and the hint vouches that the
+    batch was whole): it is replayed unverified."""
+    view = segment.view
+    checked = record.CRC.unpack_from(view, offset)[0] != 0
+    try:
+        rec = record.decode_at(view, offset, len(view), verify=checked)
+    except record.CorruptRecord:
+        with memoryview(view) as buf:
+            damage = damage_at(buf, offset, len(buf))
+        if damage is not None:
+            _step_over(log, keyspace, segment, damage, stats)
+        return
+    replay(rec, segment.number, view)
 
 
 def replay_segment(log: Log, keyspace: Keyspace, replay: Replay, segment: Segment,
                    stats: dict, is_last: bool) -> None:
-    """Replay every record of ``segment``; cut a torn tail if it is the last one,
-    raise CorruptLog for damage anywhere else."""
+    """Replay every record of ``segment``, stepping over damaged ones (see
+    :mod:`storage.damage`); cut a torn tail (or unused space) at its end."""
     buf = memoryview(segment.view)
     end = len(buf)
     number = segment.number
@@ -97,7 +131,6 @@ def replay_segment(log: Log, keyspace: Keyspace, replay: Replay, segment: Segmen
     index_put = keyspace.put
     unpack, crc32, put = record.HEADER.unpack_from, zlib.crc32, RecordType.PUT
     pos = 0
-    damage = None
     unknown_database = False
     try:
         while pos < end:
@@ -113,32 +146,52 @@ def replay_segment(log: Log, keyspace: Keyspace, replay: Replay, segment: Segmen
                     pos = record_end
                     continue
             # Everything else (and every kind of damage) takes the general path.
-            rec = record.decode_at(buf, pos, end)
-            if rec is None:
-                break
+            try:
+                rec = record.decode_at(buf, pos, end)
+            except record.CorruptRecord:
+                rec = None
+            if rec is None:  # unused space, a torn tail, or damage to step over
+                damage = damage_at(buf, pos, end)
+                if ends_the_records(damage, is_last):
+                    break  # cut below
+                _step_over(log, keyspace, segment, damage, stats)
+                pos = damage.end
+                continue
             if rec.type == RecordType.BATCH:
                 for inner in iter_records(buf, rec.value_offset, rec.end, verify=False):
                     replay(inner, number, buf)
             else:
                 replay(rec, number, buf)
             pos = rec.end
-    except record.CorruptRecord as exc:
-        damage = exc.reason
     except IndexError:  # a database number past the last one; raised below,
         unknown_database = True  # once buf can be released
-    try:
-        if unknown_database:
-            raise too_few_databases(log, keyspace.databases)
-        # Past the last whole record: zeros (preallocation) are fine anywhere; a
-        # partial record is a crash's torn tail if nothing valid follows it and
-        # it is in the last segment. Anything else is corruption.
-        if pos < end and (record.find_next_record(buf, pos, end) is not None
-                          or (damage and not is_last)):
-            raise CorruptLog(segment.path, pos, damage or "data after unused space")
     finally:
         buf.release()
+    if unknown_database:
+        raise too_few_databases(log, keyspace.databases)
     if pos < end:
         _cut_tail(log, segment, pos, stats)
+
+
+def _step_over(log: Log, keyspace: Keyspace, segment: Segment, damage: Damage,
+               stats: dict) -> None:
+    """Skip a damaged record (or byte range): report it, and point each key it
+    names at it, so that reading the key fails its checksum (as a value damaged
+    after start-up does) until the key is written again or deleted. The mark
+    replaces an older value of the key: serving that silently would be wrong;
+    ``caskd-check --fix`` removes the damaged record and so brings it back."""
+    location = pack_location(segment.number, damage.start)
+    marked = [(db, key) for db, key in damage.keys if db < keyspace.databases]
+    for db, key in marked:
+        keyspace.put(db, key, location, 0)
+    if marked:
+        keyspace.damaged.add(location)
+    log.damaged_segments.add(segment.number)
+    stats["damaged_records"] += 1
+    logger.error("Damaged record in %s: %s. Skipped; %s; run 'caskd-check --fix %s' "
+                 "with caskd stopped to remove it", segment.path, damage.describe(),
+                 "those keys answer a checksum error until written again or deleted"
+                 if marked else "everything else is served", segment.path.parent)
 
 
 def _cut_tail(log: Log, segment: Segment, valid_end: int, stats: dict) -> None:

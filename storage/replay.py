@@ -68,6 +68,8 @@ class Replay:
         collection's key goes; a new one is created without a TTL."""
         keyspace = self.keyspace
         current = keyspace.keydirs[db].get(key)
+        if type(current) is int and current in keyspace.damaged:
+            return  # a damaged record marks the key (see storage.recovery): it stays so
         value = datatypes.replay(current, data)
         if not value:
             if current is not None:

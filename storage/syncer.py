@@ -18,6 +18,7 @@ second's worth of writes being held.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import threading
@@ -30,6 +31,10 @@ log = logging.getLogger("caskd.storage")
 RETRY_INTERVAL = 1.0
 EVERYSEC_INTERVAL = 1.0
 KEEP_LIMIT = 16 * 1024 * 1024  # bytes of unsynced chunks that start a round at once
+# Upper bounds (seconds) of the fsync duration histogram (Syncer.fsync_counts), from a
+# disk cache's 0.1 ms to a struggling disk's seconds; the last count is for longer ones.
+FSYNC_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                 0.25, 0.5, 1.0, 2.5)
 # Test-only: tests/reliability/test_power_loss.py sets it to learn what each fsync covered.
 _FSYNC_LOG = os.environ.get("CASKD_FSYNC_LOG")
 
@@ -60,6 +65,8 @@ class Syncer:
         self.synced_position = 0
         self.last_sync_time = 0.0
         self.error: OSError | None = None
+        self.fsync_counts = [0] * (len(FSYNC_BUCKETS) + 1)  # fsyncs by duration (written
+        self.fsync_seconds = 0.0  # by this thread alone; read for metrics)
         self._cond = threading.Condition()
         self._position = 0
         self._dirty: dict[int, bool] = {}  # fd -> close it once synced
@@ -182,6 +189,10 @@ class Syncer:
             return dirty
         return {}
 
+    def _count_fsync(self, seconds: float) -> None:
+        self.fsync_counts[bisect.bisect_left(FSYNC_BUCKETS, seconds)] += 1
+        self.fsync_seconds += seconds
+
     def _note_error(self, exc: OSError) -> None:
         if self.error is None:
             log.warning("fsync failed: %s; writes are refused until it succeeds", exc)
@@ -193,6 +204,7 @@ class Syncer:
         fds are closed only once a round succeeds: kept chunks may need them."""
         failed = False
         for fd in dirty:
+            started = time.perf_counter()
             try:
                 if _FSYNC_LOG:
                     _fsync_and_log(fd, _FSYNC_LOG)
@@ -201,6 +213,7 @@ class Syncer:
             except OSError as exc:
                 self._note_error(exc)
                 failed = True
+            self._count_fsync(time.perf_counter() - started)
         if failed:
             return dirty
         for fd, close in dirty.items():

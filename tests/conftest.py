@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from server import compiled  # noqa: F401  (first: CASKD_PURE_PYTHON applies from here)
 from tests.support import CaskdProcess
 
 

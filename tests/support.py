@@ -24,11 +24,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def require_tool(name: str) -> str:
+def require_tool(name: str, package: str = "redis-server redis-tools") -> str:
     """The path of a system tool; skip without it, but fail under CI=true."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (apt-get install redis-server redis-tools)"
+        message = f"{name} is not installed (apt-get install {package})"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -9,7 +9,7 @@ from server.algorithms.glob import compile_pattern
 from server.commands.debug import protected_action_allowed
 from server.commands.registry import CASKD_ONLY_FLAGS, Command
 from server.config import ConfigError
-from server.errors import SYNTAX, CommandError, bad_subcommand_usage
+from server.errors import SYNTAX, CommandError
 from server.replies import NO_REPLY, help_reply
 
 
@@ -210,39 +210,3 @@ def command_getkeys(client, argv: list[bytes]):
     if not positions:
         raise CommandError("ERR The command has no key arguments")
     return [target[i] for i in positions]
-
-
-# ----------------------------------------------------------------- FUNCTION
-# caskd runs no scripts, so there are never any functions: these succeed, empty.
-
-
-def function_flush(client, argv: list[bytes]):
-    if len(argv) > 3:
-        raise bad_subcommand_usage("function", argv[1])
-    if len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC"):
-        raise CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
-    return OK
-
-
-def function_list(client, argv: list[bytes]):
-    """FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern]."""
-    with_code = named = False
-    i = 2
-    while i < len(argv):
-        option = argv[i].upper()
-        if option == b"WITHCODE" and not with_code:
-            with_code = True
-        elif option == b"LIBRARYNAME" and not named:
-            if i == len(argv) - 1:
-                raise CommandError("ERR library name argument was not given")
-            named = True
-            i += 1
-        else:
-            raise CommandError(f"ERR Unknown argument {argv[i].decode(errors='replace')}")
-        i += 1
-    return []
-
-
-def function_stats(client, argv: list[bytes]):
-    return {b"running_script": None,
-            b"engines": {b"LUA": {b"libraries_count": 0, b"functions_count": 0}}}

@@ -20,7 +20,7 @@ from protocol.reply import NullArray, OrderedSet
 from server.algorithms.glob import compile_pattern
 from server.blocking import Blocked, parse_timeout
 from server.commands.strings import stored_int
-from server.errors import SYNTAX, WRONGTYPE, CommandError, parse_int
+from server.errors import SYNTAX, CommandError, parse_int
 from storage.datatypes import ENCODING, ZSet
 
 TYPE_NAMES = {int: "string", dict: "hash", deque: "list", set: "set", ZSet: "zset"}
@@ -37,7 +37,7 @@ def read_key(client, key: bytes, kind: type):
     client.server.count_lookup(value is not None)
     if value is None or type(value) is kind:
         return value
-    raise CommandError(WRONGTYPE)
+    raise client.engine.wrong_type(value)  # WRONGTYPE, or a damaged key's checksum error
 
 
 def write_key(client, key: bytes, kind: type):
@@ -45,7 +45,7 @@ def write_key(client, key: bytes, kind: type):
     value = client.engine.get_object(client.db, key)
     if value is None or type(value) is kind:
         return value
-    raise CommandError(WRONGTYPE)
+    raise client.engine.wrong_type(value)
 
 
 def type_name(value: object) -> str:

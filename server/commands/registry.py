@@ -29,6 +29,9 @@ NOSCRIPT = "noscript"
 BLOCKING = "blocking"
 PUBSUB = "pubsub"
 SKIP_SLOWLOG = "skip_slowlog"
+MAY_REPLICATE = "may_replicate"  # may write (EVAL, FCALL): CLIENT PAUSE WRITE holds it
+ALLOW_BUSY = "allow_busy"  # runs while a script is busy (server/scripting/busy.py)
+SKIP_MONITOR = "skip_monitor"  # MONITOR is fed by the handler itself (EVAL, FCALL)
 CASKD_ONLY_FLAGS = frozenset({ALLOW_IN_MULTI})  # not Redis's: COMMAND INFO leaves them out
 
 # Redis's ACL categories, in its order (ACL CAT, COMMAND INFO).

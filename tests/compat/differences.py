@@ -268,6 +268,34 @@ DUMP_PAYLOAD = Difference(
     "and the tested LZF cases are compared byte for byte.",
     _same_dumped_value)
 
+
+def _functions_sorted(reply: Any) -> Any:
+    """FUNCTION LIST (RESP2 pairs or RESP3 maps) with each library's functions sorted."""
+    def fields(entry: Any) -> dict:
+        return entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2],
+                                                              strict=True))
+
+    if not isinstance(reply, list):
+        return reply
+    libraries = []
+    for library in map(fields, reply):
+        library[b"functions"] = sorted(repr(sorted(fields(function).items(), key=repr))
+                                       for function in library[b"functions"])
+        libraries.append(library)
+    return libraries
+
+
+FUNCTION_ORDER = Difference(
+    "order of a library's functions in FUNCTION LIST",
+    "Redis lists them in its dict's hash order, caskd in the order they were registered; "
+    "compared with each library's functions sorted.",
+    lambda a, b: _functions_sorted(a) == _functions_sorted(b))
+SCRIPTING_SANDBOX = Difference(
+    "type() of redis.call and of the cjson/cmsgpack/bit/struct functions; pairs() over "
+    "a library table; getmetatable(_G)",
+    "caskd's functions are Python ones (userdata to Lua, not function), and its read-only "
+    "tables are proxies (Redis patches its Lua instead); not compared.")
+
 DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT_ENCODING,
                PUBSUB_CHANNEL_ORDER, OBJECT_IDLETIME, MEMORY_USAGE, HELLO_ID, INFO_FIELDS,
                ACL_RULE_ORDER, ACL_CAT_COMMANDS, CONFIG_GET_ORDER, CLIENT_TRACKING, CLIENT_FIGURES,
@@ -275,4 +303,4 @@ DIFFERENCES = [KEY_ORDER, SCAN_CURSOR, RANDOM_KEY, TTL_CLOCK, PTTL_CLOCK, OBJECT
                HASH_TABLE_ORDER, HASH_TABLE_PAIRS, RANDOM_MEMBERS, COLLECTION_SCAN,
                COLLECTION_ENCODING, COLLECTION_MEMORY_USAGE, SORT_STALE_ERANGE,
                SORT_TIES_IN_HASH_ORDER, PARTIAL_SORT_TIES, CONFIG_SET_UP_DIFFERENTLY,
-               DUMP_PAYLOAD]
+               DUMP_PAYLOAD, FUNCTION_ORDER, SCRIPTING_SANDBOX]

@@ -80,7 +80,8 @@ def test_new_keys_and_single_classes(pair, listener):
     pair.check("CONFIG", "SET", "notify-keyspace-events", "Kn$")
     pair.check("CONFIG", "GET", "notify-keyspace-events")
     notifications(pair, listener, [("SET", "k", "v"), ("SET", "k", "w"), ("LPUSH", "l", "x"),
-                                   ("INCR", "n"), ("DEL", "k")])
+                                   ("INCR", "n"), ("RENAME", "k", "k2"),
+                                   ("DEL", "k2")])
     pair.check("CONFIG", "SET", "notify-keyspace-events", "Elx")
     notifications(pair, listener, [("RPUSH", "l", "y"), ("SET", "k", "v"), ("LPOP", "l", "5")])
 

@@ -6,14 +6,16 @@ before (and regardless of) caskd itself.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 
 import pytest
 
-from scripts.bench import parse_args, write_outputs
+from scripts.bench import benchmark_args, parse_args, write_outputs
 from scripts.benchlib import (
+    EVALSHA_SCRIPT,
     BenchError,
     Comparison,
     Report,
@@ -25,6 +27,7 @@ from scripts.benchlib import (
     parse_run,
     plan_workloads,
     throughput_row,
+    workload_name,
 )
 from tests.support import ROOT, require_tool
 
@@ -125,6 +128,16 @@ def test_read_only_tests_run_under_the_first_fsync_policy_only():
         "everysec": [("set", 1), ("set", 16), ("get", 1), ("get", 16)],
         "always": [("set", 1), ("set", 16)]}
     assert plan_workloads(["get"], [1], ["always", "everysec"]) == {"always": [("get", 1)]}
+
+
+def test_evalsha_runs_the_loaded_script_as_a_custom_command():
+    opts = parse_args(["--tests", "evalsha", "--quick"])
+    args = benchmark_args(opts, "evalsha", "16")
+    assert "-t" not in args and args[:2] == ["-P", "16"]
+    assert args[-5:] == ["EVALSHA", hashlib.sha1(EVALSHA_SCRIPT.encode()).hexdigest(), "1",
+                         "key:__rand_int__", "value"]
+    assert workload_name("EVALSHA 9f3e 1 key:__rand_int__ value") == "EVALSHA"
+    assert workload_name("SET") == "SET"
 
 
 def test_quick_shrinks_defaults_but_not_explicit_options():

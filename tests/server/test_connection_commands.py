@@ -247,8 +247,8 @@ def test_client_no_evict_tracking_and_friends(raw):
     raw.roundtrip("CLIENT", "NO-EVICT", "off", reply=OK)
     raw.roundtrip("CLIENT", "NO-EVICT", "maybe", reply=b"-ERR syntax error\r\n")
     raw.roundtrip("CLIENT", "TRACKING", "off", reply=OK)
-    raw.roundtrip("CLIENT", "TRACKING", "on",
-                  reply=b"-ERR CLIENT TRACKING is not supported by caskd\r\n")
+    raw.roundtrip("CLIENT", "TRACKING", "on", reply=OK)
+    raw.roundtrip("CLIENT", "TRACKING", "off", reply=OK)
     raw.roundtrip("CLIENT", "TRACKING", "foo", reply=b"-ERR syntax error\r\n")
     raw.roundtrip("CLIENT", "GETREDIR", reply=b":-1\r\n")
     raw.roundtrip("CLIENT", "TRACKINGINFO", reply=b"*6\r\n$5\r\nflags\r\n*1\r\n$3\r\noff\r\n"

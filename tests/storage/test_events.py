@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from storage.datatypes import Op, zadd_args
+from storage.engine import now_ms
 
 from .test_compaction import compact
 
@@ -44,11 +45,21 @@ def test_no_listener_by_default(open_engine):
     assert engine.put(0, b"k", b"v")  # and nothing to report to
 
 
-def test_put_reports_set_after_the_change(engine):
+def test_put_reports_set_after_the_change_and_new_for_a_new_key(engine):
     engine.put(0, b"k", b"v")
-    assert engine.changes.take() == [(0, b"k", "set", True)]
-    engine.put(1, b"k", b"w", event="incrby")  # the server names the command's event
-    assert engine.changes.take() == [(1, b"k", "incrby", True)]
+    assert engine.changes.take() == [(0, b"k", "new", True), (0, b"k", "set", True)]
+    engine.put(0, b"k", b"w", event="incrby")  # the server names the command's event
+    assert engine.changes.take() == [(0, b"k", "incrby", True)]
+
+
+def test_a_put_with_a_ttl_reports_expire_too_unless_named_otherwise(engine):
+    engine.put(0, b"k", b"v")
+    engine.changes.take()
+    engine.put(0, b"k", b"v", now_ms() + 10_000)  # SET ... EX, SETEX
+    assert engine.changes.take() == [(0, b"k", "set", True), (0, b"k", "expire", True)]
+    engine.put(0, b"k", b"v", keep_ttl=True)  # KEEPTTL: the TTL is not set again
+    engine.put(0, b"k", b"v", now_ms() + 10_000, event="restore")
+    assert engine.changes.take() == [(0, b"k", "set", True), (0, b"k", "restore", True)]
 
 
 def test_a_put_whose_condition_fails_reports_nothing(engine):
@@ -98,12 +109,12 @@ def test_a_key_whose_ttl_passes_reports_expired_once(engine, clock):
 ])
 def test_a_collection_op_reports_its_redis_event(engine, op, args, event):
     engine.apply(0, b"c", op, args)
-    assert engine.changes.take() == [(0, b"c", event, True)]
+    assert engine.changes.take() == [(0, b"c", "new", True), (0, b"c", event, True)]
 
 
 def test_the_server_can_name_an_ops_event(engine):
     engine.apply(0, b"h", Op.HSET, [b"n", b"1"], event="hincrby")  # HINCRBY logs an HSET
-    assert engine.changes.take() == [(0, b"h", "hincrby", True)]
+    assert engine.changes.take() == [(0, b"h", "new", True), (0, b"h", "hincrby", True)]
 
 
 def test_an_op_that_changes_nothing_reports_nothing(engine):
@@ -132,7 +143,8 @@ def test_put_object_reports_set_or_the_given_event(engine):
     engine.put_object(0, b"t", {b"m"}, event="sinterstore")
     engine.put_object(0, b"s", set())  # an empty result deletes the key
     engine.put_object(0, b"missing", set())
-    assert engine.changes.take() == [(0, b"s", "set", True), (0, b"t", "sinterstore", True),
+    assert engine.changes.take() == [(0, b"s", "new", True), (0, b"s", "set", True),
+                                     (0, b"t", "new", True), (0, b"t", "sinterstore", True),
                                      (0, b"s", "del", False)]
 
 
@@ -144,7 +156,7 @@ def test_rename_reports_from_then_to(engine, kind):
         engine.apply(0, b"a", Op.SADD, [b"m"])
     engine.changes.take()
     assert engine.rename(0, b"a", 1, b"b")
-    assert engine.changes.take() == [(0, b"a", "rename_from", False),
+    assert engine.changes.take() == [(1, b"b", "new", True), (0, b"a", "rename_from", False),
                                      (1, b"b", "rename_to", True)]
     assert engine.rename(1, b"b", 1, b"b")  # to itself: nothing changes
     assert not engine.rename(0, b"missing", 0, b"x")
@@ -158,7 +170,8 @@ def test_copy_reports_copy_to_on_the_target(engine):
     assert engine.copy(0, b"a", 0, b"b")
     assert engine.copy(0, b"s", 1, b"s")
     assert not engine.copy(0, b"missing", 0, b"x")
-    assert engine.changes.take() == [(0, b"b", "copy_to", True), (1, b"s", "copy_to", True)]
+    assert engine.changes.take() == [(0, b"b", "new", True), (0, b"b", "copy_to", True),
+                                     (1, b"s", "new", True), (1, b"s", "copy_to", True)]
 
 
 def test_flushes_and_swapdb_report_the_databases(engine):

@@ -81,12 +81,3 @@ def test_batch_is_one_checksummed_unit():
     damaged[-1] ^= 1
     with pytest.raises(CorruptRecord, match="checksum"):
         list(record.iter_records(memoryview(bytes(damaged)), 0, len(damaged)))
-
-
-def test_find_next_record_skips_garbage_and_zeros():
-    good = record.encode(RecordType.PUT, 0, b"key", b"value")
-    data = b"\x01garbage" + bytes(70000) + good + bytes(10)
-    found = record.find_next_record(memoryview(data), 0, len(data))
-    assert found == len(data) - len(good) - 10
-    assert record.find_next_record(memoryview(data), found, len(data)) is None
-    assert record.find_next_record(memoryview(bytes(1000)), 0, 1000) is None
