@@ -2,11 +2,7 @@
 against a real redis-server (the control), so a failure on caskd alone is
 caskd's, not the test's or the library's.
 
-Both servers live for the whole session and are emptied before each test. A
-test whose library cannot work on caskd yet carries
-``@pytest.mark.needs_lua("why")``: it still runs against redis-server (so the
-test stays correct), and is skipped on caskd with that reason until caskd has
-the feature; deleting the mark is all the scripting work must do.
+Both servers live for the whole session and are emptied before each test.
 """
 
 from __future__ import annotations
@@ -18,11 +14,6 @@ import redis
 
 from tests.apps.support import Spawner
 from tests.compat.harness import redis_and_caskd
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "needs_lua(reason): skipped on caskd (no EVAL/EVALSHA yet), run on redis")
 
 
 @dataclass(frozen=True)
@@ -49,9 +40,6 @@ def app_servers(tmp_path_factory):
 @pytest.fixture(params=["caskd", "redis"])
 def target(request, app_servers) -> Target:
     """The server a test runs against, emptied first."""
-    mark = request.node.get_closest_marker("needs_lua")
-    if mark is not None and request.param == "caskd":
-        pytest.skip(f"needs Lua scripting, which caskd lacks yet: {mark.args[0]}")
     server = Target(request.param, app_servers[request.param])
     with server.client() as client:
         client.flushall()

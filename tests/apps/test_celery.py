@@ -1,8 +1,5 @@
 """Celery with Redis as broker and result backend: tasks sent by Celery's client
-and run by Celery's own worker (``celery worker``, prefork pool).
-
-Celery's broker (kombu's Redis transport) needs Lua, so on caskd today only the
-result backend runs, with the control redis-server as the broker."""
+and run by Celery's own worker (``celery worker``, prefork pool)."""
 
 from __future__ import annotations
 
@@ -17,9 +14,6 @@ from celery import chord, group
 from tests.support import wait_until
 
 CELERY = str(Path(sys.executable).with_name("celery"))
-BROKER_NEEDS_LUA = (
-    "kombu's worker restores unacknowledged messages under a redis-py Lock, released "
-    "by EVALSHA: the worker stops at start ('unknown command EVALSHA')")
 
 
 class CeleryApp:
@@ -58,40 +52,18 @@ def on_target(target, spawn, monkeypatch):
     app.close()
 
 
-@pytest.fixture
-def backend_on_target(target, app_servers, spawn, monkeypatch):
-    """The result backend on the server under test; the broker on redis-server."""
-    app = CeleryApp(f"redis://127.0.0.1:{app_servers['redis']}/1", target.url(), spawn,
-                    monkeypatch)
-    with app.tasks.app.connection() as broker:  # the control's broker, fresh per test
-        broker.default_channel.client.flushdb()
-    yield app
-    app.close()
-
-
-def run_tasks_retries_group_and_eta(tasks) -> None:
+def test_tasks_retries_group_chord_and_eta(on_target):
+    on_target.start_worker("w1")
+    tasks = on_target.tasks
     assert tasks.add.delay(2, 3).get(timeout=20) == 5
     assert tasks.flaky.delay("flaky:tries").get(timeout=20) == 3
     assert group(tasks.add.s(i, i) for i in range(6))().get(timeout=20) == [0, 2, 4, 6, 8, 10]
     sent = time.monotonic()
     assert tasks.add.apply_async((20, 22), countdown=1.5).get(timeout=20) == 42
     assert time.monotonic() - sent >= 1.5
+    assert chord(tasks.add.s(i, 1) for i in range(5))(tasks.total.s()).get(timeout=20) == 15
 
 
-def test_result_backend_task_retries_group_and_eta(backend_on_target):
-    backend_on_target.start_worker("w1")
-    run_tasks_retries_group_and_eta(backend_on_target.tasks)
-
-
-@pytest.mark.needs_lua(BROKER_NEEDS_LUA + "; and Celery's chord counts its parts in Lua")
-def test_broker_and_backend_tasks_retries_group_chord_and_eta(on_target):
-    on_target.start_worker("w1")
-    run_tasks_retries_group_and_eta(on_target.tasks)
-    header = [on_target.tasks.add.s(i, 1) for i in range(5)]
-    assert chord(header)(on_target.tasks.total.s()).get(timeout=20) == 15
-
-
-@pytest.mark.needs_lua(BROKER_NEEDS_LUA)
 def test_killed_worker_loses_nothing_acknowledged(on_target, target):
     """Tasks are acknowledged once done (acks_late): kill -9 the worker mid-queue,
     start another, and every task sent is done."""

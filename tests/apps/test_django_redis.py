@@ -100,8 +100,6 @@ def test_session_store_on_the_cache(django_cache):
     assert not SessionStore().exists(session.session_key)
 
 
-@pytest.mark.needs_lua("django-redis's incr is an EVAL of EXISTS then INCRBY (on caskd it "
-                       "falls back to a non-atomic GET and SET, and misreports a missing key)")
 def test_incr_decr(django_cache):
     django_cache.set("hits", 1)
     assert django_cache.incr("hits") == 2
@@ -111,7 +109,6 @@ def test_incr_decr(django_cache):
         django_cache.incr("nope")
 
 
-@pytest.mark.needs_lua("redis-py's Lock releases (and extends) with EVALSHA scripts")
 def test_cache_lock(django_cache):
     with django_cache.lock("report", timeout=5):
         assert not django_cache.lock("report", timeout=5).acquire(blocking=False)

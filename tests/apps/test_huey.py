@@ -42,8 +42,6 @@ def test_tasks_results_retries_pipelines_and_locks(huey_app):
     assert huey_app.huey.pending_count() == 0
 
 
-@pytest.mark.needs_lua("huey's scheduler pops due tasks with an EVALSHA script (on caskd "
-                       "the consumer logs 'Error reading schedule.' every second)")
 def test_scheduled_task_runs_after_its_delay(huey_app):
     sent = time.monotonic()
     assert huey_app.add.schedule((20, 22), delay=1).get(blocking=True, timeout=20) == 42

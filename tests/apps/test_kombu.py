@@ -11,10 +11,6 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 
 from tests.support import wait_until
 
-pytestmark = pytest.mark.needs_lua(
-    "a consumer's idle poll restores unacknowledged messages under a redis-py Lock, "
-    "released by EVALSHA")
-
 
 class Listener:
     """One consumer process's view: a connection, a queue bound to ``exchange``."""

@@ -35,10 +35,7 @@ FAIL_ON_REDIS_7_0 = {  # redis-py 8 expects a newer server's replies
 }
 
 NOT_ON_CASKD = {
-    "test_lock.py": "redis-py's Lock is Lua scripts",
-    "test_scripting.py": "EVAL, EVALSHA, SCRIPT, FUNCTION: no Lua yet",
     "test_commands.py::TestRedisCommands::test_x": "streams (XADD ... ) are not in caskd yet",
-    "test_commands.py::TestRedisCommands::test_command_getkeys": "asks the keys of EVAL",
     "test_commands.py::TestRedisCommands::test_command_getkeysandflags":
         "COMMAND GETKEYSANDFLAGS needs key specs, which caskd's table lacks",
     "test_commands.py::TestRedisCommands::test_command_list": "expects over 300 commands",

@@ -2,8 +2,8 @@
 search, rate limits, locks, streams): its own test suite, run unchanged by pytest
 in a subprocess against the server under test.
 
-On caskd the tests of the parts built on Lua or on streams are deselected, each
-group with its reason; they still run against redis-server."""
+On caskd the tests of the parts built on streams are deselected, until caskd has
+streams; they still run against redis-server."""
 
 from __future__ import annotations
 
@@ -13,14 +13,6 @@ import sys
 
 import walrus
 
-NEEDS_LUA = {
-    "TestArray": "Array's append, extend, get and pop are Lua scripts",
-    "TestLock": "walrus's Lock acquires and releases with Lua scripts",
-    "TestRateLimitLua": "the Lua rate limiter (the plain one, TestRateLimit, runs)",
-    "test_cas": "Database.cas is a Lua script",
-    "test_date_field or test_datetime_field or test_delete_indexes or test_index_separator "
-    "or test_scalar_query": "Model queries over a range of scores filter with a Lua script",
-}
 NEEDS_STREAMS = {
     "TestStream": "XADD, XREAD, consumer groups",
     "TestTimeSeries": "TimeSeries is a stream",
@@ -28,7 +20,7 @@ NEEDS_STREAMS = {
 
 
 def test_walrus_own_suite(target, tmp_path):
-    deselected = [*NEEDS_LUA, *NEEDS_STREAMS] if target.kind == "caskd" else []
+    deselected = [*NEEDS_STREAMS] if target.kind == "caskd" else []
     selection = " and ".join(f"not ({name})" for name in deselected)
     # walrus names its test modules after what they test, and its __init__.py
     # re-imports them all: collect each module once.
