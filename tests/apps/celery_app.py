@@ -12,9 +12,10 @@ from celery import Celery
 BACKEND = os.environ["CELERY_BACKEND"]
 app = Celery("celery_app", broker=os.environ["CELERY_BROKER"], backend=BACKEND)
 # Short visibility timeout, checked every second: a message a killed worker took
-# but never acknowledged comes back within seconds instead of an hour.
+# but never acknowledged comes back within seconds instead of an hour. The restore's
+# mutex expires soon too, in case the worker was killed holding it.
 app.conf.broker_transport_options = {"visibility_timeout": 3, "unacked_restore_interval": 1,
-                                     "unacked_restore_throttle": 1}
+                                     "unacked_restore_throttle": 1, "unacked_mutex_expire": 2}
 app.conf.result_backend_transport_options = {"visibility_timeout": 3}
 app.conf.task_acks_late = True
 app.conf.worker_prefetch_multiplier = 1

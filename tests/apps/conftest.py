@@ -7,12 +7,14 @@ Both servers live for the whole session and are emptied before each test.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from dataclasses import dataclass
 
 import pytest
 import redis
 
-from tests.apps.support import Spawner
+from tests.apps.support import APPS, Spawner
 from tests.compat.harness import redis_and_caskd
 
 
@@ -52,3 +54,22 @@ def spawn(tmp_path):
     spawner = Spawner(tmp_path)
     yield spawner
     spawner.stop_all()
+
+
+@pytest.fixture
+def load_app(monkeypatch):
+    """Import an app module of tests/apps/ afresh with ``env`` (its configuration) set,
+    as the test's client side: ``load_app("huey_app", HUEY_REDIS=url)``."""
+    loaded: list[str] = []
+
+    def load(name: str, **env: str):
+        for variable, value in env.items():
+            monkeypatch.setenv(variable, value)
+        monkeypatch.syspath_prepend(str(APPS))
+        sys.modules.pop(name, None)
+        loaded.append(name)
+        return importlib.import_module(name)
+
+    yield load
+    for name in loaded:
+        sys.modules.pop(name, None)

@@ -8,7 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.support import ROOT
+from tests.support import ROOT, wait_until
 
 APPS = Path(__file__).resolve().parent
 
@@ -59,6 +59,14 @@ class Spawner:
         log_path = self.directory / f"{len(self.started)}-{name}.log"
         process = AppProcess(argv, log_path, env)
         self.started.append(process)
+        return process
+
+    def until_ready(self, argv: list[str], ready: str, **env: str) -> AppProcess:
+        """Start a worker and wait until its log says ``ready``; fail if it exits first."""
+        process = self(argv, **env)
+        wait_until(lambda: ready in process.log() or process.proc.poll() is not None,
+                   timeout=40, what=f"{Path(argv[0]).name} to be ready")
+        assert process.proc.poll() is None, process.log()
         return process
 
     def stop_all(self) -> None:

@@ -17,39 +17,26 @@ CELERY = str(Path(sys.executable).with_name("celery"))
 
 
 class CeleryApp:
-    """celery_app.py imported with the given broker and backend, and its workers."""
+    """celery_app.py with broker and result backend on one server, and its workers."""
 
-    def __init__(self, broker: str, backend: str, spawn, monkeypatch) -> None:
-        self.env = {"CELERY_BROKER": broker, "CELERY_BACKEND": backend}
-        for name, value in self.env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.syspath_prepend(str(Path(__file__).parent))
-        sys.modules.pop("celery_app", None)
-        import celery_app
-        self.tasks = celery_app
+    def __init__(self, url: str, spawn, load_app) -> None:
+        self.env = {"CELERY_BROKER": url, "CELERY_BACKEND": url}
+        self.tasks = load_app("celery_app", **self.env)
         self.spawn = spawn
 
     def start_worker(self, name: str):
-        worker = self.spawn([CELERY, "-A", "celery_app", "worker", "--pool", "prefork",
-                             "--concurrency", "2", "--hostname", f"{name}@%h",
-                             "--loglevel", "info", "--without-gossip", "--without-mingle",
-                             "--without-heartbeat"], **self.env)
-        wait_until(lambda: "ready." in worker.log() or worker.proc.poll() is not None,
-                   timeout=40, what="celery's worker to be ready")
-        assert worker.proc.poll() is None, worker.log()
-        return worker
-
-    def close(self) -> None:
-        self.tasks.app.close()
-        sys.modules.pop("celery_app", None)
+        return self.spawn.until_ready(
+            [CELERY, "-A", "celery_app", "worker", "--pool", "prefork", "--concurrency", "2",
+             "--hostname", f"{name}@%h", "--loglevel", "info", "--without-gossip",
+             "--without-mingle", "--without-heartbeat"], "ready.", **self.env)
 
 
 @pytest.fixture
-def on_target(target, spawn, monkeypatch):
+def on_target(target, spawn, load_app):
     """Broker and result backend both on the server under test."""
-    app = CeleryApp(target.url(), target.url(), spawn, monkeypatch)
+    app = CeleryApp(target.url(), spawn, load_app)
     yield app
-    app.close()
+    app.tasks.app.close()
 
 
 def test_tasks_retries_group_chord_and_eta(on_target):

@@ -9,24 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import wait_until
-
 DRAMATIQ = str(Path(sys.executable).with_name("dramatiq"))
 
 
 @pytest.fixture
-def dramatiq_app(target, spawn, monkeypatch):
-    monkeypatch.setenv("DRAMATIQ_REDIS", target.url())
-    monkeypatch.syspath_prepend(str(Path(__file__).parent))
-    sys.modules.pop("dramatiq_app", None)
-    import dramatiq_app
-    worker = spawn([DRAMATIQ, "dramatiq_app", "--processes", "1", "--threads", "2"],
-                   DRAMATIQ_REDIS=target.url())
-    wait_until(lambda: "is ready for action" in worker.log() or worker.proc.poll() is not None,
-               timeout=40, what="dramatiq's worker")
-    assert worker.proc.poll() is None, worker.log()
-    yield dramatiq_app
-    sys.modules.pop("dramatiq_app", None)
+def dramatiq_app(target, spawn, load_app):
+    """dramatiq_app.py on the server under test, and its worker running."""
+    app = load_app("dramatiq_app", DRAMATIQ_REDIS=target.url())
+    spawn.until_ready([DRAMATIQ, "dramatiq_app", "--processes", "1", "--threads", "2"],
+                      "is ready for action", DRAMATIQ_REDIS=target.url())
+    return app
 
 
 def test_messages_results_retries_and_delays(dramatiq_app):

@@ -9,25 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import wait_until
-
 CONSUMER = str(Path(sys.executable).with_name("huey_consumer"))
 
 
 @pytest.fixture
-def huey_app(target, spawn, monkeypatch):
+def huey_app(target, spawn, load_app):
     """huey_app.py on the server under test, and its consumer running."""
-    monkeypatch.setenv("HUEY_REDIS", target.url())
-    monkeypatch.syspath_prepend(str(Path(__file__).parent))
-    sys.modules.pop("huey_app", None)
-    import huey_app
-    consumer = spawn([CONSUMER, "huey_app.huey", "--workers", "2", "--worker-type", "thread",
-                      "--no-periodic"], HUEY_REDIS=target.url())
-    wait_until(lambda: "huey consumer started" in consumer.log().lower()
-               or consumer.proc.poll() is not None, timeout=30, what="huey's consumer")
-    assert consumer.proc.poll() is None, consumer.log()
-    yield huey_app
-    sys.modules.pop("huey_app", None)
+    app = load_app("huey_app", HUEY_REDIS=target.url())
+    spawn.until_ready([CONSUMER, "huey_app.huey", "--workers", "2", "--worker-type", "thread",
+                       "--no-periodic"], "Huey consumer started", HUEY_REDIS=target.url())
+    return app
 
 
 def test_tasks_results_retries_pipelines_and_locks(huey_app):
