@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
+# arq pins redis<6, which the test extra's kombu cannot share: tests/apps runs it from here.
+ARQ_VENV := $(VENV)/arq
 
 .PHONY: install run test test-peers bench cluster-demo lint clean
 
@@ -11,7 +13,7 @@ ARGS ?=
 # without .pyc files (PYTHONDONTWRITEBYTECODE=1, or a read-only tree) every
 # start compiles them all again, which takes about as long as loading a
 # million keys from hint files. Cheap when nothing changed.
-install: $(VENV)/.compiled
+install: $(VENV)/.compiled $(ARQ_VENV)/.installed
 	$(PY) -m compileall -q protocol server storage scripts
 
 $(VENV)/.installed: pyproject.toml
@@ -27,6 +29,11 @@ COMPILED_SOURCES := $(foreach pxd,$(wildcard protocol/*.pxd storage/*.pxd),$(pxd
 	$(wildcard protocol/*.pyx storage/*.pyx)
 $(VENV)/.compiled: $(VENV)/.installed scripts/build_backend.py server/compiled.py $(COMPILED_SOURCES)
 	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+$(ARQ_VENV)/.installed: tests/apps/arq-requirements.txt | $(VENV)/.installed
+	$(PYTHON) -m venv $(ARQ_VENV)
+	$(ARQ_VENV)/bin/python -m pip install -q -r tests/apps/arq-requirements.txt
 	touch $@
 
 run: install

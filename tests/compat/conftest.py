@@ -6,20 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.harness import Pair, RedisServer
-from tests.support import CaskdProcess, require_tool
+from tests.compat.harness import Pair, redis_and_caskd
 
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory):
     """(redis port, caskd port)."""
-    binary = require_tool("redis-server")
-    root = tmp_path_factory.mktemp("compat")
-    redis = RedisServer(binary, root / "redis")
-    caskd = CaskdProcess(root / "caskd").start()
-    yield redis.port, caskd.port
-    caskd.stop()
-    redis.stop()
+    with redis_and_caskd(tmp_path_factory.mktemp("compat")) as ports:
+        yield ports
 
 
 def _pair(servers, protocol: int):

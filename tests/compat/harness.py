@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import hiredis
 
 from tests.compat.differences import Difference
-from tests.support import free_port, wait_until
+from tests.support import CaskdProcess, free_port, require_tool, wait_until
 
 _AGGREGATES = b"*~>%|"
 _BLOBS = b"$=!"
@@ -152,3 +154,16 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+@contextmanager
+def redis_and_caskd(root: Path) -> Iterator[tuple[int, int]]:
+    """(redis port, caskd port): a real redis-server and a caskd, each in a directory
+    under ``root``, both stopped afterwards."""
+    redis = RedisServer(require_tool("redis-server"), root / "redis")
+    caskd = CaskdProcess(root / "caskd").start()
+    try:
+        yield redis.port, caskd.port
+    finally:
+        caskd.stop()
+        redis.stop()
