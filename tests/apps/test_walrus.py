@@ -1,9 +1,7 @@
 """walrus (models, containers, cache, counters, autocomplete, graph, full-text
 search, rate limits, locks, streams): its own test suite, run unchanged by pytest
 in a subprocess against the server under test.
-
-On caskd the tests of the parts built on streams are deselected, until caskd has
-streams; they still run against redis-server."""
+"""
 
 from __future__ import annotations
 
@@ -13,23 +11,14 @@ import sys
 
 import walrus
 
-NEEDS_STREAMS = {
-    "TestStream": "XADD, XREAD, consumer groups",
-    "TestTimeSeries": "TimeSeries is a stream",
-}
-
-
 def test_walrus_own_suite(target, tmp_path):
-    deselected = [*NEEDS_STREAMS] if target.kind == "caskd" else []
-    selection = " and ".join(f"not ({name})" for name in deselected)
     # walrus names its test modules after what they test, and its __init__.py
     # re-imports them all: collect each module once.
     (tmp_path / "pytest.ini").write_text("[pytest]\npython_files = [!_]*.py\n")
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
          str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path),
-         os.path.join(os.path.dirname(walrus.__file__), "tests"),
-         *(["-k", selection] if selection else [])],
+         os.path.join(os.path.dirname(walrus.__file__), "tests")],
         cwd=tmp_path, env={**os.environ, "WALRUS_REDIS_PORT": str(target.port)},
         capture_output=True, text=True, timeout=120)
     summary = done.stdout.strip().splitlines()[-1]
