@@ -11,6 +11,7 @@ import sys
 
 import walrus
 
+
 def test_walrus_own_suite(target, tmp_path):
     # walrus names its test modules after what they test, and its __init__.py
     # re-imports them all: collect each module once.
