@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from protocol.reply import OK, SimpleString, Verbatim
+from protocol.reply import OK, OrderedSet, SimpleString, Verbatim
 from server.algorithms.glob import compile_pattern
 from server.commands.debug import protected_action_allowed
+from server.commands.keyflags import KEY_SPEC_FLAGS
 from server.commands.registry import CASKD_ONLY_FLAGS, Command
 from server.config import ConfigError
 from server.errors import SYNTAX, CommandError
@@ -199,8 +200,9 @@ def command_docs(client, argv: list[bytes]):
     return {n.lower(): _command_docs(lookup[n.lower()]) for n in names if n.lower() in lookup}
 
 
-def command_getkeys(client, argv: list[bytes]):
-    target = argv[2:]
+def _keys_of(client, target: list[bytes]) -> tuple[Command, list[int]]:
+    """The command ``target`` runs and its key positions (COMMAND GETKEYS and
+    GETKEYSANDFLAGS, as Redis's getKeysSubcommandImpl)."""
     found = client.server.dispatcher.resolve(target)
     if found is None:
         raise CommandError("ERR Invalid command specified")
@@ -209,4 +211,48 @@ def command_getkeys(client, argv: list[bytes]):
     positions = found.key_positions(target)
     if not positions:
         raise CommandError("ERR The command has no key arguments")
-    return [target[i] for i in positions]
+    return found, positions
+
+
+def command_getkeys(client, argv: list[bytes]):
+    _, positions = _keys_of(client, argv[2:])
+    return [argv[2 + i] for i in positions]
+
+
+def command_getkeysandflags(client, argv: list[bytes]):
+    target = argv[2:]
+    found, positions = _keys_of(client, target)
+    specs = KEY_SPEC_FLAGS.get(found.full_name, ("",))
+    # Redis sends each key's flags as a set (RESP3 ``~``), in addReplyFlagsForKeyArgs's order.
+    return [[target[position], OrderedSet(SimpleString(flag) for flag in
+                                          _key_flags(found.full_name, target,
+                                                     specs[0 if n == 0 else -1]))]
+            for n, position in enumerate(positions)]
+
+
+def _key_flags(name: str, target: list[bytes], spec: str) -> list[str]:
+    """A key's flags: its key spec's, or for the specs Redis marks variable_flags what
+    its getkeys procs decide from the arguments (setGetKeys, bitfieldGetKeys; caskd
+    has no MIGRATE)."""
+    if name == "set":
+        has_get = any(arg.lower() == b"get" for arg in target[3:])
+        return ["RW", "access", "update"] if has_get else ["OW", "update"]
+    if name == "bitfield":
+        return ["RO", "access"] if _bitfield_reads_only(target) else ["RW", "access", "update"]
+    return spec.split()
+
+
+def _bitfield_reads_only(target: list[bytes]) -> bool:
+    """Whether BITFIELD's subcommands are all GET (OVERFLOW aside), walked as Redis's
+    bitfieldGetKeys does: a malformed one counts as a write."""
+    index = 2
+    while index < len(target):
+        remaining = len(target) - index - 1
+        word = target[index].lower()
+        if word == b"get" and remaining >= 2:
+            index += 3
+        elif word == b"overflow" and remaining >= 1:
+            index += 2
+        else:
+            return False
+    return True

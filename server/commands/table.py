@@ -898,6 +898,10 @@ TABLE: list[Command] = [
                   C("getkeys", -4, "loading stale", 0, 0, 0, admin.command_getkeys,
                     "Extracts the key names from an arbitrary command.", "server",
                     acl="@connection"),
+                  C("getkeysandflags", -4, "loading stale", 0, 0, 0,
+                    admin.command_getkeysandflags,
+                    "Extract keys and access flags given a full Redis command", "server",
+                    "7.0.0", acl="@connection"),
               ], handler=admin.command, acl="@connection"),
 ]
 

@@ -1,19 +1,17 @@
 """The deselection lists of `make test-peers` (scripts/redis_py_deselected.py): each
 entry names a test of the four files and says why, and no test is in two lists, so
-removing a list (LUA_NOT_YET once scripting lands) brings back exactly its tests."""
+removing a list brings back exactly its tests."""
 
 from __future__ import annotations
 
 from scripts.redis_py_deselected import (
     DESELECTED_MARKERS,
-    LUA_NOT_YET,
-    OTHER_ENGINEERS,
     REDIS_PY_ON_REDIS_7_0,
     TEST_FILES,
     deselected,
 )
 
-LISTS = (REDIS_PY_ON_REDIS_7_0, LUA_NOT_YET, OTHER_ENGINEERS)
+LISTS = (REDIS_PY_ON_REDIS_7_0,)
 
 
 def test_every_deselection_names_a_test_of_the_suite_and_a_reason():

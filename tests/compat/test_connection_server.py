@@ -127,6 +127,31 @@ def test_command_introspection_errors(pair):
         ("COMMAND", "FOO"))
 
 
+def test_command_getkeysandflags(pair):
+    """Each key with its key spec's flags: one-spec commands, the multi-spec ones
+    (source or destination first, then the rest) and the variable_flags ones."""
+    flags = ("COMMAND", "GETKEYSANDFLAGS")
+    run(pair,
+        (*flags, "get", "a"), (*flags, "mset", "a", "1", "b", "2"), (*flags, "del", "a", "b"),
+        (*flags, "lmove", "src", "dst", "left", "left"), (*flags, "smove", "s", "d", "m"),
+        (*flags, "rename", "a", "b"), (*flags, "renamenx", "a", "b"), (*flags, "copy", "a", "b"),
+        (*flags, "zunionstore", "d", "2", "a", "b"), (*flags, "sinterstore", "d", "a", "b"),
+        (*flags, "bitop", "and", "d", "a", "b"), (*flags, "pfmerge", "d", "a", "b"),
+        (*flags, "geosearchstore", "d", "s", "frommember", "m", "byradius", "1", "m"),
+        (*flags, "georadius", "g", "0", "0", "1", "m", "store", "d"),
+        (*flags, "sort", "s", "by", "w_*", "store", "d"), (*flags, "sort_ro", "s"),
+        (*flags, "blmpop", "0", "2", "a", "b", "left"), (*flags, "xinfo", "stream", "x"),
+        (*flags, "xreadgroup", "group", "g", "c", "streams", "a", "b", ">", ">"),
+        (*flags, "eval", "return 1", "2", "a", "b"), (*flags, "object", "encoding", "k"),
+        (*flags, "set", "k", "v"), (*flags, "set", "k", "v", "get"),
+        (*flags, "set", "k", "v", "nx", "Get"),
+        (*flags, "bitfield", "k", "get", "u8", "0"),
+        (*flags, "bitfield", "k", "overflow", "sat", "get", "u8", "0"),
+        (*flags, "bitfield", "k", "get", "u8", "0", "incrby", "u8", "0", "1"),
+        (*flags, "bitfield", "k", "get", "u8"),
+        (*flags, "ping"), (*flags, "nosuch", "a"), (*flags, "get"), (*flags,))
+
+
 def test_slowlog_latency_function_and_time(pair):
     run(pair,
         ("SLOWLOG", "RESET"), ("SLOWLOG", "LEN"), ("SLOWLOG", "GET"),

@@ -158,7 +158,10 @@ def test_a_dead_consumers_entries_are_claimed_by_the_others(caskd):
     assert cursor == b"0-0" and [entry_id for entry_id, _ in claimed] == lost[5:]
     client.xack("jobs", "workers", *lost)
     assert client.xpending("jobs", "workers")["pending"] == 0
-    assert sorted(done["ann"] + done["ben"] + lost) == [e for e, _ in client.xrange("jobs")]
+    # Ids in stream order, not as bytes: "5-10" comes after "5-2".
+    in_stream_order = sorted(done["ann"] + done["ben"] + lost,
+                             key=lambda entry_id: tuple(map(int, entry_id.split(b"-"))))
+    assert in_stream_order == [e for e, _ in client.xrange("jobs")]
     consumers = {c["name"]: c["pending"] for c in client.xinfo_consumers("jobs", "workers")}
     assert consumers == {b"ann": 0, b"ben": 0, b"cid": 0}
 
