@@ -177,7 +177,10 @@ class Range:
             (low, low_open), (high, high_open) = self.low, self.high
             start = zset.count_below(low, inclusive=low_open)
             stop = zset.count_below(high, inclusive=not high_open)
-        elif zset.listpack:
+        elif zset.listpack or (zset.order and zset.order[0][0] != zset.order[-1][0]):
+            # A listpack is walked; so, in effect, is a skiplist whose members have
+            # several scores (the case Redis leaves undefined): bisecting by member
+            # is right only where every member has the same score.
             return _lex_scan(zset, self.low, self.high, reverse)
         else:
             start = _lex_index(zset, self.low, after=True)
@@ -211,7 +214,7 @@ def _below_high(member: bytes, bound) -> bool:
 
 
 def _lex_scan(zset: ZSet, low, high, reverse: bool) -> tuple[int, int]:
-    """A lex range of a small sorted set, found as Redis walks a listpack: from the
+    """A lex range found as Redis walks a listpack (or, from "-", a skiplist): from the
     first member past the low bound (reversed: from the last one under the high
     bound) for as long as members stay in range. With one score for all members
     (the only case Redis defines) this is the bisection's answer; with several it
