@@ -108,9 +108,9 @@ class Scripting:
         self.function_sandbox = self._new_sandbox(functions_engine=True)
 
     def load_libraries(self, stored: dict[bytes, bytes]) -> None:
-        """The libraries the engine stored (at start, DEBUG RELOAD): Redis's
-        rdbFunctionLoad. Each loaded on its own, so one that no longer loads (it
-        cannot fail as it was stored) is reported and the others still are."""
+        """The libraries the engine stored (at start, DEBUG RELOAD), as Redis's
+        rdbFunctionLoad loads them. Each was checked when FUNCTION LOAD stored it, so
+        only a change in caskd can make one fail: it is reported, the others load."""
         self.reset_functions()
         for name, code in stored.items():
             try:
