@@ -126,6 +126,7 @@ class Server:
             auto_compact_min_size=config["auto-aof-rewrite-min-size"],
             auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
         self.refresh_observed()  # the new engine reports its changes if anyone listens
+        self.scripting.load_libraries(self.engine.libraries)
         stats = self.engine.stats
         self.log.info("DB loaded from disk: %.3f seconds, %d keys",
                       stats["load_seconds"], stats["loaded_keys"])

@@ -372,6 +372,33 @@ class Engine:
         if self.changes is not None:
             self.changes.flushed((db, other))
 
+    # ------------------------------------------------------- function libraries
+
+    @property
+    def libraries(self) -> dict[bytes, bytes]:
+        """Every stored function library's code, by name (read-only: change it with
+        the methods below). The engine stores bytes; what they mean is the server's."""
+        return self._keyspace.libraries
+
+    def put_library(self, name: bytes, code: bytes) -> None:
+        """Store (or replace) library ``name``; both must be non-empty."""
+        if not name or not code:
+            raise ValueError("a library needs a name and code")
+        self._log.append(RecordType.LIBRARY, 0, name, code)
+        self._keyspace.set_library(name, code)
+
+    def delete_library(self, name: bytes) -> None:
+        self._log.append(RecordType.LIBRARY, 0, name)
+        self._keyspace.set_library(name, b"")
+
+    def replace_libraries(self, libraries: dict[bytes, bytes]) -> None:
+        """Drop every library and store ``libraries`` instead, as one atomic unit."""
+        with self._log.batch():
+            self._log.append(RecordType.LIBRARY, 0, b"")
+            self._keyspace.set_library(b"", b"")
+            for name, code in libraries.items():
+                self.put_library(name, code)
+
     def batch(self):
         """A context manager: every change inside is one atomic unit in the log (nests)."""
         return self._log.batch()

@@ -6,6 +6,8 @@ Per database, ``keydirs[db]`` maps key -> a location (one packed int, see
 collection object itself for a hash, list, set or sorted set (see
 :mod:`storage.datatypes`). So ``type(value) is int`` means a string.
 ``expires[db]`` maps the keys that have a TTL to it (absolute ms).
+``libraries`` maps a function library's name to its code (no db: FLUSHALL keeps
+them, as Redis's does).
 
 Whatever an index change replaces is handed to ``superseded`` (the log counts
 its dead bytes for automatic compaction). The live engine, recovery and
@@ -51,6 +53,7 @@ class Keyspace:
         #: Locations of damaged records that keys point at (see storage.recovery):
         #: such a key reads as a checksum error, whatever command reads it.
         self.damaged: set[int] = set()
+        self.libraries: dict[bytes, bytes] = {}
         self.removals = [0] * databases  # keys removed per db: lets a scan resume safely
         self._scan_lists: OrderedDict[int, list[bytes]] = OrderedDict()
         self._scan_meta: OrderedDict[int, tuple[int, int]] = OrderedDict()  # id -> (db, removals)
@@ -112,6 +115,16 @@ class Keyspace:
                 heapq.heappush(self.expiry_heap, (expire_at, db, key))
         else:
             self.expires[db].pop(key, None)
+
+    def set_library(self, name: bytes, code: bytes) -> None:
+        """A LIBRARY record's change: ``name`` := ``code``; empty code deletes the
+        name, an empty name drops every library."""
+        if not name:
+            self.libraries.clear()
+        elif code:
+            self.libraries[name] = code
+        else:
+            self.libraries.pop(name, None)
 
     def flushdb(self, db: int) -> None:
         for value in self.keydirs[db].values():

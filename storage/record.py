@@ -44,6 +44,9 @@ class RecordType(IntEnum):
     OP = 16  # apply the operation in value to key's collection (creating it if none)
     SNAPSHOT = 17  # key := the collection value describes, with expire_at
     RENAME = 18  # key's value and TTL move to value[1:] in db value[0] (replacing it)
+    # Function libraries, stored as bytes by name (no db): key = a library's name,
+    # value = its code; an empty value deletes the name, an empty key drops them all.
+    LIBRARY = 19
 
 
 VALID_TYPES = frozenset(int(t) for t in RecordType)

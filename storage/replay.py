@@ -62,6 +62,8 @@ class Replay:
             self.superseded_all(number, rec.end)
         elif rtype == RecordType.SWAPDB:
             keyspace.swapdb(db, int(key))
+        elif rtype == RecordType.LIBRARY:
+            keyspace.set_library(key, bytes(buf[rec.value_offset:rec.end]))
 
     def _op(self, db: int, key: bytes, data: bytes) -> None:
         """A collection's operation, as Engine.apply made it: an emptied

@@ -1,10 +1,9 @@
 """Function libraries (Redis 7.0's functions.c): what FUNCTION LOAD registers.
 
-The libraries are kept here, in memory, behind this one class. Persisting them
-(a log record holding a library's code, written by LOAD/DELETE/FLUSH/RESTORE,
-replayed on load, and the live libraries written again by compaction) needs a new
-record type in storage/, which is not done yet: until then the libraries do not
-survive a restart.
+The libraries live here, behind this one class, and in the log: each command that
+changes them stores the change in the engine (a library's code by name, see
+``Engine.put_library``), and the server loads the stored ones at start
+(``Scripting.load_libraries``), as Redis loads them from its RDB/AOF.
 """
 
 from __future__ import annotations
@@ -116,6 +115,10 @@ class Libraries:
         for library in (*kept.values(), *other.libraries.values()):
             self.libraries[library.name] = library
             self.functions.update(library.functions)
+
+    def codes(self) -> dict[bytes, bytes]:
+        """Each library's code by name: what the engine stores."""
+        return {name: library.code for name, library in self.libraries.items()}
 
     def delete(self, name: bytes) -> bool:
         library = self.libraries.pop(name, None)
@@ -280,14 +283,17 @@ def function_load(client, argv: list[bytes]):
         raise CommandError("ERR Function code is missing")
     scripting = client.server.scripting
     try:
-        return scripting.libraries.load(scripting.function_sandbox, argv[-1], replace)
+        name = scripting.libraries.load(scripting.function_sandbox, argv[-1], replace)
     except LibraryError as exc:
         raise CommandError(f"ERR {exc}") from None
+    client.server.engine.put_library(name, argv[-1])
+    return name
 
 
 def function_delete(client, argv: list[bytes]):
     if not client.server.scripting.libraries.delete(argv[2]):
         raise CommandError("ERR Library not found")
+    client.server.engine.delete_library(argv[2])
     return OK
 
 
@@ -297,6 +303,7 @@ def function_flush(client, argv: list[bytes]):
     if len(argv) == 3 and argv[2].upper() not in (b"ASYNC", b"SYNC"):
         raise CommandError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
     client.server.scripting.reset_functions()
+    client.server.engine.replace_libraries({})
     return OK
 
 
@@ -361,6 +368,7 @@ def function_restore(client, argv: list[bytes]):
         scripting.libraries.join(restored, policy)
     except (rdb.PayloadError, LibraryError) as exc:
         raise CommandError(f"ERR {exc}") from None
+    client.server.engine.replace_libraries(scripting.libraries.codes())
     return OK
 
 

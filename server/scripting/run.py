@@ -24,7 +24,7 @@ from server.acl import DENIED_CMD
 from server.commands.registry import NOSCRIPT, Command
 from server.errors import CommandError
 from server.scripting import busy, conversions
-from server.scripting.functions import Libraries, register_function
+from server.scripting.functions import Libraries, LibraryError, register_function
 from server.scripting.libraries import Lrand48, lua_number, lua_number_text, lua_type
 from server.scripting.sandbox import LuaSandbox
 from server.session import Session
@@ -106,6 +106,18 @@ class Scripting:
         """FUNCTION FLUSH / RESTORE FLUSH: a new functions state, no libraries."""
         self.libraries.clear()
         self.function_sandbox = self._new_sandbox(functions_engine=True)
+
+    def load_libraries(self, stored: dict[bytes, bytes]) -> None:
+        """The libraries the engine stored (at start, DEBUG RELOAD), as Redis's
+        rdbFunctionLoad loads them. Each was checked when FUNCTION LOAD stored it, so
+        only a change in caskd can make one fail: it is reported, the others load."""
+        self.reset_functions()
+        for name, code in stored.items():
+            try:
+                self.libraries.load(self.function_sandbox, code, replace=False)
+            except LibraryError as exc:
+                self.server.log.error("Failed loading library %s: %s",
+                                      name.decode("utf-8", "replace"), exc)
 
     # ------------------------------------------------------------ running
 
