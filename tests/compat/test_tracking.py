@@ -6,15 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.compat.harness import Pair
-
-
-def exchange(pair: Pair, *args, frames: int = 1) -> list[bytes]:
-    pair.redis.send(args)
-    pair.caskd.send(args)
-    expected = [pair.redis.reply() for _ in range(frames)]
-    actual = [pair.caskd.reply() for _ in range(frames)]
-    assert actual == expected, f"{args}\n  redis: {expected}\n  caskd: {actual}"
-    return expected
+from tests.compat.test_pubsub import exchange
 
 
 @pytest.fixture
