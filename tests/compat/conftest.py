@@ -34,3 +34,11 @@ def pair(request, servers):
 def pair2(servers):
     """RESP2 only: for checks whose replies have no RESP3 variant worth a second run."""
     yield from _pair(servers, 2)
+
+
+@pytest.fixture
+def writer(servers, pair):
+    """A second pair of connections (the other client), in the same protocol."""
+    other = Pair(*servers, protocol=pair.protocol)
+    yield other
+    other.close()

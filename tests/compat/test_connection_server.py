@@ -6,20 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.compat.differences import CONFIG_GET_ORDER
-from tests.compat.harness import Pair
 
 
 def run(pair, *commands: tuple) -> None:
     for command in commands:
         pair.check(*command)
-
-
-@pytest.fixture
-def writer(servers, pair):
-    """A second pair of connections (the other client), in the same protocol."""
-    other = Pair(*servers, protocol=pair.protocol)
-    yield other
-    other.close()
 
 
 def test_transaction_replies_and_runtime_errors(pair):

@@ -4,8 +4,6 @@ as subscribers receive them, PUBSUB introspection and the channel ACL rules."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.compat.differences import PUBSUB_CHANNEL_ORDER
 from tests.compat.harness import Pair
 
@@ -18,13 +16,6 @@ def exchange(pair: Pair, *args, frames: int = 1) -> list[bytes]:
     actual = [pair.caskd.reply() for _ in range(frames)]
     assert actual == expected, f"{args}\n  redis: {expected}\n  caskd: {actual}"
     return expected
-
-
-@pytest.fixture
-def publisher(servers, pair):
-    other = Pair(*servers, protocol=pair.protocol)
-    yield other
-    other.close()
 
 
 def test_subscribe_confirms_each_channel_and_counts_subscriptions(pair):
@@ -65,44 +56,44 @@ def test_resp3_subscribers_run_any_command_between_pushes(servers):
         pair.close()
 
 
-def test_messages_reach_channel_and_pattern_subscribers(pair, publisher):
+def test_messages_reach_channel_and_pattern_subscribers(pair, writer):
     exchange(pair, "SUBSCRIBE", "news.tech", frames=1)
     exchange(pair, "PSUBSCRIBE", "news.*", "*tech", frames=2)
-    publisher.check("PUBLISH", "news.tech", "hello")  # three deliveries
+    writer.check("PUBLISH", "news.tech", "hello")  # three deliveries
     expected, actual = ([side.reply() for _ in range(3)] for side in (pair.redis, pair.caskd))
     assert actual[0] == expected[0]  # the channel's subscribers first, then the patterns'
     assert sorted(actual[1:]) == sorted(expected[1:]), PUBSUB_CHANNEL_ORDER.why
-    publisher.check("PUBLISH", "news.sport", b"\x00binary\xff")
+    writer.check("PUBLISH", "news.sport", b"\x00binary\xff")
     assert [pair.caskd.reply()] == [pair.redis.reply()]
-    publisher.check("PUBLISH", "nobody", "x")
-    publisher.check("SPUBLISH", "news.tech", "shard channels are apart")
+    writer.check("PUBLISH", "nobody", "x")
+    writer.check("SPUBLISH", "news.tech", "shard channels are apart")
 
 
-def test_shard_messages_go_to_shard_subscribers_only(pair, publisher):
+def test_shard_messages_go_to_shard_subscribers_only(pair, writer):
     exchange(pair, "SSUBSCRIBE", "orders", frames=1)
     exchange(pair, "PSUBSCRIBE", "*", frames=1)
-    publisher.check("SPUBLISH", "orders", "o1")
+    writer.check("SPUBLISH", "orders", "o1")
     assert pair.caskd.reply() == pair.redis.reply()
-    publisher.check("PUBLISH", "orders", "o2")  # the pattern only
+    writer.check("PUBLISH", "orders", "o2")  # the pattern only
     assert pair.caskd.reply() == pair.redis.reply()
 
 
-def test_pubsub_introspection(pair, publisher):
+def test_pubsub_introspection(pair, writer):
     exchange(pair, "SUBSCRIBE", "c1", "c2", frames=2)
     exchange(pair, "PSUBSCRIBE", "p*", frames=1)
     exchange(pair, "SSUBSCRIBE", "s1", frames=1)
-    publisher.check("PUBSUB", "NUMSUB", "c1", "c2", "none")
-    publisher.check("PUBSUB", "NUMSUB")
-    publisher.check("PUBSUB", "NUMPAT")
-    publisher.check("PUBSUB", "SHARDNUMSUB", "s1", "c1")
-    publisher.check("PUBSUB", "CHANNELS", "c1*")
-    publisher.check("PUBSUB", "CHANNELS", allow=PUBSUB_CHANNEL_ORDER)
-    publisher.check("PUBSUB", "SHARDCHANNELS")
-    publisher.check("PUBSUB", "HELP")
-    publisher.check("PUBSUB", "NOPE")
-    publisher.check("PUBSUB", "CHANNELS", "a", "b")
-    publisher.check("SUBSCRIBE")
-    publisher.check("PUBLISH", "only-channel")
+    writer.check("PUBSUB", "NUMSUB", "c1", "c2", "none")
+    writer.check("PUBSUB", "NUMSUB")
+    writer.check("PUBSUB", "NUMPAT")
+    writer.check("PUBSUB", "SHARDNUMSUB", "s1", "c1")
+    writer.check("PUBSUB", "CHANNELS", "c1*")
+    writer.check("PUBSUB", "CHANNELS", allow=PUBSUB_CHANNEL_ORDER)
+    writer.check("PUBSUB", "SHARDCHANNELS")
+    writer.check("PUBSUB", "HELP")
+    writer.check("PUBSUB", "NOPE")
+    writer.check("PUBSUB", "CHANNELS", "a", "b")
+    writer.check("SUBSCRIBE")
+    writer.check("PUBLISH", "only-channel")
 
 
 def test_channel_acl_rules(pair2):
