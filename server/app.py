@@ -36,6 +36,7 @@ from server.heap import HeapTrimmer
 from server.notifications import Notifications
 from server.pause import ClientPause
 from server.pubsub import PubSub
+from server.replication import Replication
 from server.scripting.run import Scripting
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
@@ -97,6 +98,7 @@ class Server:
         self.pause = ClientPause(self)
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
         self.scripting = Scripting(self)
+        self.replication = Replication(self)
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()

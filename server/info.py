@@ -234,8 +234,10 @@ def _ops_per_sec(samples: list[tuple[float, int]]) -> int:
 
 def _replication(server: Server) -> dict:
     return {"role": "master", "connected_slaves": 0, "master_failover_state": "no-failover",
-            "master_replid": server.run_id, "master_replid2": "0" * 40,
-            "master_repl_offset": 0, "second_repl_offset": -1, "repl_backlog_active": 0,
+            "master_replid": server.replication.replid,
+            "master_replid2": server.replication.replid2,
+            "master_repl_offset": server.replication.offset,
+            "second_repl_offset": server.replication.second_replid_offset, "repl_backlog_active": 0,
             "repl_backlog_size": 1048576, "repl_backlog_first_byte_offset": 0,
             "repl_backlog_histlen": 0}
 
