@@ -216,3 +216,15 @@ def test_the_rq_command_line(rq):
     assert set(rq.queue.job_ids) == {failed.id, rq.queue.job_ids[0]} and rq.queue.count == 2
     assert "2 jobs removed from default queue" in rq_cli("empty", "default")
     assert rq.queue.count == 0
+
+
+def test_periodic_jobs_by_rq_cron_run_on_a_worker_pool(rq):
+    """``rq cron`` enqueues a job registered to run every second; ``rq worker-pool``
+    (two workers) runs each; both stop on SIGTERM."""
+    scheduler = rq.spawn([RQ, "cron", "rq_cron.py", "--url", rq.url], RQ_REDIS=rq.url)
+    pool = rq.spawn([RQ, "worker-pool", "--num-workers", "2", "--url", rq.url, "default"],
+                    RQ_REDIS=rq.url)
+    wait_until(lambda: rq.client.llen("ticks") >= 3, timeout=40, what="three ticks")
+    for process in (scheduler, pool):
+        process.stop(signal.SIGTERM)
+        assert process.proc.returncode == 0, process.log()
