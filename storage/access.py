@@ -99,8 +99,8 @@ class Access:
         if self.lfu and freq is not None:
             self.maps[db][key] = self._lfu_values[min(freq, 255)]
         elif not self.lfu and idle_seconds is not None:
-            lru = self.clock - idle_seconds
-            self.maps[db][key] = lru if lru >= 0 else LRU_CLOCK_MAX + lru
+            lru = self.clock - idle_seconds  # wrapped once, then cut to 24 bits, as Redis's
+            self.maps[db][key] = (lru if lru >= 0 else lru + LRU_CLOCK_MAX) & LRU_CLOCK_MAX
 
     @contextmanager
     def notouch(self, db: int, key: bytes) -> Iterator[None]:
