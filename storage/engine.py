@@ -298,8 +298,8 @@ class Engine:
         value, result = datatypes.apply(current, op, args)
         if value:
             self.access.touch(db, key, new=current is None)
-        if value is current:
-            self.data_size.resized(len(value) - members)
+        if current is not None:  # changed in place: maxmemory's count follows
+            self.data_size.resized(len(current) - members)
         if not value:
             if current is not None:
                 keyspace.remove(db, key)
