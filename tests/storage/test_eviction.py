@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 from storage.access import LFU_INIT_VAL, LRU_CLOCK_MAX, Access, lfu_minutes, lru_clock
 from storage.datasize import KEY_OVERHEAD, MEMBER_OVERHEAD
 from storage.datatypes import Op
 from storage.eviction import Evictor
 from storage.keyspace import Keyspace
 
-from .test_events import Recorder
+from . import test_events
 
 NOW = 1_800_000_000.0
+engine = test_events.engine  # the fixture: an engine whose changes a Recorder keeps
 
 
 # ------------------------------------------------------------------ access data
@@ -202,13 +201,6 @@ def test_keys_written_after_the_snapshot_become_candidates():
 
 
 # ------------------------------------------------------------------ the engine
-
-@pytest.fixture
-def engine(open_engine, clock):
-    engine = open_engine()
-    engine.changes = Recorder(engine)
-    return engine
-
 
 def test_data_size_counts_keys_values_and_members(engine):
     engine.put(0, b"k", b"x" * 1000)
