@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from storage.keyspace import Keyspace
     from storage.log import Log
 
-KEY_OVERHEAD = 64  # bytes of RAM per key besides its name: index and access entries, location
+KEY_OVERHEAD = 160  # RAM per key besides its name: index and access entries, location (README)
 MEMBER_OVERHEAD = 120  # bytes of RAM per collection member (README, "Where each type lives")
 
 _unpack_lengths = LENGTHS.unpack_from
