@@ -361,7 +361,6 @@ class Server:
         while True:
             await asyncio.sleep(1 / self.config["hz"])
             self.engine.tick()
-            self.maxmemory.cron()
             if self.tracking:
                 self.tracking.limit(self.config["tracking-table-max-keys"])
             if self.bgsave_scheduled and not self.engine.compacting:

@@ -48,7 +48,7 @@ class Maxmemory:
         #: Whether memory was over the limit when the current command started
         #: (server.pre_command_oom_state): scripts' first write checks it.
         self.oom = False
-        self.evicting = False  # a cycle ran out of time: the cron goes on (evictionTimeProc)
+        self.evicting = False  # a cycle ran out of time: its sequel is scheduled
 
     def follow_config(self) -> None:
         """Take the maxmemory settings (at start, after CONFIG SET, after DEBUG RELOAD)."""
@@ -64,7 +64,7 @@ class Maxmemory:
         access.decay_time = config["lfu-decay-time"]
         engine.data_size.set_values(config["caskd-maxmemory-values"])
         if not self.limit:
-            self.oom = self.evicting = False
+            self.oom = False
             engine.data_size.reset()  # nobody needs the count: stop keeping it
         else:
             self.perform()  # as Redis's CONFIG SET maxmemory does at once
@@ -86,15 +86,15 @@ class Maxmemory:
 
     def perform(self) -> bool:
         """performEvictions: evict keys until the data set fits, for at most the
-        tenacity's time (the cron goes on after). True if it is over the limit with
-        nothing left the policy lets go (EVICT_FAIL): denyoom commands are refused."""
+        tenacity's time (then it goes on between commands: evictionTimeProc). True if
+        it is over the limit with nothing left the policy lets go (EVICT_FAIL): denyoom
+        commands are refused then."""
         server = self.server
         if not self._safe_to_evict():
             return False
         engine = server.engine
         data_size = engine.data_size
         if data_size.total() <= self.limit:
-            self.evicting = False
             return False
         if self.policy == "noeviction":
             return True
@@ -104,14 +104,12 @@ class Maxmemory:
         while data_size.total() > self.limit:
             victim = evictor.choose()
             if victim is None:
-                self.evicting = False
                 return True  # nothing left to evict
             engine.evict(*victim)
             evicted += 1
             if evicted % EVICTIONS_PER_CHECK == 0 and time.perf_counter() > deadline:
-                self.evicting = True  # startEvictionTimeProc
+                self._go_on()
                 return False
-        self.evicting = False
         return False
 
     def _safe_to_evict(self) -> bool:
@@ -122,7 +120,16 @@ class Maxmemory:
         return (server.scripting.running is None and server.pause.mode is None
                 and server.engine.writable)
 
-    def cron(self) -> None:
-        """evictionTimeProc: go on with an eviction cycle that ran out of time."""
-        if self.limit and self.evicting:
+    def _go_on(self) -> None:
+        """startEvictionTimeProc: go on evicting in the event loop's next iteration
+        (after the clients waiting meanwhile), until the data set fits."""
+        loop = self.server.loop
+        if not self.evicting and loop is not None:
+            loop.call_soon(self._continue)
+        self.evicting = True
+
+    def _continue(self) -> None:
+        """evictionTimeProc."""
+        self.evicting = False
+        if self.limit:
             self.perform()

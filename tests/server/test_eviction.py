@@ -11,6 +11,8 @@ import os
 import pytest
 import redis
 
+from server.app import Server
+from server.config import parse_command_line
 from storage.datasize import KEY_OVERHEAD
 from tests.support import wait_until
 
@@ -138,3 +140,35 @@ def test_object_idletime_and_touch(caskd_factory):
     client.config_set("maxmemory-policy", "allkeys-lfu")
     with pytest.raises(redis.exceptions.ResponseError, match="LFU maxmemory policy is selected"):
         client.object("idletime", "a")
+
+
+class _Loop:
+    """Keeps what the server schedules, to run it when the test says so."""
+
+    def __init__(self) -> None:
+        self.scheduled: list = []
+
+    def call_soon(self, callback) -> None:
+        self.scheduled.append(callback)
+
+
+def test_an_eviction_cycle_out_of_time_goes_on_between_commands(tmp_path):
+    """maxmemory-eviction-tenacity 0: 16 keys a cycle, then the event loop's next
+    iteration goes on (Redis's evictionTimeProc) until the data set fits."""
+    server = Server(parse_command_line(["--dir", str(tmp_path), "--port", "0",
+                                        "--maxmemory-policy", "allkeys-random",
+                                        "--maxmemory-eviction-tenacity", "0"]))
+    server.open_storage()
+    server.loop = loop = _Loop()
+    try:
+        for i in range(100):
+            server.engine.put(0, b"k%d" % i, VALUE)
+        server.config.set_many([("maxmemory", str(10 * KEY_SIZE))])
+        server.apply_config()
+        assert server.engine.dbsize(0) == 100 - 16 and len(loop.scheduled) == 1
+        while loop.scheduled:
+            loop.scheduled.pop()()
+        assert server.engine.dbsize(0) <= 10
+        assert server.engine.stats["evicted_keys"] >= 90
+    finally:
+        server.engine.close()
