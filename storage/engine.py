@@ -12,6 +12,8 @@ merge and locks apart):
   (the one place a record's meaning is written, shared with compaction);
 - :mod:`storage.compaction`: the merge and its fix-up of the live index;
 - :mod:`storage.hinter`: scheduling the child that writes hint files.
+- :mod:`storage.access`, :mod:`storage.datasize`, :mod:`storage.eviction`: each key's
+  LRU/LFU data, the data set's size and the choice of keys to evict, for maxmemory.
 
 A change is appended to the log's buffer and applied to the keyspace at once;
 :meth:`Engine.flush`, called once per event-loop iteration, writes the buffer
