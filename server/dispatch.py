@@ -98,6 +98,10 @@ class Dispatcher:
             denied = server.acl.deny(session, command, argv)
             if denied is not None:
                 return self._reject(session, command, denied)
+        if server.master_link is not None:  # a replica: READONLY, MASTERDOWN, LOADING
+            refusal = server.master_link.refusal(session, command)
+            if refusal is not None:
+                return self._reject(session, command, refusal)
         if session.slow_path or server.pause.mode is not None:
             return self._execute_special(session, command, argv)
         if command.is_write and not server.engine.writable:

@@ -1,0 +1,79 @@
+"""Loading a Redis RDB file in place of the data: a replica's full sync, and
+``caskd --load-rdb FILE`` (a dump.rdb imported into a data directory).
+
+The file is read by storage/rdb.py's FileReader (every encoding Redis 7.0 loads:
+listpacks, quicklists, intsets, ziplists, LZF strings, streams, function libraries).
+The data set is emptied (FLUSHALL) and each key written as caskd's own records; the
+caller makes that one log batch, so a crash leaves the old data or the new, never a
+mix. The libraries replace the loaded ones, as Redis's rdbLoad with functions does.
+"""
+
+from __future__ import annotations
+
+import time
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from server.scripting.functions import LibraryError
+from storage import rdb
+
+if TYPE_CHECKING:
+    from server.app import Server
+
+
+class RdbLoader:
+    """Loads ``data`` (a whole RDB file) into ``server``'s engine, :meth:`load_some`
+    keys at a time, so that a caller on the event loop can let it turn between.
+    ``keep_expired``: keys whose time has passed are loaded too (a replica: its master
+    will delete them, as Redis's rdbLoad keeps them on a replica); else skipped."""
+
+    def __init__(self, server: Server, data: bytes, keep_expired: bool) -> None:
+        self.server = server
+        self.reader = rdb.FileReader(data)
+        self._entries = self.reader.entries()
+        self._keep_expired = keep_expired
+        self._now = int(time.time() * 1000)
+        self._started = False
+        self.keys = 0  # loaded so far
+        self.stream_db = 0  # the aux field repl-stream-db: the master's db at the snapshot
+
+    def load_some(self, count: int) -> bool:
+        """Load up to ``count`` more keys; True once the whole file is loaded."""
+        engine = self.server.engine
+        if not self._started:
+            self._started = True
+            engine.flushall()
+        loaded = 0
+        for entry in islice(self._entries, count):
+            loaded += 1
+            if entry.db >= engine.databases:
+                raise rdb.RdbError(f"the RDB file has keys in db {entry.db}, this server "
+                                   f"has {engine.databases} databases")
+            if entry.expire_at and entry.expire_at <= self._now and not self._keep_expired:
+                continue
+            if type(entry.value) is bytes:
+                engine.put(entry.db, entry.key, entry.value, entry.expire_at)
+            else:
+                engine.put_object(entry.db, entry.key, entry.value, entry.expire_at)
+            self.keys += 1
+        if loaded == count:
+            return False
+        self._load_libraries()
+        self.stream_db = int(self.reader.aux.get(b"repl-stream-db", b"0"))
+        return True
+
+    def load_all(self) -> None:
+        while not self.load_some(1 << 30):
+            pass
+
+    def _load_libraries(self) -> None:
+        """The file's function libraries replace ours (checked as FUNCTION LOAD
+        checks them; one that fails is logged and left out)."""
+        scripting = self.server.scripting
+        scripting.reset_functions()
+        for code in self.reader.functions:
+            try:
+                scripting.libraries.load(scripting.function_sandbox, code, replace=False)
+            except LibraryError as exc:
+                self.server.log.warning("Failed loading a library from the RDB file: %s", exc)
+        self.server.engine.replace_libraries(scripting.libraries.codes())
