@@ -37,7 +37,8 @@ from server.notifications import Notifications
 from server.pause import ClientPause
 from server.pubsub import PubSub
 from server.replication import Replication
-from server.replication.replica import STATE_NAME, MasterLink, saved_state
+from server.replication import state as replication_state
+from server.replication.replica import MasterLink
 from server.scripting.run import Scripting
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
@@ -171,14 +172,15 @@ class Server:
     def _start_replication(self) -> None:
         """Follow the ``replicaof`` master, from the replication id and offset kept with
         the data if any; a master drops them (its own writes would not be counted)."""
-        saved = saved_state(self.engine)
+        saved = replication_state.saved(self.engine)
         if self.config["replicaof"]:
             host, port = self.config["replicaof"].rsplit(" ", 1)
             self.follow(host, int(port), saved)
         elif saved is not None:
-            self.engine.put_metadata(STATE_NAME, b"")
+            replication_state.save(self.engine, None)
 
-    def follow(self, host: str, port: int, continue_from: tuple[str, int, int] | None) -> None:
+    def follow(self, host: str, port: int,
+               continue_from: replication_state.State | None) -> None:
         """Become a replica of ``host``:``port`` (REPLICAOF, replicaof at start)."""
         if self.master_link is not None:
             self.master_link.stop()
@@ -193,7 +195,7 @@ class Server:
         self.master_link = None
         self.config.values["replicaof"] = ""
         self.replication.shift_replid()
-        self.engine.put_metadata(STATE_NAME, b"")  # a master's writes are not counted there
+        replication_state.save(self.engine, None)  # a master's writes are not counted there
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if not self.config["tls-port"]:

@@ -10,10 +10,13 @@ mix. The libraries replace the loaded ones, as Redis's rdbLoad with functions do
 
 from __future__ import annotations
 
+import mmap
 import time
 from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from server.replication import state
 from server.scripting.functions import LibraryError
 from storage import rdb
 
@@ -62,9 +65,15 @@ class RdbLoader:
         self.stream_db = int(self.reader.aux.get(b"repl-stream-db", b"0"))
         return True
 
-    def load_all(self) -> None:
-        while not self.load_some(1 << 30):
-            pass
+    def saved_replication(self) -> state.State | None:
+        """The master's replication id and offset the file was saved at, and its db
+        (Redis writes them as aux fields): where a replica loaded from it may PSYNC."""
+        aux = self.reader.aux
+        replid, offset = aux.get(b"repl-id", b""), aux.get(b"repl-offset", b"")
+        if len(replid) != 40 or not offset.isdigit():
+            return None
+        return replid.decode(), int(offset), self.stream_db
+
 
     def _load_libraries(self) -> None:
         """The file's function libraries replace ours (checked as FUNCTION LOAD
@@ -77,3 +86,18 @@ class RdbLoader:
             except LibraryError as exc:
                 self.server.log.warning("Failed loading a library from the RDB file: %s", exc)
         self.server.engine.replace_libraries(scripting.libraries.codes())
+
+
+def import_file(server: Server, path: Path) -> int:
+    """``caskd --load-rdb FILE``: the file's data in place of what the data directory
+    holds, as one atomic change; returns the number of keys loaded. The replication
+    id and offset it was saved at are kept, so that a replica of the same master
+    started on this directory may continue with PSYNC."""
+    engine = server.engine
+    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data, \
+            engine.batch():
+        loader = RdbLoader(server, data, keep_expired=False)
+        while not loader.load_some(1 << 30):
+            pass
+        state.save(engine, loader.saved_replication())
+    return loader.keys

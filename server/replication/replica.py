@@ -36,7 +36,7 @@ from server.blocking import Blocked
 from server.commands import transactions
 from server.commands.registry import LOADING, STALE, Command
 from server.pause import Postponed
-from server.replication import load
+from server.replication import load, state
 from server.session import Session
 from storage import rdb
 from storage.engine import DELETE_EXPIRED, HIDE_EXPIRED, KEEP_EXPIRED
@@ -49,7 +49,6 @@ MASTERDOWN_ERROR = ("MASTERDOWN Link with MASTER is down and replica-serve-stale
                     "set to 'no'.")
 LOADING_ERROR = "LOADING Redis is loading the dataset in memory"
 
-STATE_NAME = b"replication"  # the engine metadata: "<replid> <offset> <db>"
 EOF_MARK_SIZE = 40  # RDB_EOF_MARK_SIZE
 READ_SIZE = 1 << 16  # PROTO_IOBUF_LEN
 LOAD_SLICE = 1000  # keys loaded between two turns of the event loop
@@ -76,15 +75,6 @@ def master_user() -> User:
     user.enabled = user.nopass = user.all_commands = user.all_keys = user.all_channels = True
     user.refresh()
     return user
-
-
-def saved_state(engine) -> tuple[str, int, int] | None:
-    """The replication id, offset and master db stored with the data, if any."""
-    value = engine.metadata.get(STATE_NAME)
-    if not value:
-        return None
-    replid, offset, db = value.decode().split()
-    return replid, int(offset), int(db)
 
 
 class MasterLink:
@@ -120,7 +110,7 @@ class MasterLink:
 
     # ---------------------------------------------------------- life cycle
 
-    def start(self, continue_from: tuple[str, int, int] | None) -> None:
+    def start(self, continue_from: state.State | None) -> None:
         """Start following. ``continue_from``: the replication id, offset and db to
         PSYNC with (our own, or saved with the data), None for ``? -1``."""
         replication = self.server.replication
@@ -357,7 +347,7 @@ class MasterLink:
                         newline_sent = time.monotonic()
                         self._writer.write(b"\n")
                     await asyncio.sleep(0)
-                engine.put_metadata(STATE_NAME, f"{replid} {offset} {loader.stream_db}".encode())
+                state.save(engine, (replid, offset, loader.stream_db))
         finally:
             self.loading = False
         # Redis: the master's id and offset are ours now, replid2 cleared.
@@ -428,8 +418,8 @@ class MasterLink:
                         self.applied_offset += len(applied)
                         server.replication.feed(applied)
                 if self.applied_offset != before:
-                    engine.put_metadata(STATE_NAME, f"{server.replication.replid} "
-                                        f"{self.applied_offset} {session.db}".encode())
+                    state.save(engine, (server.replication.replid, self.applied_offset,
+                                        session.db))
         finally:
             engine.expiry = HIDE_EXPIRED
 
