@@ -94,7 +94,7 @@ class MasterLink:
         self.read_offset = 0  # master stream bytes received (slave_read_repl_offset)
         self.applied_offset = 0  # ...and applied (slave_repl_offset, what ACK says)
         self.last_io = time.time()
-        self.down_since = time.time()  # repl_down_since
+        self.down_since = 0.0  # repl_down_since: 0 while never connected
         self.transfer_size = -1
         self.transfer_read = 0
         self._unapplied: list[bytes] = []  # a transaction received, not yet applied
