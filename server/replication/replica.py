@@ -87,9 +87,8 @@ class MasterLink:
         self.state = CONNECT
         self.loading = False  # the master's RDB is being loaded: -LOADING for most
         self.session = self._master_session()
-        self.master_replid = ""  # as the master last named it
-        # psync_replid/offset (our Replication's) are worth offering in PSYNC: we
-        # synced with a master before, were one, or restarted with saved state.
+        # Our Replication's id and offset are worth offering to PSYNC: we synced with
+        # a master before, were one, or restarted with the state saved with the data.
         self.can_continue = False
         self.read_offset = 0  # master stream bytes received (slave_read_repl_offset)
         self.applied_offset = 0  # ...and applied (slave_repl_offset, what ACK says)
@@ -105,7 +104,6 @@ class MasterLink:
         session = Session(self.server, address=f"{self.host}:{self.port}")
         session.user = master_user()
         session.authenticated = True
-        session.name = b""
         return session
 
     # ---------------------------------------------------------- life cycle
@@ -265,7 +263,6 @@ class MasterLink:
                 replication.replid2 = replication.replid
                 replication.second_replid_offset = replication.offset + 1
                 replication.replid = new_id
-            self.master_replid = replication.replid
             log.info("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
             return None
         if reply.startswith(("-NOMASTERLINK", "-LOADING")):
@@ -340,6 +337,8 @@ class MasterLink:
         try:
             with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) \
                     as data, engine.batch():  # the old data or the new, never a mix
+                # First: a load cut short (shutdown) leaves no offset to PSYNC from.
+                state.save(engine, None)
                 loader = load.RdbLoader(server, data, keep_expired=True)
                 newline_sent = time.monotonic()
                 while not loader.load_some(LOAD_SLICE):
@@ -354,7 +353,6 @@ class MasterLink:
         replication = server.replication
         replication.replid, replication.offset = replid, offset
         replication.replid2, replication.second_replid_offset = "0" * 40, -1
-        self.master_replid = replid
         self.session.db = loader.stream_db
         self.applied_offset = self.read_offset = offset
         self.can_continue = True
@@ -366,6 +364,7 @@ class MasterLink:
         """Apply the master's commands as they come, ACK once a second."""
         parser = RequestParser(proto_max_bulk_len=1 << 62, max_inline_size=1 << 62)
         timeout = self.server.config["repl-timeout"]
+        self._send_ack()  # at once: a master streams to a new replica after its first ACK
         ack = self.server.loop.create_task(self._ack_every_second())
         try:
             while True:
