@@ -328,6 +328,8 @@ class Server:
         self.open_storage()
         for session in self.clients.values():
             session.engine = self.engine
+        if self.master_link is not None:
+            self.master_link.engine_reopened()
         self.changes.flushed(None)
 
     # ------------------------------------------------------- replies and log

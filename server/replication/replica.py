@@ -128,6 +128,12 @@ class MasterLink:
         self._close()
         self.server.engine.expiry = DELETE_EXPIRED
 
+    def engine_reopened(self) -> None:
+        """DEBUG RELOAD opened the data again: the master's session and the expiry
+        rule follow the new engine."""
+        self.session.engine = self.server.engine
+        self.server.engine.expiry = HIDE_EXPIRED
+
     def _close(self) -> None:
         if self._writer is not None:
             self._writer.close()
@@ -438,22 +444,29 @@ class MasterLink:
 
     def refusal(self, session: Session, command: Command) -> str | None:
         """Why a client's command is refused on this replica (processCommand's
-        READONLY, MASTERDOWN and LOADING checks), None if it may run."""
+        READONLY, MASTERDOWN and LOADING checks), None if it may run. EXEC is judged
+        by the commands it would run."""
         if session is self.session:
             return None
-        queued = session.multi if command.full_name == "exec" else None
-        config = self.server.config
-        writes = command.is_write or bool(queued and any(c.is_write for c, _ in queued))
-        if writes and config["replica-read-only"]:
+        commands = [command]
+        if command.full_name == "exec" and session.multi:
+            commands += [queued for queued, _ in session.multi]
+        if self.refuses_writes(session) and any(c.is_write for c in commands):
             return READONLY_ERROR
-        if self.state != CONNECTED and not config["replica-serve-stale-data"] and (
-                STALE not in command.flag_set
-                or (queued and any(STALE not in c.flag_set for c, _ in queued))):
+        if self.refuses_stale(session) and any(STALE not in c.flag_set for c in commands):
             return MASTERDOWN_ERROR
-        if self.loading and (LOADING not in command.flag_set
-                             or (queued and any(LOADING not in c.flag_set for c, _ in queued))):
+        if self.loading and any(LOADING not in c.flag_set for c in commands):
             return LOADING_ERROR
         return None
+
+    def refuses_writes(self, session: Session) -> bool:
+        """replica-read-only: writes are the master's alone."""
+        return session is not self.session and self.server.config["replica-read-only"]
+
+    def refuses_stale(self, session: Session) -> bool:
+        """replica-serve-stale-data no, and the link is down."""
+        return session is not self.session and self.state != CONNECTED and \
+            not self.server.config["replica-serve-stale-data"]
 
     # ---------------------------------------------------------- what it shows
 

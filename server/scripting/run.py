@@ -23,6 +23,7 @@ from protocol.reply import Error, Raw
 from server.acl import DENIED_CMD
 from server.commands.registry import NOSCRIPT, Command
 from server.errors import CommandError
+from server.replication.replica import MASTERDOWN_ERROR, READONLY_ERROR
 from server.scripting import busy, conversions
 from server.scripting.functions import Libraries, LibraryError, register_function
 from server.scripting.libraries import Lrand48, lua_number, lua_number_text, lua_type
@@ -129,8 +130,16 @@ class Scripting:
     def prepare(self, caller: Session, flags: frozenset[str], compat: bool,
                 read_only: bool) -> None:
         """scriptPrepareForRun's refusals for a script that declared its flags."""
+        # A replica's refusals: Redis's processCommand gives them, a script's declared
+        # flags being its command flags there (scriptFlagsToCmdFlags).
+        link = self.server.master_link
+        if not compat and link is not None and "allow-stale" not in flags and \
+                link.refuses_stale(caller):
+            raise CommandError(MASTERDOWN_ERROR)
         if compat or "no-writes" in flags:
             return
+        if link is not None and link.refuses_writes(caller):
+            raise CommandError(READONLY_ERROR)
         if not self.server.engine.writable:
             raise CommandError("MISCONF Redis is configured to persist data to AOF, but it's "
                                "currently unable to persist to disk. Writable scripts are "
@@ -260,6 +269,9 @@ class Scripting:
         elif command.is_write:
             if run.read_only:
                 message = "Write commands are not allowed from read-only scripts."
+            elif not run.wrote and server.master_link is not None and \
+                    server.master_link.refuses_writes(run.caller):
+                message = "-" + READONLY_ERROR
             elif not run.wrote and not server.engine.writable:
                 message = "-" + server.dispatcher.misconf_error()
             else:

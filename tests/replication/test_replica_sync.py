@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.compat.harness import RedisServer
+from tests.compat.harness import Pair, RedisServer
 from tests.replication.replica_support import assert_same_data, offset, populate, wait_caught_up
 from tests.support import CaskdProcess, require_tool, wait_until
 
@@ -128,6 +128,23 @@ def test_a_replica_refuses_writes_and_replicaof_no_one_keeps_the_data(redis_mast
     assert info["role"] == "master" and info["master_replid2"] == master_replid
     assert info["master_replid"] != master_replid
     raw.close()
+
+
+def test_scripts_on_a_replica_answer_as_redis_replicas_do(redis_master, redis_replica,
+                                                          replica_of):
+    master = redis.Redis(port=redis_master.port)
+    master.set("k", "v")
+    caskd, redis_replica = replica_of(redis_master.port), redis_replica()
+    wait_caught_up(master, caskd.client())
+    wait_caught_up(master, redis_replica)
+    pair = Pair(redis_replica.connection_pool.connection_kwargs["port"], caskd.port)
+    for script in ("return redis.call('get', KEYS[1])",
+                   "return redis.call('set', KEYS[1], 'x')",
+                   "return redis.pcall('set', KEYS[1], 'x')",
+                   "#!lua\nreturn redis.call('set', KEYS[1], 'x')",
+                   "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])"):
+        pair.check("EVAL", script, "1", "k")
+    pair.close()
 
 
 def test_a_replica_restarted_after_kill_9_continues_with_psync(redis_master, replica_of):
