@@ -39,8 +39,8 @@ def populate(master: redis.Redis, prefix: str = "") -> None:
     master.xgroup_create(f"{p}stream", "idle", id="$")
     master.pfadd(f"{p}hll", *range(100))
     master.function_load("#!lua name=mylib\n"
-                         "redis.register_function('echo1', function(keys, args) "
-                         "return args[1] end)", replace=True)
+                         "redis.register_function{function_name='echo1', flags={'no-writes'}, "
+                         "callback=function(keys, args) return args[1] end}", replace=True)
 
 
 def stream_view(client: redis.Redis, key: str) -> tuple:

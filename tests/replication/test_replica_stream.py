@@ -7,21 +7,11 @@ from __future__ import annotations
 import pytest
 
 from protocol.reply import encode
-from server.app import Server
-from server.config import parse_command_line
 from server.replication import state
 from server.replication.replica import READONLY_ERROR, MasterLink
 from server.session import Session
 from storage.engine import HIDE_EXPIRED, now_ms
 from tests.support import wait_until
-
-
-@pytest.fixture
-def server(tmp_path):
-    server = Server(parse_command_line(["--dir", str(tmp_path), "--port", "0"]))
-    server.open_storage()
-    yield server
-    server.engine.close()
 
 
 @pytest.fixture
