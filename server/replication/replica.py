@@ -383,7 +383,11 @@ class MasterLink:
                 self.last_io = time.time()
                 self.read_offset += len(data)
                 parser.feed(data)
-                self.apply(parser.get_commands())
+                commands = parser.get_commands()
+                while commands:  # the rest waits while CLIENT PAUSE holds one
+                    commands = self.apply(commands)
+                    if commands:
+                        await self.server.pause.ended()
         finally:
             ack.cancel()
 
@@ -397,25 +401,28 @@ class MasterLink:
         if self._writer is not None:
             self._writer.write(encode([b"REPLCONF", b"ACK", b"%d" % self.applied_offset]))
 
-    def apply(self, commands: list[list[bytes]]) -> None:
+    def apply(self, commands: list[list[bytes]]) -> list[list[bytes]]:
         """Run the master's commands, as Redis's processCommandAndResetClient for its
         master client: replies go nowhere, the applied offset moves only outside MULTI,
         and what was applied goes on to our own backlog (Redis's
         replicationFeedStreamFromMasterStream), stored with its offset in the same
-        log batch."""
+        log batch. Returns the commands a CLIENT PAUSE holds, from the first one held
+        (Redis pauses its master client too), to apply once the pause ends."""
         server = self.server
         engine = server.engine
         session = self.session
         unapplied = self._unapplied  # a transaction's commands so far (MULTI, ...)
+        held: list[list[bytes]] = []
         engine.expiry = KEEP_EXPIRED  # the master decides when a key expires
         try:
             with engine.batch():
                 before = self.applied_offset
-                for argv in commands:
+                for i, argv in enumerate(commands):
                     if argv[0].lower() == b"replconf":
                         self._replconf(argv)
-                    else:
-                        self._execute(argv)
+                    elif not self._execute(argv):
+                        held = commands[i:]
+                        break
                     unapplied.append(encode(argv))
                     if session.multi is None:
                         applied = b"".join(unapplied)
@@ -427,12 +434,17 @@ class MasterLink:
                                         session.db))
         finally:
             engine.expiry = HIDE_EXPIRED
+        return held
 
-    def _execute(self, argv: list[bytes]) -> None:
+    def _execute(self, argv: list[bytes]) -> bool:
+        """Run one command for the master; False if a pause holds it."""
         try:
             self.server.dispatcher.execute(self.session, argv)
-        except (Blocked, Postponed):  # a master sends neither blocking nor held commands
-            self.server.log.warning("A command from the master waited: %r", argv[:1])
+        except Postponed:
+            return False
+        except Blocked:  # a master sends effects, never a command that waits
+            self.server.log.warning("A blocking command from the master: %r", argv[:1])
+        return True
 
     def _replconf(self, argv: list[bytes]) -> None:
         """REPLCONF GETACK from the master: ACK at once, with the offset of what was

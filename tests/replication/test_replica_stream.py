@@ -68,3 +68,16 @@ def test_only_the_master_sees_a_key_past_its_ttl(server, link):
     assert server.engine.dbsize(0) == 1
     link.apply(commands("INCR k", "PERSIST k"))  # the master still had it: 6, not 1
     assert server.dispatcher.execute(client, [b"GET", b"k"]) == b"6"
+
+
+def test_client_pause_holds_the_masters_writes_until_it_ends(server, link):
+    """As Redis's processCommand, which pauses the master's client too: nothing is
+    dropped, the held commands run in order once the pause is over."""
+    server.pause.mode = "write"  # CLIENT PAUSE WRITE, without its timer
+    held = link.apply(commands("GET a", "SET a 1", "SET b 2"))
+    assert held == commands("SET a 1", "SET b 2")
+    assert server.engine.get(0, b"a") is None
+    server.pause.mode = None
+    assert link.apply(held) == []
+    assert (server.engine.get(0, b"a"), server.engine.get(0, b"b")) == (b"1", b"2")
+    assert link.applied_offset == size(commands("GET a", "SET a 1", "SET b 2"))
