@@ -128,6 +128,14 @@ class MasterLink:
         self._close()
         self.server.engine.expiry = DELETE_EXPIRED
 
+    def drop_connection(self) -> bool:
+        """CLIENT KILL TYPE master: close the link (it reconnects with PSYNC); False
+        if it was not up."""
+        if self.state != CONNECTED or self._writer is None:
+            return False
+        self._writer.close()
+        return True
+
     def engine_reopened(self) -> None:
         """DEBUG RELOAD opened the data again: the master's session and the expiry
         rule follow the new engine."""
@@ -273,6 +281,9 @@ class MasterLink:
             return None
         if reply.startswith(("-NOMASTERLINK", "-LOADING")):
             raise TryLater(reply)
+        if reply.startswith("-ERR"):
+            raise LinkError(f"Master does not support PSYNC or is in error state (reply: "
+                            f"{reply})")
         raise LinkError(f"Unexpected reply to PSYNC from master: {reply}")
 
     # ---------------------------------------------------------- full sync

@@ -170,6 +170,21 @@ def test_a_replica_restarted_after_kill_9_continues_with_psync(redis_master, rep
     assert_same_data(master, replica)
 
 
+def test_client_kill_type_master_reconnects_with_psync(redis_master, replica_of):
+    master = redis.Redis(port=redis_master.port)
+    master.set("k", "v")
+    caskd = replica_of(redis_master.port)
+    replica = caskd.client()
+    wait_caught_up(master, replica)
+    partial_before = master.info("stats")["sync_partial_ok"]
+    assert replica.client_kill_filter(_type="master") == 1
+    master.set("k", "after")
+    wait_until(lambda: master.info("stats")["sync_partial_ok"] == partial_before + 1,
+               what="the partial resync")
+    wait_caught_up(master, replica)
+    assert replica.get("k") == b"after"
+
+
 def test_expired_keys_wait_for_the_masters_del(redis_master, replica_of):
     """As Redis's replicas: a key past its TTL reads as gone, but only the master's
     DEL removes it (DBSIZE still counts it until then)."""
