@@ -122,6 +122,7 @@ class MasterLink:
 
     def stop(self) -> None:
         """Stop following (REPLICAOF NO ONE, another master, shutdown)."""
+        self.state = CONNECT  # a link closed on purpose is not "lost"
         if self._task is not None:
             self._task.cancel()
             self._task = None
