@@ -99,7 +99,8 @@ def hello(client, argv: list[bytes]):
     client.protocol = version
     client.resp3 = version == 3
     return {b"server": b"redis", b"version": client.server.redis_version.encode(),
-            b"proto": version, b"id": client.id, b"mode": b"standalone", b"role": b"master",
+            b"proto": version, b"id": client.id, b"mode": b"standalone",
+            b"role": b"master" if client.server.master_link is None else b"replica",
             b"modules": []}
 
 

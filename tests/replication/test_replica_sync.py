@@ -113,6 +113,7 @@ def test_a_replica_refuses_writes_and_replicaof_no_one_keeps_the_data(redis_mast
                                       b"replica.\r\n")
     raw.roundtrip("EXEC", reply=b"-EXECABORT Transaction discarded because of previous "
                                 b"errors.\r\n")
+    assert replica.execute_command("HELLO", "2")[11] == b"replica"  # its role
     info = replica.info("replication")
     assert (info["role"], info["master_port"], info["slave_read_only"],
             info["slave_priority"], info["replica_announced"]) == (
