@@ -163,6 +163,8 @@ class MasterLink:
             except (LinkError, OSError, asyncio.IncompleteReadError, ProtocolError,
                     rdb.RdbError) as exc:
                 log.warning("%s", exc or type(exc).__name__)
+            except Exception:  # a bug here must not end replication for good
+                log.exception("Replication failed; trying again")
             finally:
                 self._link_down()
             await asyncio.sleep(1)
