@@ -17,7 +17,6 @@ from server.app import REDIS_VERSION, Server, configure_logging
 from server.config import Config, ConfigError, parse_command_line
 from server.replication.load import import_file
 from storage.engine import StorageError
-from storage.rdb import RdbError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +77,7 @@ def _load_rdb(config: Config, path: Path, log: logging.Logger) -> int:
         return 1
     try:
         keys = import_file(server, path)
-    except (OSError, RdbError) as exc:
+    except (OSError, ValueError) as exc:  # RdbError is one; so is mmap's "empty file"
         log.error("Could not load %s: %s", path, exc)
         return 1
     finally:

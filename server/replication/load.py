@@ -3,13 +3,14 @@
 
 The file is read by storage/rdb.py's FileReader (every encoding Redis 7.0 loads:
 listpacks, quicklists, intsets, ziplists, LZF strings, streams, function libraries).
-The data set is emptied (FLUSHALL) and each key written as caskd's own records; the
-caller makes that one log batch, so a crash leaves the old data or the new, never a
-mix. The libraries replace the loaded ones, as Redis's rdbLoad with functions does.
+The data set is emptied (FLUSHALL) and each key written as caskd's own records, in
+one log batch for a file up to ATOMIC_LOAD_LIMIT (see :func:`replacing`). The
+libraries replace the loaded ones, as Redis's rdbLoad with functions does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import time
 from itertools import islice
@@ -22,6 +23,20 @@ from storage import rdb
 
 if TYPE_CHECKING:
     from server.app import Server
+    from storage.engine import Engine
+
+ATOMIC_LOAD_LIMIT = 256 * 1024 * 1024
+LOAD_SLICE = 1000  # keys loaded between two turns of the event loop (or two flushes)
+
+
+def replacing(engine: Engine, size: int) -> contextlib.AbstractContextManager:
+    """What loading an RDB file of ``size`` bytes runs in: one log batch up to
+    ATOMIC_LOAD_LIMIT, so a crash leaves the old data or the new, never a mix (the
+    batch is held in memory until whole); none for a bigger file, so memory stays
+    bounded, and a crash leaves part of the new data. Either way the replication
+    state is cleared first and saved last: a load cut short leaves no offset a
+    replica could PSYNC from."""
+    return engine.batch() if size <= ATOMIC_LOAD_LIMIT else contextlib.nullcontext()
 
 
 class RdbLoader:
@@ -74,7 +89,6 @@ class RdbLoader:
             return None
         return replid.decode(), int(offset), self.stream_db
 
-
     def _load_libraries(self) -> None:
         """The file's function libraries replace ours (checked as FUNCTION LOAD
         checks them; one that fails is logged and left out)."""
@@ -90,14 +104,18 @@ class RdbLoader:
 
 def import_file(server: Server, path: Path) -> int:
     """``caskd --load-rdb FILE``: the file's data in place of what the data directory
-    holds, as one atomic change; returns the number of keys loaded. The replication
-    id and offset it was saved at are kept, so that a replica of the same master
-    started on this directory may continue with PSYNC."""
+    holds; returns the number of keys loaded. The whole file is read once before
+    (RdbError: nothing changed). The replication id and offset it was saved at are
+    kept, so that a replica of the same master started on this directory may
+    continue with PSYNC."""
     engine = server.engine
-    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data, \
-            engine.batch():
-        loader = RdbLoader(server, data, keep_expired=False)
-        while not loader.load_some(1 << 30):
+    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for _ in rdb.FileReader(data).entries():
             pass
-        state.save(engine, loader.saved_replication())
+        with replacing(engine, len(data)):
+            state.save(engine, None)
+            loader = RdbLoader(server, data, keep_expired=False)
+            while not loader.load_some(LOAD_SLICE):
+                engine.flush()  # a file loaded key by key: its records go as they come
+            state.save(engine, loader.saved_replication())
     return loader.keys

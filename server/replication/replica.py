@@ -51,7 +51,6 @@ LOADING_ERROR = "LOADING Redis is loading the dataset in memory"
 
 EOF_MARK_SIZE = 40  # RDB_EOF_MARK_SIZE
 READ_SIZE = 1 << 16  # PROTO_IOBUF_LEN
-LOAD_SLICE = 1000  # keys loaded between two turns of the event loop
 
 # repl_state, as ROLE names them (slaveIsInHandshakeState is "handshake").
 CONNECT, CONNECTING, HANDSHAKE, TRANSFER, CONNECTED = (
@@ -356,12 +355,11 @@ class MasterLink:
         log.info("MASTER <-> REPLICA sync: Loading DB in memory")
         try:
             with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) \
-                    as data, engine.batch():  # the old data or the new, never a mix
-                # First: a load cut short (shutdown) leaves no offset to PSYNC from.
+                    as data, load.replacing(engine, len(data)):
                 state.save(engine, None)
                 loader = load.RdbLoader(server, data, keep_expired=True)
                 newline_sent = time.monotonic()
-                while not loader.load_some(LOAD_SLICE):
+                while not loader.load_some(load.LOAD_SLICE):
                     if time.monotonic() - newline_sent >= 1:  # replicationSendNewlineToMaster
                         newline_sent = time.monotonic()
                         self._writer.write(b"\n")

@@ -6,8 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import redis
 
+from server.replication import load
+from storage import rdb
 from tests.compat.harness import RedisServer
 from tests.replication.replica_support import assert_same_data, populate
 from tests.support import ROOT, CaskdProcess, require_tool
@@ -45,3 +48,33 @@ def test_a_file_that_is_not_rdb_is_refused(tmp_path):
     result = load_rdb(bad, tmp_path / "data")
     assert result.returncode == 1
     assert "Could not load" in result.stdout
+
+
+def rdb_file(path, *entries: tuple[bytes, bytes]) -> None:
+    writer = rdb.FileWriter()
+    path.write_bytes(b"".join((writer.header(), writer.select_db(0, len(entries), 0),
+                               *(writer.entry(key, value, "embstr") for key, value in entries),
+                               writer.end())))
+
+
+@pytest.mark.parametrize("limit", [load.ATOMIC_LOAD_LIMIT, 0], ids=["one-batch", "key-by-key"])
+def test_an_import_replaces_the_data(server, tmp_path, monkeypatch, limit):
+    monkeypatch.setattr(load, "ATOMIC_LOAD_LIMIT", limit)
+    server.engine.put(0, b"old", b"gone after the import")
+    rdb_file(tmp_path / "dump.rdb", *((b"k%d" % i, b"v%d" % i) for i in range(2500)))
+    assert load.import_file(server, tmp_path / "dump.rdb") == 2500
+    assert server.engine.dbsize(0) == 2500 and server.engine.get(0, b"old") is None
+    server.engine.close()
+    server.open_storage()
+    assert server.engine.get(0, b"k2499") == b"v2499"
+
+
+def test_a_file_bad_in_the_middle_changes_nothing(server, tmp_path):
+    server.engine.put(0, b"old", b"kept")
+    rdb_file(tmp_path / "dump.rdb", (b"a", b"1"), (b"b", b"2"))
+    data = bytearray((tmp_path / "dump.rdb").read_bytes())
+    data[-9] ^= 0xFF  # the EOF opcode: what follows the keys is no longer an RDB
+    (tmp_path / "dump.rdb").write_bytes(bytes(data))
+    with pytest.raises(rdb.RdbError):
+        load.import_file(server, tmp_path / "dump.rdb")
+    assert server.engine.get(0, b"old") == b"kept" and server.engine.dbsize(0) == 1
