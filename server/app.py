@@ -38,6 +38,8 @@ from server.notifications import Notifications
 from server.pause import ClientPause
 from server.pubsub import PubSub
 from server.replication import Replication
+from server.replication import state as replication_state
+from server.replication.replica import MasterLink
 from server.scripting.run import Scripting
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
@@ -100,6 +102,7 @@ class Server:
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
         self.scripting = Scripting(self)
         self.replication = Replication(self)
+        self.master_link: MasterLink | None = None  # while a replica (replicaof)
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
@@ -160,6 +163,7 @@ class Server:
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, self.request_shutdown, signum)
         cron = self.loop.create_task(self._cron())
+        self._start_replication()
         for kind, port in (("tcp", self.config["port"]), ("tls", self.config["tls-port"])):
             if port:
                 self.log.info("Ready to accept connections %s on %s port %s", kind,
@@ -167,6 +171,34 @@ class Server:
         await self._stopped.wait()
         cron.cancel()
         await self._shutdown()
+
+    def _start_replication(self) -> None:
+        """Follow the ``replicaof`` master, from the replication id and offset kept with
+        the data if any; a master drops them (its own writes would not be counted)."""
+        saved = replication_state.saved(self.engine)
+        if self.config["replicaof"]:
+            host, port = self.config["replicaof"].rsplit(" ", 1)
+            self.follow(host, int(port), saved)
+        elif saved is not None:
+            replication_state.save(self.engine, None)
+
+    def follow(self, host: str, port: int,
+               continue_from: replication_state.State | None) -> None:
+        """Become a replica of ``host``:``port`` (REPLICAOF, replicaof at start)."""
+        if self.master_link is not None:
+            self.master_link.stop()
+        self.master_link = MasterLink(self, host, port)
+        self.master_link.start(continue_from)
+        self.config.values["replicaof"] = f"{host} {port}"
+
+    def unfollow(self) -> None:
+        """Become a master (REPLICAOF NO ONE), keeping the data, as Redis's
+        replicationUnsetMaster: a new replication id, the old one kept as replid2."""
+        self.master_link.stop()
+        self.master_link = None
+        self.config.values["replicaof"] = ""
+        self.replication.shift_replid()
+        replication_state.save(self.engine, None)  # a master's writes are not counted there
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if not self.config["tls-port"]:
@@ -219,6 +251,8 @@ class Server:
             await self.http.stop()  # first: its requests under way still need the engine
         for listener in self._listeners:
             listener.close()
+        if self.master_link is not None:
+            self.master_link.stop()
         self.commit()
         self.engine.close()
         self.release()
@@ -297,6 +331,8 @@ class Server:
         self.open_storage()
         for session in self.clients.values():
             session.engine = self.engine
+        if self.master_link is not None:
+            self.master_link.engine_reopened()
         self.changes.flushed(None)
 
     # ------------------------------------------------------- replies and log

@@ -101,6 +101,10 @@ class Dispatcher:
                 return self._reject(session, command, denied)
         if server.maxmemory.limit and server.maxmemory.refuses(session, command):
             return self._reject(session, command, OOM)  # evicting was not enough
+        if server.master_link is not None:  # a replica: READONLY, MASTERDOWN, LOADING
+            refusal = server.master_link.refusal(session, command)
+            if refusal is not None:
+                return self._reject(session, command, refusal)
         if session.slow_path or server.pause.mode is not None:
             return self._execute_special(session, command, argv)
         if command.is_write and not server.engine.writable:

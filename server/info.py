@@ -246,7 +246,9 @@ def _ops_per_sec(samples: list[tuple[float, int]]) -> int:
 
 
 def _replication(server: Server) -> dict:
-    return {"role": "master", "connected_slaves": 0, "master_failover_state": "no-failover",
+    link = server.master_link  # a replica's fields (master_host, ...) follow its role
+    role = {"role": "master"} if link is None else link.info_fields()
+    return {**role, "connected_slaves": 0, "master_failover_state": "no-failover",
             "master_replid": server.replication.replid,
             "master_replid2": server.replication.replid2,
             "master_repl_offset": server.replication.offset,

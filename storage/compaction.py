@@ -14,7 +14,7 @@ its parent, so it can never publish outputs behind the back of a later opener.
 
 Inputs are always the oldest segments (a prefix of the log), so nothing older
 can hold a key they delete: their tombstones are dropped. So it is for function
-libraries: the outputs hold one record for each library live at the inputs' end.
+libraries and metadata: the outputs hold one record for each live at the inputs' end.
 
 A collection (see :mod:`storage.datatypes`) is rebuilt by replaying its
 operations and written as a snapshot of its contents. The live index holds the
@@ -118,11 +118,13 @@ def merge(
     """
     views = {item.number: map_file(item.path) for item in inputs}
     try:
-        live, expires, libraries = _latest_records(inputs, views, databases)
+        live, expires, libraries, metadata = _latest_records(inputs, views, databases)
         writer = _OutputWriter(directory, major, first_minor, segment_size)
         try:
             for name, code in libraries.items():  # one record per live library
                 writer.add_library(name, code)
+            for name, value in metadata.items():
+                writer.add_metadata(name, value)
             _write_live(writer, live, expires, views,
                         {item.number: item.path for item in inputs}, now_ms, progress)
             return writer.finish(before_publish)
@@ -170,10 +172,11 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, object]],
 
 def _latest_records(inputs: list[MergeInput], views: dict, databases: int
                     ) -> tuple[list[dict[bytes, object]], list[dict[bytes, int]],
-                               dict[bytes, bytes]]:
+                               dict[bytes, bytes], dict[bytes, bytes]]:
     """Replay the inputs (as recovery does, see :mod:`storage.replay`): per db,
     key -> latest record location (a string) or the collection as its operations
-    rebuild it, and key -> TTL; and the function libraries, name -> code."""
+    rebuild it, and key -> TTL; the function libraries, name -> code; and the
+    metadata, name -> value."""
     keyspace = Keyspace(databases)
     keyspace.loading = True  # no expiry heap: nothing here expires keys
     replay = Replay(keyspace)
@@ -186,7 +189,7 @@ def _latest_records(inputs: list[MergeInput], views: dict, databases: int
                 replay(rec, item.number, view)
         except record.CorruptRecord as exc:
             raise DamagedInput(item.path, exc.offset, exc.reason) from None
-    return keyspace.keydirs, keyspace.expires, keyspace.libraries
+    return keyspace.keydirs, keyspace.expires, keyspace.libraries, keyspace.metadata
 
 
 class _OutputWriter:
@@ -230,6 +233,10 @@ class _OutputWriter:
     def add_library(self, name: bytes, code: bytes) -> None:
         self._rotate_if_full()
         self._add_record(RecordType.LIBRARY, 0, name, code, 0)
+
+    def add_metadata(self, name: bytes, value: bytes) -> None:
+        self._rotate_if_full()
+        self._add_record(RecordType.METADATA, 0, name, value, 0)
 
     def _rotate_if_full(self) -> None:
         if self.size and self.size + len(self.buffer) >= self.segment_size:

@@ -57,6 +57,10 @@ _unpack_checked_lengths = CHECKED_LENGTHS.unpack_from
 _crc32 = zlib.crc32
 
 
+# Engine.expiry's choices.
+DELETE_EXPIRED, HIDE_EXPIRED, KEEP_EXPIRED = "delete", "hide", "keep"
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -100,6 +104,10 @@ class Engine:
         self.auto_compact_dead_ratio = auto_compact_dead_ratio
         #: Told of every change (see :mod:`storage.events`); None: nobody listens.
         self.changes: ChangeListener | None = None
+        #: What a key past its TTL is (a replica's choice, as Redis's expireIfNeeded):
+        #: DELETE_EXPIRED deletes it (a master); HIDE_EXPIRED reads as gone but waits
+        #: for the master's DEL; KEEP_EXPIRED is still there (the master's own commands).
+        self.expiry = DELETE_EXPIRED
         self.stats = {"expired_keys": 0, "evicted_keys": 0, "torn_bytes_dropped": 0,
                       "damaged_records": 0, "loaded_keys": 0, "load_seconds": 0.0}
         self._closed = False
@@ -437,6 +445,19 @@ class Engine:
             for name, code in libraries.items():
                 self.put_library(name, code)
 
+    # ------------------------------------------------------------- metadata
+
+    @property
+    def metadata(self) -> dict[bytes, bytes]:
+        """The server's own state stored with the data, by name (read-only): written
+        in the log like any change, so it is exactly as durable as the data beside it."""
+        return self._keyspace.metadata
+
+    def put_metadata(self, name: bytes, value: bytes) -> None:
+        """Store ``value`` under ``name`` (empty: delete it)."""
+        self._log.append(RecordType.METADATA, 0, name, value)
+        self._keyspace.set_metadata(name, value)
+
     def batch(self):
         """A context manager: every change inside is one atomic unit in the log (nests)."""
         return self._log.batch()
@@ -452,6 +473,8 @@ class Engine:
         expire_at = self._keyspace.expires[db].get(key)
         if not expire_at or expire_at > now_ms():
             return False
+        if self.expiry != DELETE_EXPIRED:
+            return self.expiry == HIDE_EXPIRED
         if self.writable:  # while the disk refuses writes the key just reads as gone
             self._log.append(RecordType.DELETE, db, key)
             self._keyspace.remove(db, key)
@@ -464,7 +487,7 @@ class Engine:
         keyspace = self._keyspace
         removed = 0
         now = now_ms()
-        while removed < max_keys and self.writable:
+        while removed < max_keys and self.writable and self.expiry == DELETE_EXPIRED:
             due = keyspace.pop_due(now)
             if due is None:
                 break

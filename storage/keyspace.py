@@ -7,7 +7,8 @@ collection object itself for a hash, list, set or sorted set (see
 :mod:`storage.datatypes`). So ``type(value) is int`` means a string.
 ``expires[db]`` maps the keys that have a TTL to it (absolute ms).
 ``libraries`` maps a function library's name to its code (no db: FLUSHALL keeps
-them, as Redis's does).
+them, as Redis's does); ``metadata`` the server's own named state kept with the
+data (a replica's replication offset), which FLUSHALL keeps too.
 
 Whatever an index change replaces is handed to ``superseded`` (the log counts
 its dead bytes for automatic compaction). The live engine, recovery and
@@ -60,6 +61,7 @@ class Keyspace:
         #: such a key reads as a checksum error, whatever command reads it.
         self.damaged: set[int] = set()
         self.libraries: dict[bytes, bytes] = {}
+        self.metadata: dict[bytes, bytes] = {}
         self.removals = [0] * databases  # keys removed per db: lets a scan resume safely
         self._scan_lists: OrderedDict[int, list[bytes]] = OrderedDict()
         self._scan_meta: OrderedDict[int, tuple[int, int]] = OrderedDict()  # id -> (db, removals)
@@ -139,6 +141,13 @@ class Keyspace:
             self.libraries[name] = code
         else:
             self.libraries.pop(name, None)
+
+    def set_metadata(self, name: bytes, value: bytes) -> None:
+        """A METADATA record's change: ``name`` := ``value``; empty deletes it."""
+        if value:
+            self.metadata[name] = value
+        else:
+            self.metadata.pop(name, None)
 
     def flushdb(self, db: int) -> None:
         for key, value in self.keydirs[db].items():

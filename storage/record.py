@@ -47,6 +47,9 @@ class RecordType(IntEnum):
     # Function libraries, stored as bytes by name (no db): key = a library's name,
     # value = its code; an empty value deletes the name, an empty key drops them all.
     LIBRARY = 19
+    # The server's own state kept with the data (a replica's master replid and offset):
+    # key = a name, value = its bytes (empty: deleted). No db; FLUSHALL keeps it.
+    METADATA = 20
 
 
 VALID_TYPES = frozenset(int(t) for t in RecordType)

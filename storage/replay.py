@@ -64,6 +64,8 @@ class Replay:
             keyspace.swapdb(db, int(key))
         elif rtype == RecordType.LIBRARY:
             keyspace.set_library(key, bytes(buf[rec.value_offset:rec.end]))
+        elif rtype == RecordType.METADATA:
+            keyspace.set_metadata(key, bytes(buf[rec.value_offset:rec.end]))
 
     def _op(self, db: int, key: bytes, data: bytes) -> None:
         """A collection's operation, as Engine.apply made it: an emptied

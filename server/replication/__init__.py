@@ -30,3 +30,15 @@ class Replication:
         self.replid2 = "0" * 40  # the previous master's id, after a promotion
         self.second_replid_offset = -1  # up to which offset replid2 is valid
         self.offset = 0  # master_repl_offset: bytes of replication stream so far
+
+    def feed(self, data: bytes) -> None:
+        """Stand-in (the master side's adds the backlog and sub-replicas): advance the
+        offset by the stream bytes applied."""
+        self.offset += len(data)
+
+    def shift_replid(self) -> None:
+        """Stand-in for Redis's shiftReplicationId: the current id becomes the
+        previous one, valid up to this offset, and a new id starts."""
+        self.replid2 = self.replid
+        self.second_replid_offset = self.offset + 1
+        self.replid = new_replid()

@@ -24,6 +24,7 @@ from server.acl import DENIED_CMD
 from server.commands.registry import DENYOOM, NOSCRIPT, Command
 from server.errors import CommandError
 from server.maxmemory import OOM
+from server.replication.replica import MASTERDOWN_ERROR, READONLY_ERROR
 from server.scripting import busy, conversions
 from server.scripting.functions import Libraries, LibraryError, register_function
 from server.scripting.libraries import Lrand48, lua_number, lua_number_text, lua_type
@@ -133,8 +134,16 @@ class Scripting:
         """scriptPrepareForRun's refusals for a script that declared its flags."""
         # Its first write may then run under OOM (SCRIPT_ALLOW_OOM; read by _check).
         self.allow_oom = not compat and "allow-oom" in flags
+        # A replica's refusals: Redis's processCommand gives them, a script's declared
+        # flags being its command flags there (scriptFlagsToCmdFlags).
+        link = self.server.master_link
+        if not compat and link is not None and "allow-stale" not in flags and \
+                link.refuses_stale(caller):
+            raise CommandError(MASTERDOWN_ERROR)
         if compat or "no-writes" in flags:
             return
+        if link is not None and link.refuses_writes(caller):
+            raise CommandError(READONLY_ERROR)
         if not self.server.engine.writable:
             raise CommandError("MISCONF Redis is configured to persist data to AOF, but it's "
                                "currently unable to persist to disk. Writable scripts are "
@@ -267,6 +276,9 @@ class Scripting:
         elif command.is_write:
             if run.read_only:
                 message = "Write commands are not allowed from read-only scripts."
+            elif not run.wrote and server.master_link is not None and \
+                    server.master_link.refuses_writes(run.caller):
+                message = "-" + READONLY_ERROR
             elif not run.wrote and not server.engine.writable:
                 message = "-" + server.dispatcher.misconf_error()
             elif not run.wrote and server.maxmemory.oom and not self.allow_oom and \

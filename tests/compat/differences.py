@@ -144,11 +144,6 @@ COMMAND_DOCS = Difference(
     "COMMAND DOCS, and COMMAND INFO's key specs and tips",
     "caskd's table holds summary, since, group and subcommands, not Redis's argument "
     "specs, complexity, history, key specs or tips; those come back empty.")
-REPLICAOF = Difference(
-    "REPLICAOF / SLAVEOF host port",
-    "caskd does not replicate: it is always a master without replicas (ROLE, INFO "
-    "replication), REPLICAOF NO ONE is Redis's OK, and a master address is refused with "
-    "-ERR caskd does not replicate rather than accepted and never acted on.")
 MEMORY_FIGURES = Difference(
     "MEMORY STATS' figures, MEMORY MALLOC-STATS",
     "the names, their order and the per-database maps are Redis's; the figures are "

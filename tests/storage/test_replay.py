@@ -179,7 +179,7 @@ def merged_view(directory: Path) -> dict:
     inputs = [MergeInput(number, path) for number, path in enumerate(paths)]
     views = {item.number: map_file(item.path) for item in inputs}
     try:
-        keydirs, expires, _ = _latest_records(inputs, views, DBS)
+        keydirs, expires, _, _ = _latest_records(inputs, views, DBS)
 
         def read(location: int) -> bytes:
             number, offset = unpack_location(location)
