@@ -115,8 +115,12 @@ class Maxmemory:
     def _safe_to_evict(self) -> bool:
         """isSafeToPerformEvictions: not while a slow script lets other clients in (they
         get -BUSY), nor while clients are paused (the data set must stay still), nor
-        while the disk refuses writes (an eviction is a logged delete)."""
+        while the disk refuses writes (an eviction is a logged delete), nor on a
+        replica with replica-ignore-maxmemory (its master evicts for it: its DELs come
+        down the stream)."""
         server = self.server
+        if server.master_link is not None and server.config["replica-ignore-maxmemory"]:
+            return False
         return (server.scripting.running is None and server.pause.mode is None
                 and server.engine.writable)
 
