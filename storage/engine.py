@@ -37,7 +37,14 @@ from storage.events import OP_EVENTS, ChangeListener, op_changed
 from storage.hinter import HintWriter
 from storage.keyspace import Keyspace
 from storage.log import FSYNC_POLICIES, Log
-from storage.record import CHECKED_LENGTHS, HEADER_SIZE, LENGTHS, LENGTHS_OFFSET, RecordType
+from storage.record import (
+    CHECKED_LENGTHS,
+    HEADER_SIZE,
+    LENGTHS,
+    LENGTHS_OFFSET,
+    PART_MASK,
+    RecordType,
+)
 from storage.segment import NUMBER_SHIFT, OFFSET_MASK
 
 __all__ = ["CorruptValue", "DirectoryLocked", "Engine", "StorageError",
@@ -140,7 +147,7 @@ class Engine:
         crc, key_len, value_len = _unpack_checked_lengths(view, offset)
         start = offset + HEADER_SIZE + key_len
         end = start + value_len
-        if crc and _crc32(view[offset + 4:end]) != crc:
+        if crc and (actual := _crc32(view[offset + 4:end])) != crc and actual ^ PART_MASK != crc:
             raise log.corrupt_value(location)
         return view[start:end]
 

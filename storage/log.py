@@ -25,7 +25,15 @@ from pathlib import Path
 from storage import datatypes, record
 from storage.errors import CorruptValue
 from storage.lock import lock_directory
-from storage.record import BODY, CRC, HEADER_SIZE, LENGTHS, LENGTHS_OFFSET, RecordType
+from storage.record import (
+    BODY,
+    CRC,
+    HEADER_SIZE,
+    LENGTHS,
+    LENGTHS_OFFSET,
+    PART_MASK,
+    RecordType,
+)
 from storage.segment import (
     FILE_MODE,
     MAX_RECORD_OFFSET,
@@ -225,9 +233,9 @@ class Log:
             if self.active.size + len(self.pending) >= self.segment_size:
                 self.rotate()
             crc = zlib.crc32(rest)
-        else:  # inside a batch, whose own CRC covers this record
+        else:  # a part of a batch: its own CRC, masked (see storage.record)
             self._check_batch_room(len(rest))
-            crc = 0
+            crc = zlib.crc32(rest) ^ PART_MASK
         pending = self.pending
         offset = self.active.size + len(pending)
         pending += CRC.pack(crc)

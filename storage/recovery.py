@@ -104,13 +104,12 @@ def _load_hints(log: Log, keyspace: Keyspace, replay: Replay, segment: Segment,
 def _replay_hinted(log: Log, keyspace: Keyspace, replay: Replay, segment: Segment,
                    offset: int, stats: dict) -> None:
     """Replay the record a hint names at ``offset``, verified: a PUT's value is
-    verified when it is read, but an operation is applied now. A part of a batch
-    has a zero checksum (the batch's covers it, and the hint vouches that the
-    batch was whole): it is replayed unverified."""
+    verified when it is read, but an operation is applied now. It may be a part
+    of a batch (verified by its own checksum; one an old log left 0 is replayed
+    unverified: the hint vouches that its batch was whole)."""
     view = segment.view
-    checked = record.CRC.unpack_from(view, offset)[0] != 0
     try:
-        rec = record.decode_at(view, offset, len(view), verify=checked)
+        rec = record.decode_at(view, offset, len(view), may_be_part=True)
     except record.CorruptRecord:
         with memoryview(view) as buf:
             damage = damage_at(buf, offset, len(buf))
