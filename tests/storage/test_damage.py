@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import shutil
 
@@ -284,26 +285,71 @@ def test_compaction_after_a_read_found_damage_leaves_that_segment(open_engine, d
     assert_served(engine, 52, {key})
 
 
-def test_random_bit_flips_never_serve_wrong_data(data_dir, tmp_path, capsys):
-    """Thousands of keys, some written in batches; a bit flipped at a random place of
-    a random file (a sealed
-    or the active segment, a hint file): the store opens every time, every key
-    whose record holds the flip reads as a checksum error or as missing, every
-    other key reads its value; and after caskd-check --fix too."""
-    engine = Engine(data_dir, fsync="no", segment_size=32 * 1024)
+def write_trios(engine: Engine, count: int, batched=lambda trio: True) -> dict[bytes, bytes]:
+    """Keys key:0.. in trios, each trio ``batched`` one batch (as MSET writes it);
+    the values written."""
     values = {}
-    for i in range(0, 3000, 3):  # every other trio of keys is one batch (as MSET writes it)
-        with engine.batch() if i % 2 else contextlib.nullcontext():
+    for i in range(0, count, 3):
+        with engine.batch() if batched(i // 3) else contextlib.nullcontext():
             for key in (b"key:%d" % j for j in range(i, i + 3)):
                 values[key] = key * (len(values) % 7 + 1)
                 engine.put(0, key, values[key])
+    return values
+
+
+@pytest.mark.parametrize("hints", [True, False], ids=["with-hints", "without-hints"])
+def test_a_flipped_bit_in_a_batched_value_costs_that_value(open_engine, data_dir, hints):
+    """A value written by MSET (one part of a batch record) has its own checksum: read
+    through a hint file (so start-up never checked its batch), the damaged value
+    answers the checksum error while the other keys of its batch read fine.
+    Scanned at start-up, the batch fails as a whole (all or nothing)."""
+    engine = open_engine(segment_size=160 * 1024)
+    values = write_trios(engine, 9000)
+    engine.close()
+    if not hints:
+        for hint in data_dir.glob("*.hint"):
+            hint.unlink()
+    middle = segment_files(data_dir)[1]  # its middle: past the 64 KB a hint's fingerprint sees
+    data = memoryview(middle.read_bytes())
+    batch = record.decode_at(data, spans_in(middle)[len(spans_in(middle)) // 2][0], len(data))
+    assert batch.type == record.RecordType.BATCH
+    parts = list(record.iter_records(data, batch.value_offset, batch.end, verify=False))
+    flip_bit(middle, parts[1].end - 1, 3)  # the last byte of the second key's value
+    engine = open_engine(segment_size=160 * 1024)
+    assert engine.stats["damaged_records"] == (0 if hints else 1)
+    damaged = {parts[1].key} if hints else {part.key for part in parts}
+    for key, value in values.items():
+        if key in damaged:
+            with pytest.raises(CorruptValue, match="failed its checksum"):
+                engine.get(0, key)
+        else:
+            assert engine.get(0, key) == value, key
+    assert engine.info()["damaged_records"] == 1
+
+
+SWEEP_TRIALS = int(os.environ.get("CASKD_BITFLIP_TRIALS", "24"))
+
+
+# 32 KB segments are all inside their hint's fingerprint (a flip anywhere makes
+# start-up scan the segment); in 160 KB ones a flip in the middle leaves the hint
+# in use, so the damage is found only when the value is read.
+@pytest.mark.parametrize("segment_size", [32 * 1024, 160 * 1024], ids=["scanned", "hinted"])
+def test_random_bit_flips_never_serve_wrong_data(data_dir, tmp_path, capsys, segment_size):
+    """Thousands of keys, some written in batches; a bit flipped at a random place of
+    a random file (a sealed or the active segment, a hint file): the store opens
+    every time, every key whose record holds the flip reads as a checksum error or
+    as missing, every other key reads its value; and after caskd-check --fix too.
+    CASKD_BITFLIP_TRIALS sets the number of flips (24)."""
+    engine = Engine(data_dir, fsync="no", segment_size=segment_size)
+    values = write_trios(engine, 3000 * segment_size // (32 * 1024),
+                         batched=lambda trio: trio % 2)  # every other trio
     engine.flush()
     image = crash_image(data_dir, tmp_path / "image")  # the active segment as a crash leaves it
     engine.close()
     shutil.rmtree(data_dir)
     spans = {path.name: spans_in(path) for path in segment_files(image)}
     rng = random.Random(20)
-    for trial in range(24):
+    for trial in range(SWEEP_TRIALS):
         copy = crash_image(image, tmp_path / f"trial{trial}")
         files = sorted(copy.glob("*.log")) + sorted(copy.glob("*.hint"))
         target = rng.choice(files)
@@ -322,16 +368,17 @@ def test_random_bit_flips_never_serve_wrong_data(data_dir, tmp_path, capsys):
                         damaged.update(part.key for part in record.iter_records(
                             view, hit.value_offset, hit.end, verify=False))
         where = (trial, target.name, offset)
-        assert_never_wrong(copy, values, damaged, where)
+        assert_never_wrong(copy, values, damaged, where, segment_size)
         # caskd-check --fix then loses nothing undamaged, and leaves no damage.
         assert caskd_check.main(["--fix", "--yes", str(copy)]) == 0, where
-        assert_never_wrong(copy, values, damaged, where, damage_left=False)
+        assert_never_wrong(copy, values, damaged, where, segment_size, damage_left=False)
+        shutil.rmtree(copy)
     capsys.readouterr()
 
 
-def assert_never_wrong(directory, values: dict, damaged: set[bytes], where: tuple, *,
-                       damage_left: bool = True) -> None:
-    opened = Engine(directory, fsync="no", segment_size=32 * 1024)
+def assert_never_wrong(directory, values: dict, damaged: set[bytes], where: tuple,
+                       segment_size: int, *, damage_left: bool = True) -> None:
+    opened = Engine(directory, fsync="no", segment_size=segment_size)
     try:
         if not damage_left:
             assert opened.stats["damaged_records"] == 0, where
