@@ -22,8 +22,20 @@ A length is trusted only if it lands exactly on the next intact record: a
 damaged length that reached past it would swallow intact records.
 
 A torn tail (a crash's half-written last record) looks like damage after which
-nothing valid follows; telling the two apart is the caller's business (only
-the last segment can have a torn tail).
+nothing valid follows, and only the last segment can have one (the caller says
+which segment that is). Of damage there, :attr:`Damage.torn` tells what a
+crash can leave from what it cannot:
+
+- a record whose header is damaged, or that runs past the end of the data, or
+  whose last byte is zero (a write that stopped short leaves the zeros of the
+  preallocated tail, or of a file extended but not yet written, in its place):
+  torn, cut;
+- a whole record (its lengths lead to the clean tail: zeros to the end, or the
+  end of the file) whose last byte was written, yet whose checksum fails:
+  damaged, and kept as damage like any other, not silently cut.
+
+(A value that ends in zero bytes, damaged elsewhere, is taken for torn: the two
+cannot be told apart.)
 """
 
 from __future__ import annotations
@@ -48,7 +60,7 @@ class Damage(NamedTuple):
     reason: str
     rtype: int  # the damaged record's type if framed, else 0
     keys: tuple[tuple[int, bytes], ...]  # (db, key) a framed record names
-    followed: bool  # an intact record lies somewhere after it (else: a torn tail?)
+    torn: bool  # what a crash's torn write leaves, if in the last segment (see above)
 
     @property
     def framed(self) -> bool:
@@ -80,15 +92,15 @@ def damage_at(buf: memoryview, pos: int, end: int) -> Damage | None:
     if framed is not None:
         rtype = buf[pos + 4]
         return Damage(pos, framed, reason, rtype, _keys_of(buf, pos, framed, rtype),
-                      resume is not None)
-    return Damage(pos, end if resume is None else resume, reason, 0, (), resume is not None)
+                      resume is None and buf[framed - 1] == 0)
+    return Damage(pos, end if resume is None else resume, reason, 0, (), resume is None)
 
 
 def ends_the_records(damage: Damage | None, is_last: bool) -> bool:
     """Whether what :func:`damage_at` found is where a segment's records end:
-    unused space (None), or, in the last segment, damage that nothing valid
-    follows: a crash's torn tail, cut rather than stepped over."""
-    return damage is None or (is_last and not damage.followed)
+    unused space (None), or, in the last segment, a crash's torn tail, cut rather
+    than stepped over."""
+    return damage is None or (is_last and damage.torn)
 
 
 #: How many damaged records side by side framing may chain through (each

@@ -403,3 +403,86 @@ def test_find_next_record_skips_garbage_and_zeros():
     assert found == len(data) - len(good) - 10
     assert find_next_record(memoryview(data), found, len(data)) is None
     assert find_next_record(memoryview(bytes(1000)), 0, 1000) is None
+
+
+# ------------------------------------------------- the last record of the log
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["after-a-crash", "after-a-close"])
+@pytest.mark.parametrize("where", ["value", "checksum", "key"])
+def test_damage_in_the_last_record_of_the_log_is_damage_not_a_torn_tail(
+        open_engine, data_dir, tmp_path, caplog, capsys, closed, where):
+    """The last record whole (its lengths lead to the zeros of the preallocated
+    tail, or to the end of a closed segment), its last byte written, its checksum
+    failing: that is no crash's torn write but damage, reported and kept."""
+    engine = open_engine()
+    spans = write_records(engine, 10)
+    if closed:
+        engine.close()
+        image = crash_image(data_dir, tmp_path / "image")
+    else:
+        image = crash_image(data_dir, tmp_path / "image")
+        assert segment_files(image)[-1].stat().st_size > spans[-1][1]  # preallocated
+    last = segment_files(image)[-1]
+    start, end = spans[-1]
+    offset, bit = IN_RECORD[where]
+    flip_bit(last, (end if offset < 0 else start) + offset, bit)
+    with caplog.at_level(logging.WARNING, logger="caskd.storage"):
+        opened = open_engine(directory=image)
+    assert opened.stats["damaged_records"] == 1 and opened.stats["torn_bytes_dropped"] == 0
+    assert f"Damaged record in {last}: a PUT record of {end - start} bytes at offset {start}" \
+        in caplog.text
+    assert "Torn tail" not in caplog.text
+    damaged = {b"k9"} if where != "key" else set()
+    assert_served(opened, 10, damaged, missing=frozenset({b"k9"}) - damaged)
+    opened.put(0, b"after", b"the damage")  # the log goes on, in a new segment
+    opened.close()
+    assert last.stat().st_size == end  # kept (only the zero tail went), not cut
+    assert caskd_check.main(["--dry-run", str(image)]) == caskd_check.DAMAGED
+    report = capsys.readouterr().out
+    assert f"damaged: a PUT record of {end - start} bytes at offset {start}" in report
+    assert "torn tail" not in report
+    assert caskd_check.main(["--fix", "--yes", str(image)]) == caskd_check.OK
+    repaired = open_engine(directory=image)
+    assert repaired.stats["damaged_records"] == 0
+    assert_served(repaired, 10, set(), missing=frozenset({b"k9"}))
+    assert repaired.get(0, b"after") == b"the damage"
+
+
+def test_a_damaged_batch_at_the_end_of_the_log_marks_its_keys(open_engine, data_dir, tmp_path):
+    engine = open_engine()
+    write_records(engine, 5)
+    with engine.batch():
+        engine.put(0, b"a", b"1")
+        engine.put(0, b"b", b"2")
+    engine.flush()
+    image = crash_image(data_dir, tmp_path / "image")
+    last = segment_files(image)[-1]
+    batch = spans_in(last)[-1]
+    flip_bit(last, batch[1] - 1)  # the last byte of its last part
+    opened = open_engine(directory=image)
+    assert opened.stats["damaged_records"] == 1
+    for key in (b"a", b"b"):  # all or nothing
+        with pytest.raises(CorruptValue):
+            opened.get(0, key)
+    assert_served(opened, 5, set())
+
+
+def test_a_last_record_cut_short_or_with_a_damaged_length_is_still_a_torn_tail(
+        open_engine, data_dir, tmp_path):
+    """What a crash can leave is cut as before: the record's end zeroed (a write that
+    stopped short in the preallocated tail), or a length that runs past the data."""
+    engine = open_engine()
+    spans = write_records(engine, 10)
+    start, end = spans[-1]
+    image = crash_image(data_dir, tmp_path / "image")
+    last = segment_files(image)[-1]
+    data = bytearray(last.read_bytes())
+    data[start + HEADER_SIZE + 5:end] = bytes(end - start - HEADER_SIZE - 5)  # stopped short
+    last.write_bytes(bytes(data))
+    short = crash_image(image, tmp_path / "short")
+    flip_bit(last, start + 18 + 3, 6)  # a value length of gigabytes
+    for directory in (short, image):
+        opened = open_engine(directory=directory)
+        assert opened.stats["damaged_records"] == 0 and opened.stats["torn_bytes_dropped"] > 0
+        assert_served(opened, 10, set(), missing=frozenset({b"k9"}))

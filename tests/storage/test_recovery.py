@@ -98,16 +98,6 @@ def iter_top(record, data):
         pos = rec.end
 
 
-def test_damaged_last_record_of_the_log_is_a_torn_tail(open_engine, data_dir, tmp_path):
-    engine = open_engine()
-    spans = write_records(engine, 10)
-    image = crash_image(data_dir, tmp_path / "image")
-    flip_bit(segment_files(image)[-1], spans[-1][0] + 25)
-    opened = Engine(image, fsync="no")
-    assert opened.get(0, b"k8") and opened.get(0, b"k9") is None
-    opened.close()
-
-
 def damage_value_of(data_dir, index: int) -> bytes:
     """Flip a bit of the ``index``-th record's value in the first segment, under an
     open engine (its map shows the change, as it would show bit rot); the key."""
