@@ -189,3 +189,42 @@ def has_data(buf: memoryview, start: int, end: int) -> bool:
     chunk = 1 << 20
     return any(bytes(buf[pos:min(end, pos + chunk)]).strip(b"\0")
                for pos in range(start, end, chunk))
+
+
+class KnownDamage:
+    """The damage an engine knows of in its log, and what still depends on it.
+
+    Compaction drops what it does not copy, so a damaged record it skipped would
+    be gone for good: the error its keys answer, and the older values that
+    ``caskd-check --fix`` would bring back. So compaction waits (see
+    :attr:`storage.compaction.Compactor.paused`) while an index entry still points
+    at a damaged record (a key answering the checksum error: *held*), or while
+    damage whose keys are unknown exists (only ``caskd-check --fix`` clears that).
+    Writing or deleting a key releases its hold: the user has accepted the loss,
+    and a merge may then step over the record (locations in :attr:`seen`).
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()  # locations of every damaged record (or part) known
+        self.held: dict[int, int] = {}  # location -> index entries pointing at it
+        self.fix_only: set[int] = set()  # damage no write can accept (its keys are unknown)
+
+    def hold(self, location: int) -> None:
+        """One more index entry points at the damaged record at ``location``."""
+        self.seen.add(location)
+        self.held[location] = self.held.get(location, 0) + 1
+
+    def release(self, location: int) -> None:
+        """An index entry pointing at ``location`` was replaced or removed."""
+        count = self.held.pop(location, 0) - 1
+        if count > 0:
+            self.held[location] = count
+
+    def release_all(self) -> None:
+        """Every index entry is gone (FLUSHALL)."""
+        self.held.clear()
+
+    def needs_fix(self, location: int) -> None:
+        """Damage at ``location`` whose keys are unknown."""
+        self.seen.add(location)
+        self.fix_only.add(location)

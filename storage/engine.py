@@ -524,6 +524,12 @@ class Engine:
         """The log's size after the last compaction (or at open)."""
         return self._compactor.base_size
 
+    @property
+    def compaction_paused(self) -> str | None:
+        """Why compaction waits, if it does (known damage, not yet repaired or
+        accepted): then :meth:`start_compaction` starts nothing."""
+        return self._compactor.paused
+
     def start_compaction(self) -> bool:
         """Start merging the sealed segments in the background; False if one runs."""
         return self._compactor.start(now_ms(), self.merge_in_child)
@@ -559,6 +565,7 @@ class Engine:
             "compaction_progress": self.compaction_progress,
             "compaction_status": self.compaction_status,
             "compaction_count": self.compaction_count,
+            "compaction_paused": self.compaction_paused is not None,
             "last_fsync_time": self._log.syncer.last_sync_time,
             "pending_bytes": self.pending_bytes,
             "write_error": str(self.last_error) if self.last_error else None,

@@ -23,6 +23,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 from storage import datatypes, record
+from storage.damage import KnownDamage
 from storage.errors import CorruptValue
 from storage.lock import lock_directory
 from storage.record import (
@@ -74,9 +75,9 @@ class Log:
         self.segments: dict[int, Segment] = {}  # by number, kept in log order
         self.views: dict[int, mmap.mmap | None] = {}  # number -> map, for reads
         self.dead_bytes: dict[int, int] = {}  # number -> bytes no longer live
-        #: Segments known to hold a damaged record: compaction leaves them (and
-        #: every later one) alone until caskd-check --fix removes the damage.
-        self.damaged_segments: set[int] = set()
+        #: The damage known in the log, and what still depends on it: compaction
+        #: waits while anything does (see storage.damage.KnownDamage).
+        self.damage = KnownDamage()
         self.damaged: set[int] = set()  # locations of records a read found damaged
         self._next_number = 0
         # Until start(): a stand-in no location refers to (number -1).
@@ -183,9 +184,11 @@ class Log:
             raise self.corrupt_value(location) from None
 
     def corrupt_value(self, location: int) -> CorruptValue:
+        """The error for a key whose record at ``location`` failed its checksum."""
         self.damaged.add(location)
+        if location not in self.damage.held:  # a key points at it: the one read
+            self.damage.hold(location)
         number, offset = unpack_location(location)
-        self.damaged_segments.add(number)
         error = CorruptValue(self.segments[number].path, offset)
         log.error("%s", error)
         return error
@@ -200,6 +203,9 @@ class Log:
         next compaction, which the log's growth triggers."""
         if type(location) is not int:
             return
+        held = self.damage.held
+        if held and location in held:  # a key that read as damaged is written or deleted
+            self.damage.release(location)
         buf, offset = self.record_buffer(location)
         key_len, value_len = _unpack_lengths(buf, offset + LENGTHS_OFFSET)
         number = location >> NUMBER_SHIFT  # unpack_location, inlined: every overwrite
@@ -209,6 +215,7 @@ class Log:
     def superseded_all(self, number: int, end: int) -> None:
         """Every record before offset ``end`` of segment ``number`` is dead (a
         FLUSHALL ends there); segments after it are not counted yet."""
+        self.damage.release_all()
         for segment in self.segments.values():
             if segment.number == number:
                 self.dead_bytes[number] = end

@@ -183,9 +183,11 @@ def _step_over(log: Log, keyspace: Keyspace, segment: Segment, damage: Damage,
     marked = [(db, key) for db, key in damage.keys if db < keyspace.databases]
     for db, key in marked:
         keyspace.put(db, key, location, 0)
+        log.damage.hold(location)  # until the key is written again or deleted
     if marked:
         keyspace.damaged.add(location)
-    log.damaged_segments.add(segment.number)
+    else:  # nothing a write could accept: only caskd-check --fix clears it
+        log.damage.needs_fix(location)
     stats["damaged_records"] += 1
     logger.error("Damaged record in %s: %s. Skipped; %s; run 'caskd-check --fix %s' "
                  "with caskd stopped to remove it", segment.path, damage.describe(),

@@ -248,41 +248,111 @@ def test_a_damaged_batch_marks_every_key_it_names(open_engine, data_dir, caplog)
     assert engine.get(0, b"later39") == b"value-39" * 3
 
 
-def test_compaction_merges_what_precedes_the_damage_and_keeps_it_marked(open_engine,
-                                                                       data_dir):
+def compact(engine: Engine) -> None:
+    """Run a compaction to its end (merge and fix-up)."""
+    assert engine.start_compaction()
+    while engine.compacting:
+        engine._compactor.state.thread.join()
+        engine.compaction_step(budget=1 << 30)
+
+
+def test_compaction_pauses_while_a_key_reads_damage_and_resumes_once_it_is_written(
+        open_engine, data_dir, caplog):
     segments = sealed_store(data_dir, hints=False, count=120)
     damaged = segments[3]
     key = key_at(damaged, 1)
     flip_bit(damaged, spans_in(damaged)[1][1] - 1)
-    engine = open_engine(segment_size=1024)
-    before = len(engine.segment_stats())
-    assert engine.start_compaction()
-    while engine.compacting:
-        engine._compactor.state.thread.join()
-        engine.compaction_step(budget=1 << 30)
-    assert engine.compaction_status == "ok"
-    assert damaged.exists()  # untouched, with everything after it
-    assert len(engine.segment_stats()) < before
+    engine = open_engine(segment_size=1024, auto_compact_min_size=0,
+                         auto_compact_dead_ratio=0.0)
+    paused = engine.compaction_paused
+    assert "1 key(s) read a damaged record" in paused
+    assert "write or delete them" in paused and f"caskd-check --fix {data_dir}" in paused
+    before = engine.segment_stats()
+    with caplog.at_level(logging.WARNING, logger="caskd.storage"):
+        engine.tick()  # automatic compaction is due, but paused
+        assert engine.start_compaction() and not engine.compacting  # nor on request
+    assert "Automatic compaction is paused: 1 key(s) read a damaged record" in caplog.text
+    assert engine.segment_stats() == before and engine.info()["compaction_paused"]
     assert_served(engine, 120, {key})
+    engine.put(0, key, b"written again")  # accepts the loss
+    assert engine.compaction_paused is None
+    compact(engine)
+    assert engine.compaction_status == "ok" and not damaged.exists()
+    assert all(engine.get(0, b"k%d" % i) == VALUE % (i, i, i)
+               for i in range(120) if b"k%d" % i != key)
     engine.close()
     engine = open_engine(segment_size=1024)
-    assert_served(engine, 120, {key})
+    assert engine.stats["damaged_records"] == 0 and engine.compaction_paused is None
+    assert engine.get(0, key) == b"written again"
 
 
-def test_compaction_after_a_read_found_damage_leaves_that_segment(open_engine, data_dir):
+def test_a_damaged_header_pauses_compaction_until_caskd_check_fix(open_engine, data_dir,
+                                                                 capsys):
+    segments = sealed_store(data_dir, hints=False)
+    flip_bit(segments[1], spans_in(segments[1])[2][0] + 14 + 1, 4)  # a key length
+    engine = open_engine(segment_size=1024)
+    assert "whose keys are unknown" in engine.compaction_paused
+    assert f"run 'caskd-check --fix {data_dir}'" in engine.compaction_paused
+    engine.close()
+    assert caskd_check.main(["--fix", "--yes", str(data_dir)]) == caskd_check.OK
+    engine = open_engine(segment_size=1024)
+    assert engine.compaction_paused is None
+    compact(engine)
+    assert engine.compaction_status == "ok"
+
+
+def test_compaction_keeps_the_intact_values_of_a_batch_a_read_found_damaged(open_engine,
+                                                                           data_dir):
+    """A hint file loads a batch unread; a read finds one of its values damaged. Once
+    that key is deleted, compaction steps over its damaged part and keeps every
+    other value of the batch (each verified by its own checksum)."""
+    engine = open_engine(segment_size=160 * 1024)
+    values = write_trios(engine, 9000)
+    engine.close()
+    middle = segment_files(data_dir)[1]
+    data = memoryview(middle.read_bytes())
+    batch = record.decode_at(data, spans_in(middle)[len(spans_in(middle)) // 2][0], len(data))
+    parts = list(record.iter_records(data, batch.value_offset, batch.end, verify=False))
+    flip_bit(middle, parts[0].end - 1)
+    engine = open_engine(segment_size=160 * 1024)
+    with pytest.raises(CorruptValue):
+        engine.get(0, parts[0].key)
+    assert "1 key(s) read a damaged record" in engine.compaction_paused
+    engine.delete(0, parts[0].key)
+    compact(engine)
+    assert engine.compaction_status == "ok" and not middle.exists()
+    engine.close()
+    engine = open_engine(segment_size=160 * 1024)
+    assert engine.stats["damaged_records"] == 0
+    del values[parts[0].key]
+    assert engine.get(0, parts[0].key) is None
+    assert all(engine.get(0, key) == value for key, value in values.items())
+
+
+def test_damage_a_compaction_finds_pauses_it_if_a_key_still_reads_it(open_engine, data_dir):
     engine = open_engine(segment_size=1024)
     write_records(engine, 52)
+    write_records(engine, 10, b"again-")  # so the merge has something to do
     first = segment_files(data_dir)[1]
-    key = key_at(first, 0)
-    flip_bit(first, spans_in(first)[0][1] - 1)  # under the open engine, as bit rot
-    with pytest.raises(CorruptValue):
-        engine.get(0, key)
-    assert engine.start_compaction()
-    while engine.compacting:
-        engine._compactor.state.thread.join()
-        engine.compaction_step(budget=1 << 30)
-    assert engine.compaction_status == "ok"
+    key, dead = key_at(first, 0), key_at(first, 1)
+    engine.put(0, dead, VALUE % ((int(dead[1:]),) * 3))  # its record there is now dead
+    spans = spans_in(first)
+    for index in (0, 1):  # under the open engine, as bit rot: no read has seen it
+        flip_bit(first, spans[index][1] - 1)
+    compact(engine)
+    assert engine.compaction_status == "err" and first.exists()  # copied nothing
+    assert "1 key(s) read a damaged record" in engine.compaction_paused
     assert_served(engine, 52, {key})
+    engine.put(0, key, b"new")  # accepts the loss
+    compact(engine)  # which meets the damage of the dead record next: it holds nothing
+    assert engine.compaction_status == "err" and engine.compaction_paused is None
+    compact(engine)  # so it is stepped over, as the first one is now
+    assert engine.compaction_status == "ok" and not first.exists()
+    assert engine.get(0, key) == b"new"
+    engine.close()
+    engine = open_engine(segment_size=1024)
+    assert engine.stats["damaged_records"] == 0 and engine.get(0, key) == b"new"
+    assert engine.get(0, dead) == VALUE % ((int(dead[1:]),) * 3)
 
 
 def write_trios(engine: Engine, count: int, batched=lambda trio: True) -> dict[bytes, bytes]:
