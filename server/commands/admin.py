@@ -77,7 +77,7 @@ def config_rewrite(client, argv: list[bytes]):
 
 def bgrewriteaof(client, argv: list[bytes]):
     paused = client.server.engine.compaction_paused
-    if paused is not None:  # Redis's words when a rewrite cannot start, and why
+    if paused is not None:  # bgrewriteaofCommand's words when a rewrite cannot start, and why
         raise CommandError(f"ERR Can't execute an AOF background rewriting: compaction is "
                            f"paused while {paused}")
     if not client.server.engine.start_compaction():
