@@ -96,6 +96,20 @@ def damage_at(buf: memoryview, pos: int, end: int) -> Damage | None:
     return Damage(pos, end if resume is None else resume, reason, 0, (), resume is None)
 
 
+def damage_of_hinted(buf: memoryview, pos: int, end: int) -> Damage | None:
+    """The damage of the record a hint file names at ``pos``, which failed its
+    checksum. It may be a part of a batch, which no scan for the next intact
+    record can frame (a part never passes for a whole record): so its own header
+    frames it, if that fits; else it is damage as :func:`damage_at` finds it."""
+    try:
+        rec = record.decode_at(buf, pos, end, verify=False)
+    except record.CorruptRecord:
+        rec = None
+    if rec is None:
+        return damage_at(buf, pos, end)
+    return Damage(pos, rec.end, "checksum mismatch", rec.type, _named(buf, rec), False)
+
+
 def ends_the_records(damage: Damage | None, is_last: bool) -> bool:
     """Whether what :func:`damage_at` found is where a segment's records end:
     unused space (None), or, in the last segment, a crash's torn tail, cut rather

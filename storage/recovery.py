@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterable
 
 from storage import record
-from storage.damage import Damage, damage_at, ends_the_records
+from storage.damage import Damage, damage_at, damage_of_hinted, ends_the_records
 from storage.errors import StorageError
 from storage.hinter import HintWriter
 from storage.hints import PUTS, Step, locations_of, offsets_of, read_hint
@@ -112,7 +112,7 @@ def _replay_hinted(log: Log, keyspace: Keyspace, replay: Replay, segment: Segmen
         rec = record.decode_at(view, offset, len(view), may_be_part=True)
     except record.CorruptRecord:
         with memoryview(view) as buf:
-            damage = damage_at(buf, offset, len(buf))
+            damage = damage_of_hinted(buf, offset, len(buf))
         if damage is not None:
             _step_over(log, keyspace, segment, damage, stats)
         return

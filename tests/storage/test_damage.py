@@ -185,6 +185,30 @@ def test_a_damaged_operation_is_found_even_through_a_hint_file(open_engine, data
     assert_served(engine, 1400, set())
 
 
+def test_a_damaged_operation_inside_a_batch_is_found_through_a_hint_file(open_engine,
+                                                                        data_dir):
+    """An operation that MULTI/EXEC wrote with 20 others is checked by its own
+    checksum when a hint file has it replayed: its key is marked, not silently
+    missing the change."""
+    engine = open_engine(segment_size=160 * 1024)
+    write_records(engine, 1400)  # past the 64 KB a hint's fingerprint covers
+    with engine.batch():
+        engine.apply(0, b"h", Op.HSET, [b"field", b"value"])
+        for i in range(20):  # more parts than damage framing chains through
+            engine.apply(0, b"other", Op.HSET, [b"f%d" % i, b"v"])
+    write_records(engine, 4000, b"after")
+    engine.close()
+    first = segment_files(data_dir)[0]
+    assert first.with_suffix(".hint").exists()
+    flip_bit(first, first.read_bytes().index(b"field"))
+    engine = open_engine(segment_size=160 * 1024)
+    assert engine.stats["damaged_records"] == 1
+    with pytest.raises(CorruptValue):
+        engine.apply(0, b"h", Op.HSET, [b"f", b"v"])
+    assert len(engine.get_object(0, b"other")) == 20
+    assert "1 key(s) read a damaged record" in engine.compaction_paused
+
+
 def test_damage_in_the_middle_of_the_active_segment_after_a_crash(open_engine, data_dir,
                                                                   tmp_path):
     engine = open_engine()
