@@ -25,6 +25,11 @@ relocation; one dropped as expired is reported with ``old`` = COLLECTION.
 waits for the child) and, once it is done, applies the relocations to the live
 keyspace in bounded slices on the owner's thread (the *fix-up*), then retires
 the inputs. The fix-up reports no change events: the data stays the same.
+
+A merge never copies a damaged record under a fresh checksum. It starts only
+while no known damage is unresolved (:attr:`Compactor.paused`), and then steps
+over the damage the engine knows of, which nothing depends on any more; damage
+it meets that nobody knew of makes it copy nothing, and is recorded.
 """
 
 from __future__ import annotations

@@ -531,7 +531,8 @@ class Engine:
         return self._compactor.paused
 
     def start_compaction(self) -> bool:
-        """Start merging the sealed segments in the background; False if one runs."""
+        """Start merging the sealed segments in the background; False if one runs.
+        (While :attr:`compaction_paused`, nothing starts.)"""
         return self._compactor.start(now_ms(), self.merge_in_child)
 
     def compaction_step(self, budget: int = RELOCATIONS_PER_STEP) -> None:
