@@ -78,6 +78,7 @@ class Log:
         #: The damage known in the log, and what still depends on it: compaction
         #: waits while anything does (see storage.damage.KnownDamage).
         self.damage = KnownDamage()
+        self._damage_held = self.damage.held  # (the same dict: superseded() is hot)
         self.damaged: set[int] = set()  # locations of records a read found damaged
         self._next_number = 0
         # Until start(): a stand-in no location refers to (number -1).
@@ -203,7 +204,7 @@ class Log:
         next compaction, which the log's growth triggers."""
         if type(location) is not int:
             return
-        held = self.damage.held
+        held = self._damage_held
         if held and location in held:  # a key that read as damaged is written or deleted
             self.damage.release(location)
         buf, offset = self.record_buffer(location)
