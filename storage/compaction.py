@@ -588,7 +588,10 @@ class Compactor:
         deleted: a superseded value matters to nobody. Skipping any other record
         (a delete, a TTL, a collection's operation...) would change what the log
         means, so only ``caskd-check --fix`` clears that."""
-        number = next(s.number for s in self.log.segments.values() if s.path == error.path)
+        number = next((s.number for s in self.log.segments.values() if s.path == error.path),
+                      None)
+        if number is None:  # gone meanwhile (it cannot be: inputs stay until a merge is done)
+            return
         start, end = pack_location(number, error.offset), pack_location(number, error.end)
         damage = self.log.damage
         self.log.damaged.add(start)  # counted in INFO, as what a read finds

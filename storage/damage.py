@@ -239,6 +239,7 @@ class KnownDamage:
         self.held.clear()
 
     def needs_fix(self, location: int) -> None:
-        """Damage at ``location`` whose keys are unknown."""
+        """Damage at ``location`` that no write can accept: its keys are unknown, or
+        skipping it would change what the log means (a delete, a TTL change...)."""
         self.seen.add(location)
         self.fix_only.add(location)
