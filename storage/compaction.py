@@ -583,15 +583,13 @@ class Compactor:
         logger.warning("Background compaction failed: %s; automatic retry in %d s", error, delay)
 
     def _record_damage(self, error: DamagedInput) -> None:
-        """Note damage a merge found. A damaged PUT holds the keys that still read
-        it (their reads fail too), and is skipped once they are written again or
-        deleted: a superseded value matters to nobody. Skipping any other record
-        (a delete, a TTL, a collection's operation...) would change what the log
-        means, so only ``caskd-check --fix`` clears that."""
-        number = next((s.number for s in self.log.segments.values() if s.path == error.path),
-                      None)
-        if number is None:  # gone meanwhile (it cannot be: inputs stay until a merge is done)
-            return
+        """Note damage a merge found (in one of its inputs, all still there). A
+        damaged PUT holds the keys that still read it (their reads fail too), and
+        is skipped once they are written again or deleted: a superseded value
+        matters to nobody. Skipping any other record (a delete, a TTL, a
+        collection's operation...) would change what the log means, so only
+        ``caskd-check --fix`` clears that."""
+        number = next(s.number for s in self.log.segments.values() if s.path == error.path)
         start, end = pack_location(number, error.offset), pack_location(number, error.end)
         damage = self.log.damage
         self.log.damaged.add(start)  # counted in INFO, as what a read finds
