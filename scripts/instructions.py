@@ -34,6 +34,10 @@ def _request(command: str, n: int) -> bytes:
         return b"*2\r\n$3\r\nGET\r\n$10\r\n%b\r\n" % key
     if command == "SET":
         return b"*3\r\n$3\r\nSET\r\n$10\r\n%b\r\n$100\r\n%b\r\n" % (key, VALUE)
+    if command == "MSET":  # redis-benchmark's MSET: 10 keys, one batch record in the log
+        keys = (b"key:%06d" % ((10 * n + i) % KEYS) for i in range(10))
+        pairs = b"".join(b"$10\r\n%b\r\n$100\r\n%b\r\n" % (k, VALUE) for k in keys)
+        return b"*21\r\n$4\r\nMSET\r\n" + pairs
     raise SystemExit(f"unknown command {command!r}")
 
 

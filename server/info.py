@@ -203,6 +203,7 @@ def _persistence(server: Server) -> dict:
         "caskd_load_seconds": f"{figures['load_seconds']:.3f}",
         "caskd_torn_bytes_dropped": figures["torn_bytes_dropped"],
         "caskd_damaged_records": figures["damaged_records"],
+        "caskd_compaction_paused": int(figures["compaction_paused"]),  # BGREWRITEAOF says why
         "caskd_last_write_error": last_error.strerror if last_error else "",
     }
 

@@ -41,7 +41,14 @@ from storage.eviction import Evictor
 from storage.hinter import HintWriter
 from storage.keyspace import Keyspace
 from storage.log import FSYNC_POLICIES, Log
-from storage.record import CHECKED_LENGTHS, HEADER_SIZE, LENGTHS, LENGTHS_OFFSET, RecordType
+from storage.record import (
+    CHECKED_LENGTHS,
+    HEADER_SIZE,
+    LENGTHS,
+    LENGTHS_OFFSET,
+    PART_MASK,
+    RecordType,
+)
 from storage.segment import NUMBER_SHIFT, OFFSET_MASK
 
 __all__ = ["CorruptValue", "DirectoryLocked", "Engine", "StorageError",
@@ -163,7 +170,7 @@ class Engine:
         crc, key_len, value_len = _unpack_checked_lengths(view, offset)
         start = offset + HEADER_SIZE + key_len
         end = start + value_len
-        if crc and _crc32(view[offset + 4:end]) != crc:
+        if crc and (actual := _crc32(view[offset + 4:end])) != crc and actual ^ PART_MASK != crc:
             raise log.corrupt_value(location)
         return view[start:end]
 
@@ -578,8 +585,15 @@ class Engine:
         """The log's size after the last compaction (or at open)."""
         return self._compactor.base_size
 
+    @property
+    def compaction_paused(self) -> str | None:
+        """Why compaction waits, if it does (known damage, not yet repaired or
+        accepted): then :meth:`start_compaction` starts nothing."""
+        return self._compactor.paused
+
     def start_compaction(self) -> bool:
-        """Start merging the sealed segments in the background; False if one runs."""
+        """Start merging the sealed segments in the background; False if one runs.
+        (While :attr:`compaction_paused`, nothing starts.)"""
         return self._compactor.start(now_ms(), self.merge_in_child)
 
     def compaction_step(self, budget: int = RELOCATIONS_PER_STEP) -> None:
@@ -614,6 +628,7 @@ class Engine:
             "compaction_progress": self.compaction_progress,
             "compaction_status": self.compaction_status,
             "compaction_count": self.compaction_count,
+            "compaction_paused": self.compaction_paused is not None,
             "last_fsync_time": self._log.syncer.last_sync_time,
             "pending_bytes": self.pending_bytes,
             "write_error": str(self.last_error) if self.last_error else None,
