@@ -252,6 +252,7 @@ class Server:
         self.pubsub.forget(session)
         self.tracking.disable(session)
         self.set_monitoring(session, False)
+        self.replication.master.forget(session)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
         self.log.debug("Protocol error (%s) from client: id=%d addr=%s", exc,
@@ -358,6 +359,7 @@ class Server:
         while True:
             await asyncio.sleep(1 / self.config["hz"])
             self.engine.tick()
+            self.replication.cron()
             if self.tracking:
                 self.tracking.limit(self.config["tracking-table-max-keys"])
             if self.bgsave_scheduled and not self.engine.compacting:
@@ -398,6 +400,7 @@ class Server:
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
         self.slowlog.max_len = self.config["slowlog-max-len"]
         self.notifications.configure(self.config["notify-keyspace-events"])
+        self.replication.master.refresh_good_replicas()
         self.refresh_observed()
         self.slowlog.trim()
         objects.follow_config(self.config)

@@ -202,9 +202,9 @@ def _stats(server: Server) -> dict:
         "total_commands_processed": total_commands(server),
         "instantaneous_ops_per_sec": _ops_per_sec(samples),
         "rejected_connections": stats.rejected_connections,
-        "sync_full": 0,
-        "sync_partial_ok": 0,
-        "sync_partial_err": 0,
+        "sync_full": server.replication.master.sync_full,
+        "sync_partial_ok": server.replication.master.sync_partial_ok,
+        "sync_partial_err": server.replication.master.sync_partial_err,
         "expired_keys": server.engine.stats["expired_keys"],
         "evicted_keys": 0,
         "evicted_clients": 0,
@@ -233,13 +233,7 @@ def _ops_per_sec(samples: list[tuple[float, int]]) -> int:
 
 
 def _replication(server: Server) -> dict:
-    return {"role": "master", "connected_slaves": 0, "master_failover_state": "no-failover",
-            "master_replid": server.replication.replid,
-            "master_replid2": server.replication.replid2,
-            "master_repl_offset": server.replication.offset,
-            "second_repl_offset": server.replication.second_replid_offset, "repl_backlog_active": 0,
-            "repl_backlog_size": 1048576, "repl_backlog_first_byte_offset": 0,
-            "repl_backlog_histlen": 0}
+    return server.replication.info_fields()
 
 
 def _cpu(server: Server) -> dict:
@@ -306,7 +300,8 @@ def render(server: Server, requested: list[str]) -> str:
 def _client_flags(client: Session) -> str:
     """Redis's letters, in Redis's order; N when none applies."""
     flags = "".join(letter for letter, on in (
-        ("O", client.monitoring), ("P", client.pubsub), ("x", client.multi is not None),
+        ("S", client.replica is not None), ("O", client.monitoring), ("P", client.pubsub),
+        ("x", client.multi is not None),
         ("b", client.blocked is not None), ("t", client.tracking is not None),
         ("R", client.tracking is not None and client.tracking.broken_redirect),
         ("B", client.tracking is not None and client.tracking.bcast), ("d", client.cas_dirty),
