@@ -266,7 +266,7 @@ class Master:
         session.replica = link
         peer = session.peer
         if peer is not None:
-            peer.set_output_limits(self.server.config["client-output-buffer-limit"]["slave"])
+            peer.set_output_limits(self.server.pubsub.output_limits(session))
         self.server.replication.refresh()
 
     def _full_resync_reply(self, link: ReplicaLink, offset: int) -> None:
