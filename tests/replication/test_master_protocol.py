@@ -167,7 +167,7 @@ def test_wait_asks_the_replicas_for_an_ack(master):
 def test_min_replicas_to_write_refuses_writes_without_enough_replicas(master):
     client = master.client()
     client.config_set("min-replicas-to-write", 1)
-    with pytest.raises(redis.ResponseError, match="Not enough good replicas to write."):
+    with pytest.raises(redis.ResponseError, match="Not enough good replicas to write"):
         client.set("k", "v")
     assert "min_slaves_good_slaves" in info(master.port)
     replica = handshake(master, "psync2")
