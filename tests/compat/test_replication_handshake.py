@@ -1,7 +1,8 @@
 """What a master answers a replica's handshake and a WAIT, caskd against
 redis-server: REPLCONF's options and errors, PSYNC's argument errors, WAIT with
-no replicas (at once, after its timeout, inside MULTI), -NOREPLICAS, and ROLE. (A real handshake, which changes the servers'
-replication state, is tests/replication's.)"""
+no replicas (at once, after its timeout, inside MULTI), -NOREPLICAS, and ROLE.
+(A real handshake, which changes the servers' replication state, is
+tests/replication's.)"""
 
 from __future__ import annotations
 
