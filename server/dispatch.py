@@ -53,6 +53,8 @@ class Dispatcher:
         self.server = server
         self.commands = commands  # name (as given, lower and upper case) -> row
         self._own_monitor_lines: list[bytes] = []  # a monitor's own commands: after its reply
+        # min-replicas-to-write unmet: writes get -NOREPLICAS (server/replication/master.py)
+        self.too_few_replicas = False
 
     def resolve(self, argv: list[bytes]) -> Command | None:
         """The table row ``argv`` names, a container's subcommand where it names one
@@ -100,7 +102,7 @@ class Dispatcher:
                 return self._reject(session, command, denied)
         if session.slow_path or server.pause.mode is not None:
             return self._execute_special(session, command, argv)
-        if command.is_write and (not server.engine.writable or server.replication.refuse_writes):
+        if command.is_write and (self.too_few_replicas or not server.engine.writable):
             return self._reject(session, command, self.write_refusal())
         return self.call(session, command, argv)
 
@@ -110,7 +112,7 @@ class Dispatcher:
         server = self.server
         if session.monitoring and (command.is_write or READONLY in command.flag_set):
             reply = self.refuse(session, command, "ERR Replica can't interact with the keyspace")
-        elif (not server.engine.writable or server.replication.refuse_writes) and \
+        elif (self.too_few_replicas or not server.engine.writable) and \
                 self._writes(session, command):
             reply = self.refuse(session, command, self.write_refusal())
         elif session.pubsub and not session.resp3 and command.full_name not in ALLOWED_IN_RESP2:

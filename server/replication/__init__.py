@@ -42,7 +42,6 @@ class Replication:
         # dispatcher and the change events look at it (server/dispatch.py, changes.py).
         self.propagating = False
         self.dirty = 0  # changes reported by the engine (Redis's server.dirty)
-        self.refuse_writes = False  # min-replicas-to-write unmet: writes get -NOREPLICAS
         self.master = Master(self)
         self._last_cron = time.monotonic()
 

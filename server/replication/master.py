@@ -446,9 +446,11 @@ class Master:
         """replicationCron's master half, once a second."""
         now = time.monotonic()
         config = self.server.config
-        if self.links and now - self.last_ping >= config["repl-ping-replica-period"]:
+        if self.links and not self.replication.following and \
+                now - self.last_ping >= config["repl-ping-replica-period"]:
             self.last_ping = now
             self.replication.feed(PING)  # with no SELECT: Redis feeds it in slaveseldb
+            # (A replica passes its master's PINGs on instead: they come through feed().)
         for link in list(self.links.values()):
             if link.state == WAIT_BGSAVE and link.transport is not None:
                 link.transport.write(b"\n")  # keeps the replica's read timeout at bay
@@ -470,14 +472,14 @@ class Master:
         config = self.server.config
         if not (config["min-replicas-to-write"] and config["min-replicas-max-lag"]):
             self.good_replicas = 0
-            self.replication.refuse_writes = False
+            self.server.dispatcher.too_few_replicas = False
             return
         now = time.time()
         self.good_replicas = sum(1 for link in self.links.values() if link.state == ONLINE
                                  and now - link.ack_time <= config["min-replicas-max-lag"])
         # checkGoodReplicasStatus failing: writes get -NOREPLICAS (see the dispatcher).
-        self.replication.refuse_writes = (not self.replication.following and
-                                          self.good_replicas < config["min-replicas-to-write"])
+        enough = self.good_replicas >= config["min-replicas-to-write"]
+        self.server.dispatcher.too_few_replicas = not (enough or self.replication.following)
 
     # ---------------------------------------------------------------- leaving
 
