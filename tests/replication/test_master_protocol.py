@@ -32,12 +32,15 @@ def handshake(master: CaskdProcess, *capas: str, port: str = "7777") -> RawClien
     return replica
 
 
+def psync_reply(replica: RawClient) -> bytes:
+    """PSYNC's reply line, past the keep-alive newlines that may come before it."""
+    return replica.read_line().lstrip(b"\n")
+
+
 def full_resync(replica: RawClient) -> tuple[str, int]:
     """Ask for a full resync; (replid, offset) of the +FULLRESYNC line."""
     replica.command("PSYNC", "?", "-1")
-    line = replica.read_line()
-    while line == b"\n":  # keep-alive newlines may come before it
-        line = replica.read_line()
+    line = psync_reply(replica)
     match = FULLRESYNC.fullmatch(line)
     assert match, line
     return match[1].decode(), int(match[2])
@@ -116,7 +119,7 @@ def test_a_replica_that_comes_back_continues_from_its_offset(master):
     for asked in ((replid, "999999"), ("f" * 40, "1")):
         other = handshake(master, "psync2")
         other.command("PSYNC", *asked)
-        assert FULLRESYNC.fullmatch(other.read_line())
+        assert FULLRESYNC.fullmatch(psync_reply(other))
         other.close()
     assert info(master.port, "stats")["sync_partial_err"] == 2
 
@@ -191,3 +194,38 @@ def test_a_replica_past_its_output_buffer_limit_is_disconnected(master):
             break
     wait_until(lambda: info(master.port)["connected_slaves"] == 0, what="the replica to go")
     assert "overcoming of output buffer limits" in master.log()
+
+
+def test_replicas_that_come_together_share_one_snapshot(tmp_path):
+    """repl-diskless-sync-delay: the first diskless replica's snapshot waits that long,
+    and those that come meanwhile get the same one, at the same offset."""
+    master = CaskdProcess(tmp_path / "master", "--repl-diskless-sync-delay", "1").start()
+    try:
+        master.client().set("k", "v")
+        replicas = [handshake(master, "eof", "psync2", port=str(port)) for port in (1, 2)]
+        for replica in replicas:
+            replica.command("PSYNC", "?", "-1")
+        lines = [psync_reply(replica) for replica in replicas]
+        assert lines[0] == lines[1] and FULLRESYNC.fullmatch(lines[0])
+        for replica in replicas:
+            assert read_payload_header(replica).startswith(b"$EOF:")
+        assert master.log().count("Starting BGSAVE for SYNC") == 1
+        assert info(master.port, "stats")["sync_full"] == 2
+    finally:
+        master.stop()
+
+
+def test_a_replica_that_comes_during_a_snapshot_gets_the_next(master):
+    client = master.client()
+    client.mset({f"k{i}": "v" * 100 for i in range(20_000)})
+    first = handshake(master, "eof", "psync2", port="1")
+    first.command("PSYNC", "?", "-1")
+    second = handshake(master, "eof", "psync2", port="2")
+    second.command("PSYNC", "?", "-1")
+    for replica in (first, second):
+        assert FULLRESYNC.fullmatch(psync_reply(replica))
+        assert read_payload_header(replica).startswith(b"$EOF:")
+    assert master.log().count("Starting BGSAVE for SYNC") in (1, 2)  # 1 if it came in time
+    wait_until(lambda: all(fields["state"] in ("send_bulk", "online") for name, fields in
+                           info(master.port).items() if name.startswith("slave")),
+               what="both replicas to get a snapshot")
