@@ -129,6 +129,7 @@ class Server:
             auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
         self.refresh_observed()  # the new engine reports its changes if anyone listens
         self.scripting.load_libraries(self.engine.libraries)
+        self.replication.restore()
         stats = self.engine.stats
         self.log.info("DB loaded from disk: %.3f seconds, %d keys",
                       stats["load_seconds"], stats["loaded_keys"])
@@ -218,6 +219,7 @@ class Server:
             listener.close()
         self.commit()
         self.engine.close()
+        self.replication.close()
         self.release()
         for session in list(self.clients.values()):
             session.close()
@@ -321,6 +323,7 @@ class Server:
         if self.tracking.prefixes:
             self.tracking.broadcast()  # BCAST: this iteration's changed keys, at once
         engine = self.engine
+        self.replication.persist()  # the stream's bytes first: see replication/durable.py
         engine.flush()
         # Where this iteration's writes end; a failed flush keeps them pending. While
         # the disk refuses writes, an iteration that added none (its writes got

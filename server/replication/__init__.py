@@ -11,10 +11,12 @@ it can serve sub-replicas, and be promoted, without a full resync.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import TYPE_CHECKING
 
+from server.replication import durable
 from server.replication.backlog import Backlog
 from server.replication.master import Master
 
@@ -43,6 +45,7 @@ class Replication:
         self.propagating = False
         self.dirty = 0  # changes reported by the engine (Redis's server.dirty)
         self.master = Master(self)
+        self.file: durable.BacklogFile | None = None  # the history on disk (durable.py)
         self._last_cron = time.monotonic()
 
     # ------------------------------------------------------------ the stream
@@ -62,10 +65,75 @@ class Replication:
         """createReplicationBacklog: its first byte is the next of the stream."""
         self.backlog = Backlog(self.server.config["repl-backlog-size"], self.offset)
         self.refresh()
+        self._rewrite_file()
 
     def drop_backlog(self) -> None:
         self.backlog = None
         self.refresh()
+        if self.file is not None:
+            self.file.remove()
+            self.file = None
+
+    # ------------------------------------------------------------ on disk
+
+    def restore(self) -> None:
+        """At start: take the history the data directory kept, if it is trusted
+        (server/replication/durable.py), so that replicas continue from it."""
+        if self.backlog is not None:  # DEBUG RELOAD: the history in memory is current
+            return
+        history, why = durable.load(self.server.engine.directory)
+        if history is None:
+            if durable.FILE_NAME in os.listdir(self.server.engine.directory):
+                self.server.log.warning("Replication history not restored: %s; a new one "
+                                        "begins", why)
+                (self.server.engine.directory / durable.FILE_NAME).unlink()
+            return
+        self.replid, self.replid2 = history.replid, history.replid2
+        self.second_replid_offset = history.second_replid_offset
+        self.offset = history.offset
+        self.backlog = Backlog(self.server.config["repl-backlog-size"],
+                               history.first_byte_offset - 1)
+        self.backlog.append(history.data)
+        self.refresh()
+        self._rewrite_file()  # marked with this boot, no longer clean
+        self.server.log.info("Replication history restored: replication ID %s, offset %d, "
+                             "%d bytes of backlog", self.replid, self.offset,
+                             self.backlog.histlen)
+
+    def persist(self) -> None:
+        """Append the stream's new bytes to the file: called just before the log's
+        write of the same loop iteration (Server.commit)."""
+        file = self.file
+        if file is not None and file.written_offset != self.offset:
+            try:
+                if not file.append(self.backlog, self.offset):
+                    self._rewrite_file()
+            except OSError as exc:
+                self._abandon_file(exc)
+
+    def close(self) -> None:
+        """A clean shutdown: the file is complete, and trusted on any later start."""
+        if self.file is not None and self.backlog is not None:
+            self._rewrite_file(clean=True)
+
+    def _rewrite_file(self, clean: bool = False) -> None:
+        if self.backlog is None:
+            return
+        if self.file is None:
+            self.file = durable.BacklogFile(self.server.engine.directory)
+        try:
+            self.file.rewrite(self.replid, self.replid2, self.second_replid_offset,
+                              self.backlog, self.offset, clean)
+        except OSError as exc:
+            self._abandon_file(exc)
+
+    def _abandon_file(self, exc: OSError) -> None:
+        """The disk refused the file: it no longer matches the log, so it must go."""
+        self.server.log.warning("Could not write the replication history (%s): a restart "
+                                "will begin a new one", exc.strerror or exc)
+        file, self.file = self.file, None
+        with contextlib.suppress(OSError):
+            file.remove()
 
     def refresh(self) -> None:
         """Whether to propagate changed: tell the dispatcher and the engine."""
@@ -82,6 +150,7 @@ class Replication:
         self.replid = new_replid()
         self.replid2 = "0" * 40
         self.second_replid_offset = -1
+        self._rewrite_file()
 
     def shift_replid(self) -> None:
         """shiftReplicationId, on promotion: the old history stays valid up to here,
@@ -93,6 +162,7 @@ class Replication:
         self.server.log.info("Setting secondary replication ID to %s, valid up to offset: "
                              "%d. New replication ID is %s", self.replid2,
                              self.second_replid_offset, self.replid)
+        self._rewrite_file()
 
     # ------------------------------------------------------------ upkeep
 
@@ -102,6 +172,10 @@ class Replication:
         master's upkeep (PINGs, timeouts, the backlog's TTL)."""
         if self.propagating:
             self.master.flush()
+        if self.file is not None and self.file.written_offset != self.offset:
+            # Stream written outside a command (expiry, PINGs, a PUBLISH answered at
+            # once): the commit writes it to the file and the log together.
+            self.server.commit()
         now = time.monotonic()
         if now - self._last_cron >= 1:
             self._last_cron = now
