@@ -7,6 +7,13 @@ backlog, WAIT); ``replica.py`` follows a master (REPLICAOF, loading its RDB,
 applying its stream). A replica feeds the stream it applies into its own backlog
 (Redis's replicationFeedStreamFromMasterStream), so its offset is the master's and
 it can serve sub-replicas, and be promoted, without a full resync.
+
+What the replica side uses: set ``following`` while it follows a master (its own
+commands' effects are then not propagated: the stream is its master's, passed on
+with :meth:`feed`), :meth:`create_backlog` once it has loaded its master's
+snapshot (after setting ``replid`` and ``offset`` to the +FULLRESYNC's), and
+:meth:`shift_replid` then ``following = False`` and :meth:`refresh` on promotion.
+``durable.py`` keeps the history on disk whichever side writes it.
 """
 
 from __future__ import annotations
