@@ -15,6 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from protocol.reply import NullArray
+from server.commands.streams import parse_strict_id
+from storage.streams import format_id
+
 if TYPE_CHECKING:
     from server.session import Session
 
@@ -149,22 +153,103 @@ def _brpoplpush(session: Session, argv: Argv, reply: object) -> list[Argv]:
     return [[b"RPOPLPUSH", argv[1], argv[2]]]
 
 
+# --------------------------------------------------------------------- streams
+
+
+def _exact_trim(session: Session, argv: Argv, index: int) -> Argv:
+    """streamRewriteApproxSpecifier / streamRewriteTrimArgument: MAXLEN|MINID ~ x at
+    ``index`` goes as ``=`` the stream's length, or its first id, after the trim."""
+    if argv[index + 1] != b"~":
+        return argv
+    stream = session.engine.get_object(session.db, argv[1])
+    threshold = (b"%d" % len(stream) if argv[index].lower() == b"maxlen"
+                 else format_id(stream.first_id))
+    return [*argv[:index + 1], b"=", threshold, *argv[index + 3:]]
+
+
 def _xadd(session: Session, argv: Argv, reply: object) -> list[Argv]:
-    """xaddCommand: the id the entry got in place of one with ``*`` in it."""
+    """xaddCommand: an approximate trim as an exact one, and the id the entry got in
+    place of one with ``*`` in it."""
     index = 2  # past the options, as streamParseAddOrTrimArgsOrReply reads them
+    trim_at = None
     while True:
         option = argv[index].lower()
         if option == b"nomkstream":
             index += 1
         elif option in (b"maxlen", b"minid"):
+            trim_at = index
             index += 3 if argv[index + 1] in (b"=", b"~") else 2
         elif option == b"limit":
             index += 2
         else:
             break
-    if b"*" not in argv[index]:
-        return [argv]
-    return [[*argv[:index], reply, *argv[index + 1:]]]
+    rewritten = argv if b"*" not in argv[index] else [*argv[:index], reply, *argv[index + 1:]]
+    return [rewritten if trim_at is None else _exact_trim(session, rewritten, trim_at)]
+
+
+def _xtrim(session: Session, argv: Argv, reply: object) -> list[Argv]:
+    return [_exact_trim(session, argv, 2)]
+
+
+def _xclaim_of(session: Session, key: bytes, group_name: bytes, entry_id: bytes,
+               last_id: bytes | None = None) -> Argv:
+    """streamPropagateXCLAIM: the pending entry as it now stands (its consumer,
+    delivery time and count), with the group's last id."""
+    group = session.engine.get_object(session.db, key).groups[group_name]
+    pending = group.pel.get(parse_strict_id(entry_id))
+    if pending is None:  # claimed away because deleted: XCLAIM on the replica drops it too
+        consumer, time, count = b"", 0, 0
+    else:
+        consumer, time, count = pending.consumer.name, pending.time, pending.count
+    return [b"XCLAIM", key, group_name, consumer, b"0", entry_id, b"TIME", b"%d" % time,
+            b"RETRYCOUNT", b"%d" % count, b"FORCE", b"JUSTID", b"LASTID",
+            last_id or format_id(group.last_id)]
+
+
+def _xreadgroup(session: Session, argv: Argv, reply: object) -> list[Argv]:
+    """streamReplyWithRange's propagation: each entry a ``>`` read delivered as an
+    XCLAIM (its id being the group's last id then), or with NOACK the group's new
+    last id (XGROUP SETID). Reading a consumer's history propagates nothing."""
+    if reply is NullArray:
+        return []
+    index, noack = 4, False
+    while argv[index].lower() != b"streams":
+        noack = noack or argv[index].lower() == b"noack"
+        index += 1 if argv[index].lower() == b"noack" else 2
+    keys_count = (len(argv) - index - 1) // 2
+    ids = dict(zip(argv[index + 1:index + 1 + keys_count], argv[index + 1 + keys_count:],
+                   strict=True))
+    group_name = argv[2]
+    effects = []
+    for key, entries in (reply.items() if isinstance(reply, dict) else reply):
+        if ids[key] != b">":
+            continue
+        if noack:
+            group = session.engine.get_object(session.db, key).groups[group_name]
+            effects.append([b"XGROUP", b"SETID", key, group_name, format_id(group.last_id),
+                            b"ENTRIESREAD", b"%d" % group.entries_read])
+        else:
+            effects.extend(_xclaim_of(session, key, group_name, entry[0], entry[0])
+                           for entry in entries)
+    return effects
+
+
+def _xclaim(session: Session, argv: Argv, reply: object) -> list[Argv]:
+    """xclaimCommand: each entry it claimed, as an XCLAIM of its new state."""
+    return [_xclaim_of(session, argv[1], argv[2], entry if isinstance(entry, bytes)
+                       else entry[0]) for entry in reply]
+
+
+def _xautoclaim(session: Session, argv: Argv, reply: object) -> list[Argv]:
+    """xautoclaimCommand: the claimed entries, and those found deleted (dropped from
+    the pending list), each as an XCLAIM."""
+    _, claimed, deleted = reply
+    return [_xclaim_of(session, argv[1], argv[2], entry if isinstance(entry, bytes)
+                       else entry[0]) for entry in (*claimed, *deleted)]
+
+
+def _xack(session: Session, argv: Argv, reply: object) -> list[Argv]:
+    return [argv] if reply else []  # xackCommand: dirty for each entry acknowledged
 
 
 def _restore(session: Session, argv: Argv, reply: object) -> list[Argv]:
@@ -186,8 +271,14 @@ REWRITES: dict[str, Rewrite] = {
     "bzpopmin": _pop_as(b"ZPOPMIN"), "bzpopmax": _pop_as(b"ZPOPMAX"),
     "lmpop": _mpop("lmpop"), "blmpop": _mpop("blmpop"), "zmpop": _mpop("zmpop"),
     "bzmpop": _mpop("bzmpop"), "blmove": _blmove, "brpoplpush": _brpoplpush,
-    "xadd": _xadd, "restore": _restore,
+    "xadd": _xadd, "xtrim": _xtrim, "restore": _restore,
+    "xreadgroup": _xreadgroup, "xclaim": _xclaim, "xautoclaim": _xautoclaim, "xack": _xack,
 }
+
+#: Consumer-group changes the engine reports no event for (the DESIGN's
+#: "unannounced" deliveries and acks): these rewrites run after every call and
+#: decide for themselves whether anything changed.
+SELF_JUDGED = frozenset({"xreadgroup", "xclaim", "xautoclaim", "xack"})
 
 
 def effects(session: Session, name: str, argv: Argv, reply: object) -> list[Argv]:

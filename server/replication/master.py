@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from protocol.reply import Error, encode
 from server.commands.objects import encoding
-from server.replication.effects import FORCED, NOT_PROPAGATED, effects
+from server.replication.effects import FORCED, NOT_PROPAGATED, SELF_JUDGED, effects
 from storage.engine import now_ms
 from storage.snapshot import fork_rdb
 
@@ -138,7 +138,7 @@ class Master:
         the unit's effects; the outermost call sends the unit)."""
         name = command.full_name
         if name not in NOT_PROPAGATED and (self.replication.dirty != dirty or (
-                name in FORCED and type(reply) is not Error)):
+                (name in FORCED or name in SELF_JUDGED) and type(reply) is not Error)):
             db = session.db
             self.pending.extend((db, effect) for effect in effects(session, name, argv, reply))
         if not session.in_exec:

@@ -9,8 +9,10 @@ import pytest
 
 from protocol.reply import encode
 from server.app import Server
+from server.commands.streams import parse_strict_id
 from server.config import parse_command_line
 from server.session import Session
+from storage.streams import format_id
 
 
 @pytest.fixture
@@ -121,10 +123,10 @@ def test_pops_of_several_keys_go_as_plain_pops(server, session):
                                       ("ZPOPMIN", "z", "1"))
 
 
-def test_an_entry_added_with_a_generated_id_goes_with_that_id(server, session):
+def test_an_entry_added_with_a_generated_id_goes_with_that_id_and_exact_trim(server, session):
     entry_id = run(server, session, "XADD", "x", "MAXLEN", "~", "10", "*", "f", "*")
     assert stream(server) == commands(("SELECT", "0"),
-                                      ("XADD", "x", "MAXLEN", "~", "10", entry_id.decode(),
+                                      ("XADD", "x", "MAXLEN", "=", "1", entry_id.decode(),
                                        "f", "*"))
 
 
@@ -192,3 +194,50 @@ def test_nothing_is_propagated_without_a_backlog(tmp_path):
     finally:
         server.engine.close()
         server.release()
+
+
+def test_approximate_trims_go_as_exact_ones(server, session):
+    for i in range(1, 301):
+        run(server, session, "XADD", "x", f"{i}-0", "f", "v")
+    stream(server)
+    run(server, session, "XADD", "x", "MAXLEN", "~", "10", "301-0", "f", "v")
+    length = len(server.engine.get_object(0, b"x"))
+    run(server, session, "XTRIM", "x", "MINID", "~", "301")
+    first = format_id(server.engine.get_object(0, b"x").first_id).decode()
+    assert length < 301
+    assert stream(server) == commands(
+        ("XADD", "x", "MAXLEN", "=", str(length), "301-0", "f", "v"),
+        ("XTRIM", "x", "MINID", "=", first))
+
+
+def pending(server: Server, entry_id: str):
+    return server.engine.get_object(0, b"x").groups[b"g"].pel[parse_strict_id(entry_id.encode())]
+
+
+def xclaim(server: Server, consumer: str, entry_id: str, last_id: str) -> tuple[str, ...]:
+    entry = pending(server, entry_id)
+    assert entry.consumer.name == consumer.encode()
+    return ("XCLAIM", "x", "g", consumer, "0", entry_id, "TIME", str(entry.time),
+            "RETRYCOUNT", str(entry.count), "FORCE", "JUSTID", "LASTID", last_id)
+
+
+def test_consumer_group_deliveries_go_as_xclaims(server, session):
+    run(server, session, "XADD", "x", "1-0", "f", "v")
+    run(server, session, "XADD", "x", "2-0", "f", "v")
+    run(server, session, "XGROUP", "CREATE", "x", "g", "0")
+    stream(server)
+    run(server, session, "XREADGROUP", "GROUP", "g", "alice", "STREAMS", "x", ">")
+    assert stream(server) == commands(("MULTI",), xclaim(server, "alice", "1-0", "1-0"),
+                                      xclaim(server, "alice", "2-0", "2-0"), ("EXEC",))
+    run(server, session, "XREADGROUP", "GROUP", "g", "alice", "STREAMS", "x", "0")  # history
+    run(server, session, "XREADGROUP", "GROUP", "g", "alice", "STREAMS", "x", ">")  # nothing
+    run(server, session, "XACK", "x", "g", "9-0")  # nothing to acknowledge
+    assert stream(server) == b""
+    run(server, session, "XACK", "x", "g", "1-0", "9-0")
+    run(server, session, "XCLAIM", "x", "g", "bob", "0", "2-0", "JUSTID")
+    assert stream(server) == commands(("XACK", "x", "g", "1-0", "9-0"),
+                                      xclaim(server, "bob", "2-0", "2-0"))
+    run(server, session, "XADD", "x", "3-0", "f", "v")
+    stream(server)
+    run(server, session, "XREADGROUP", "GROUP", "g", "carol", "NOACK", "STREAMS", "x", ">")
+    assert stream(server) == commands(("XGROUP", "SETID", "x", "g", "3-0", "ENTRIESREAD", "3"))
