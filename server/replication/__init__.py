@@ -8,12 +8,11 @@ applying its stream). A replica feeds the stream it applies into its own backlog
 (Redis's replicationFeedStreamFromMasterStream), so its offset is the master's and
 it can serve sub-replicas, and be promoted, without a full resync.
 
-What the replica side uses: set ``following`` while it follows a master (its own
-commands' effects are then not propagated: the stream is its master's, passed on
-with :meth:`feed`), :meth:`create_backlog` once it has loaded its master's
-snapshot (after setting ``replid`` and ``offset`` to the +FULLRESYNC's), and
-:meth:`shift_replid` then ``following = False`` and :meth:`refresh` on promotion.
-``durable.py`` keeps the history on disk whichever side writes it.
+What the replica side uses: ``server.master_link`` while it follows a master (its
+own commands' effects are then not propagated: the stream is its master's, passed on
+with :meth:`feed`, whose first bytes make the backlog), and :meth:`shift_replid` on
+promotion, once ``master_link`` is None again. ``durable.py`` keeps the history on
+disk whichever side writes it.
 """
 
 from __future__ import annotations
@@ -44,26 +43,36 @@ class Replication:
         self.second_replid_offset = -1  # up to which offset replid2 is valid
         self.offset = 0  # master_repl_offset: bytes of replication stream so far
         self.backlog: Backlog | None = None  # made with the first replica (or by following)
-        # The replica side sets it while this server follows a master: its stream then
-        # comes from there (feed()), and its own commands' effects are not propagated.
-        self.following = False
-        # Whether commands' effects go to the stream (a backlog, and no master): the
-        # dispatcher and the change events look at it (server/dispatch.py, changes.py).
-        self.propagating = False
         self.dirty = 0  # changes reported by the engine (Redis's server.dirty)
         self.master = Master(self)
         self.file: durable.BacklogFile | None = None  # the history on disk (durable.py)
         self._last_cron = time.monotonic()
 
+    @property
+    def following(self) -> bool:
+        """Whether this server follows a master (the replica side's ``master_link``):
+        its stream then comes from there, passed on with feed()."""
+        return getattr(self.server, "master_link", None) is not None
+
+    @property
+    def propagating(self) -> bool:
+        """Whether commands' effects go to the stream: a backlog, and no master. The
+        dispatcher and the change events look at it (server/dispatch.py, changes.py)."""
+        return self.backlog is not None and not self.following
+
     # ------------------------------------------------------------ the stream
 
     def feed(self, data: bytes) -> None:
         """Append ``data`` to the replication stream: advance the offset, keep it in
-        the backlog, send it to every replica (Redis's feedReplicationBuffer). With
-        no backlog there is no stream to keep: nothing happens, as in Redis."""
+        the backlog, send it to every replica (Redis's feedReplicationBuffer). A
+        master without a backlog has no stream to keep: nothing happens, as in
+        Redis; a replica makes its backlog with the first bytes from its master."""
         backlog = self.backlog
         if backlog is None:
-            return
+            if not self.following:
+                return
+            self.create_backlog()
+            backlog = self.backlog
         self.offset += len(data)
         backlog.append(data)
         self.master.send(data)
@@ -143,11 +152,8 @@ class Replication:
             file.remove()
 
     def refresh(self) -> None:
-        """Whether to propagate changed: tell the dispatcher and the engine."""
-        propagating = self.backlog is not None and not self.following
-        if propagating != self.propagating:
-            self.propagating = propagating
-            self.server.refresh_observed()
+        """Whether to propagate may have changed: tell the dispatcher and the engine."""
+        self.server.refresh_observed()
 
     # ------------------------------------------------------------ history
 
@@ -166,6 +172,7 @@ class Replication:
         # The replicas ask for the first byte they lack: our offset + 1.
         self.second_replid_offset = self.offset + 1
         self.replid = new_replid()
+        self.refresh()  # a promoted replica propagates its own commands from now on
         self.server.log.info("Setting secondary replication ID to %s, valid up to offset: "
                              "%d. New replication ID is %s", self.replid2,
                              self.second_replid_offset, self.replid)

@@ -1,0 +1,44 @@
+"""The shared state's contract with the replica side, in-process: while following a
+master nothing of its own is propagated and the master's stream, fed in, is its
+stream; promoted (shift_replid), it propagates again and its old history stays valid
+for the replicas it served."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol.reply import encode
+from server.app import Server
+from server.config import parse_command_line
+from server.session import Session
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = Server(parse_command_line(["--dir", str(tmp_path), "--port", "0"]))
+    server.open_storage()
+    yield server
+    server.engine.close()
+    server.release()
+
+
+def test_a_replica_passes_its_masters_stream_on_and_is_promoted(server):
+    replication = server.replication
+    server.master_link = object()  # as the replica side sets it while following
+    replication.replid, replication.offset = "a" * 40, 100
+    stream = encode([b"SET", b"k", b"v"])
+    server.dispatcher.execute(Session(server), [b"SET", b"k", b"v"])  # applied ...
+    replication.feed(stream)  # ... and passed on, as the replica side does
+    assert replication.offset == 100 + len(stream)
+    assert replication.backlog.since(101) == stream  # its own SET was not propagated
+    assert not replication.propagating
+    server.master_link = None
+    replication.shift_replid()
+    assert (replication.replid2, replication.second_replid_offset) == \
+        ("a" * 40, 101 + len(stream))
+    assert replication.replid != "a" * 40 and replication.propagating and server.observed
+    server.dispatcher.execute(Session(server), [b"DEL", b"k"])
+    assert replication.backlog.since(101 + len(stream)) == \
+        encode([b"SELECT", b"0"]) + encode([b"DEL", b"k"])
+    # A replica of the old master, at the promotion's offset, can continue here.
+    assert replication.backlog.covers(101 + len(stream))
