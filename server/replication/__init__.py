@@ -73,6 +73,11 @@ class Replication:
                 return
             self.create_backlog()
             backlog = self.backlog
+        elif backlog.first_byte_offset + backlog.histlen != self.offset + 1:
+            # The offset was set anew (a replica's +FULLRESYNC): what the backlog held
+            # is another stretch of history, which no replica may be sent.
+            self.backlog = backlog = Backlog(backlog.size, self.offset)
+            self._rewrite_file()
         self.offset += len(data)
         backlog.append(data)
         self.master.send(data)
@@ -120,7 +125,9 @@ class Replication:
         """Append the stream's new bytes to the file: called just before the log's
         write of the same loop iteration (Server.commit)."""
         file = self.file
-        if file is not None and file.written_offset != self.offset:
+        if file is not None and file.replid != self.replid:
+            self._rewrite_file()  # the ids changed behind our back (a replica's sync)
+        elif file is not None and file.written_offset != self.offset:
             try:
                 if not file.append(self.backlog, self.offset):
                     self._rewrite_file()

@@ -88,6 +88,7 @@ class BacklogFile:
         self.fd = -1
         self.size = 0
         self.written_offset = 0  # the stream's bytes up to here are in the file
+        self.replid = ""  # the id its header names
 
     def rewrite(self, replid: str, replid2: str, second_replid_offset: int,
                 backlog: Backlog, offset: int, clean: bool = False) -> None:
@@ -109,6 +110,7 @@ class BacklogFile:
             os.close(directory)
         self.size = len(header) + backlog.histlen
         self.written_offset = offset
+        self.replid = replid
         if not clean:
             self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
 

@@ -42,3 +42,19 @@ def test_a_replica_passes_its_masters_stream_on_and_is_promoted(server):
         encode([b"SELECT", b"0"]) + encode([b"DEL", b"k"])
     # A replica of the old master, at the promotion's offset, can continue here.
     assert replication.backlog.covers(101 + len(stream))
+
+
+def test_an_offset_set_anew_starts_the_backlog_afresh(server):
+    """A replica's +FULLRESYNC sets replid and offset: the bytes kept before belong
+    to another history and must never be sent as this one's."""
+    replication = server.replication
+    server.master_link = object()
+    replication.feed(b"old bytes")
+    replication.replid, replication.offset = "b" * 40, 5000
+    replication.feed(b"new")
+    backlog = replication.backlog
+    assert (backlog.first_byte_offset, backlog.histlen) == (5001, 3)
+    assert not backlog.covers(10)
+    replication.persist()
+    header = replication.file.path.read_bytes().split(b"\n", 1)[0].split()
+    assert header[3] == b"b" * 40 and header[6] == b"5001"
