@@ -306,13 +306,22 @@ class Master:
                         "replicas sockets" if snapshot.diskless else "disk")
         for link in snapshot.links:
             self._full_resync_reply(link, snapshot.offset)
-        read_fd, snapshot.done_fd = os.pipe()
         aux = {b"redis-ver": server.redis_version.encode(), b"redis-bits": b"64",
                b"ctime": b"%d" % time.time(), b"used-mem": b"0",
                b"repl-stream-db": b"0", b"repl-id": self.replication.replid.encode(),
                b"repl-offset": b"%d" % snapshot.offset, b"aof-base": b"0"}
-        snapshot.pid = fork_rdb(server.engine, snapshot.path, aux, encoding, now_ms(),
-                                snapshot.done_fd, read_fd)
+        read_fd, snapshot.done_fd = os.pipe()
+        try:
+            snapshot.pid = fork_rdb(server.engine, snapshot.path, aux, encoding, now_ms(),
+                                    snapshot.done_fd, read_fd)
+        except OSError as exc:  # no memory or processes left for the child
+            os.close(read_fd)
+            os.close(snapshot.done_fd)
+            self.snapshot = None
+            server.log.warning("Can't save in background: fork: %s", exc.strerror)
+            for link in snapshot.links:
+                self._drop(link, "BGSAVE failed, replication can't continue")
+            return
         os.close(snapshot.done_fd)
         server.loop.add_reader(read_fd, self._snapshot_done, snapshot, read_fd)
         server.log.info("Background RDB transfer started by pid %d", snapshot.pid)
