@@ -127,6 +127,7 @@ class Master:
         self.last_ping = time.monotonic()
         self.good_replicas = 0
         self.sync_full = self.sync_partial_ok = self.sync_partial_err = 0
+        self.total_forks = self.latest_fork_usec = 0  # INFO stats
         self._snapshots = 0
 
     # ------------------------------------------------------------ propagation
@@ -311,6 +312,7 @@ class Master:
                b"repl-stream-db": b"0", b"repl-id": self.replication.replid.encode(),
                b"repl-offset": b"%d" % snapshot.offset, b"aof-base": b"0"}
         read_fd, snapshot.done_fd = os.pipe()
+        started = time.perf_counter_ns()
         try:
             snapshot.pid = fork_rdb(server.engine, snapshot.path, aux, encoding, now_ms(),
                                     snapshot.done_fd, read_fd)
@@ -323,6 +325,8 @@ class Master:
                 self._drop(link, "BGSAVE failed, replication can't continue")
             return
         os.close(snapshot.done_fd)
+        self.total_forks += 1
+        self.latest_fork_usec = (time.perf_counter_ns() - started) // 1000
         server.loop.add_reader(read_fd, self._snapshot_done, snapshot, read_fd)
         server.log.info("Background RDB transfer started by pid %d", snapshot.pid)
 

@@ -85,7 +85,8 @@ def test_a_full_sync_carries_every_type_with_its_ttl(master, replica):
     assert fields["connected_slaves"] == 1
     assert fields["slave0"]["port"] == replica.port
     assert fields["slave0"]["state"] == "online"
-    assert info(master.port, "stats")["sync_full"] == 1
+    stats = info(master.port, "stats")
+    assert stats["sync_full"] == 1 and stats["total_forks"] == 1
     assert "MASTER <-> REPLICA sync: Finished with success" in redis_log(replica)
 
 
