@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from server.replication import durable
 from server.replication.backlog import Backlog
-from server.replication.master import Master
+from server.replication.master import SNAPSHOT_GLOB, Master
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -102,6 +102,8 @@ class Replication:
         (server/replication/durable.py), so that replicas continue from it."""
         if self.backlog is not None:  # DEBUG RELOAD: the history in memory is current
             return
+        for leftover in self.server.engine.directory.glob(SNAPSHOT_GLOB):
+            leftover.unlink()  # a snapshot a killed caskd was writing for a replica
         history, why = durable.load(self.server.engine.directory)
         if history is None:
             if durable.FILE_NAME in os.listdir(self.server.engine.directory):

@@ -52,6 +52,7 @@ GETACK = encode([b"REPLCONF", b"GETACK", b"*"])
 MULTI = [b"MULTI"]
 EXEC = [b"EXEC"]
 EOF_MARK_BYTES = 40  # RDB_EOF_MARK_SIZE
+SNAPSHOT_GLOB = "temp-caskd-sync-*.rdb"  # the files snapshots are written to
 
 
 class ReplicaLink:
@@ -301,8 +302,8 @@ class Master:
         self.flush()
         snapshot.offset = self.replication.offset
         self._snapshots += 1
-        snapshot.path = os.path.join(server.config["dir"],
-                                     f"temp-caskd-sync-{os.getpid()}-{self._snapshots}.rdb")
+        snapshot.path = os.path.join(server.config["dir"], SNAPSHOT_GLOB.replace(
+            "*", f"{os.getpid()}-{self._snapshots}"))
         server.log.info("Starting BGSAVE for SYNC with target: %s",
                         "replicas sockets" if snapshot.diskless else "disk")
         for link in snapshot.links:

@@ -5,16 +5,19 @@ resync."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 import redis
 
+from storage.rdb import FileReader
 from tests.replication.support import (
     info,
     redis_log,
     start_redis_replica,
     wait_caught_up,
 )
-from tests.support import CaskdProcess, wait_until
+from tests.support import CaskdProcess, require_tool, wait_until
 
 LIBRARY = "#!lua name=lib\nredis.register_function('bump', function(keys) " \
           "return redis.call('incr', keys[1]) end)"
@@ -156,3 +159,15 @@ def test_a_replica_that_syncs_from_a_file_gets_a_sized_payload(tmp_path, master)
         assert "target: disk" in master.log()
     finally:
         server.stop()
+
+
+def test_redis_cli_rdb_exports_the_data_set(tmp_path, master):
+    """``redis-cli --rdb`` (REPLCONF rdb-only, SYNC) saves caskd's data as an RDB file."""
+    client = master.client()
+    client.set("k", "v")
+    client.zadd("z", {"a": 1})
+    path = tmp_path / "dump.rdb"
+    subprocess.run([require_tool("redis-cli"), "-p", str(master.port), "--rdb", str(path)],
+                   check=True, capture_output=True, timeout=30)
+    entries = {entry.key: entry.value for entry in FileReader(path.read_bytes()).entries()}
+    assert entries[b"k"] == b"v" and entries[b"z"].scores == {b"a": 1.0}
