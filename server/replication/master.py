@@ -71,6 +71,7 @@ class ReplicaLink:
         self.buffer: list[bytes] = []  # the stream, while it cannot be sent yet
         self.buffered = 0
         self.stream_on_ack = False  # diskless: the stream starts after the first ACK
+        self.attached = False  # to the snapshot under way (else it waits for the next)
         self.sender: asyncio.Task | None = None
 
     @property
@@ -106,10 +107,15 @@ class Snapshot:
     def __init__(self, offset: int, diskless: bool) -> None:
         self.offset = offset  # the stream offset the snapshot stands at
         self.diskless = diskless
-        self.links: list[ReplicaLink] = []
+        self.links: list[ReplicaLink] = []  # see attach()
         self.pid = 0
         self.path = ""
         self.done_fd = -1
+
+    def attach(self, link: ReplicaLink) -> None:
+        """``link`` gets this snapshot, and meanwhile keeps the stream from its offset."""
+        link.attached = True
+        self.links.append(link)
 
 
 class Master:
@@ -170,13 +176,10 @@ class Master:
         self.replication.feed(b"".join(out))
 
     def send(self, data: bytes) -> None:
-        """Bytes of the stream (Replication.feed has counted and kept them)."""
-        snapshot = self.snapshot
-        if snapshot is not None and snapshot.links:
-            for link in snapshot.links:
-                link.send(data)
+        """Bytes of the stream (Replication.feed has counted and kept them): to every
+        replica but those waiting for a snapshot still to be started."""
         for link in self.links.values():
-            if link.state != WAIT_BGSAVE:
+            if link.attached:
                 link.send(data)
                 if link.buffered and link.buffered > self._hard_limit():
                     self._drop(link, "overcoming of output buffer limits")
@@ -208,7 +211,7 @@ class Master:
         diskless = self.server.config["repl-diskless-sync"] and b"eof" in capa
         snapshot = self.snapshot
         if snapshot is not None and snapshot.pid == 0 and snapshot.diskless == diskless:
-            snapshot.links.append(link)  # not forked yet: it will cover this replica too
+            snapshot.attach(link)  # not forked yet: it will cover this replica too
             return
         if snapshot is not None and not snapshot.diskless and not diskless:
             # Case 1 of syncCommand: a disk snapshot under way serves it too, from the
@@ -216,7 +219,7 @@ class Master:
             donor = snapshot.links[0] if snapshot.links else None
             if donor is not None:
                 link.buffer, link.buffered = list(donor.buffer), donor.buffered
-                snapshot.links.append(link)
+                snapshot.attach(link)
                 self._full_resync_reply(link, snapshot.offset)
                 log.info("Waiting for end of BGSAVE for SYNC")
                 return
@@ -252,6 +255,7 @@ class Master:
             return False
         self._attach(link)
         link.state = ONLINE
+        link.attached = True
         link.ack_time = time.time()
         reply = (b"+CONTINUE %s\r\n" % replication.replid.encode() if b"psync2" in link.capa
                  else b"+CONTINUE\r\n")
@@ -282,7 +286,8 @@ class Master:
 
     def _new_snapshot(self, links: list[ReplicaLink], diskless: bool) -> None:
         snapshot = self.snapshot = Snapshot(self.replication.offset, diskless)
-        snapshot.links = links
+        for link in links:
+            snapshot.attach(link)
         delay = self.server.config["repl-diskless-sync-delay"] if diskless else 0
         if delay:
             self.server.log.info("Delay next BGSAVE for diskless SYNC")
@@ -354,8 +359,7 @@ class Master:
                                                                      snapshot.diskless))
         if os.path.exists(snapshot.path):
             os.unlink(snapshot.path)  # each sender has its own handle on it
-        waiting = [link for link in self.links.values() if link.state == WAIT_BGSAVE
-                   and link not in snapshot.links]
+        waiting = [link for link in self.links.values() if not link.attached]
         if waiting:  # replicas that came while it ran: the next snapshot is theirs
             self._new_snapshot(waiting, all(self.server.config["repl-diskless-sync"]
                                             and b"eof" in link.capa for link in waiting))
