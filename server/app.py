@@ -33,6 +33,7 @@ from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
+from server.maxmemory import Maxmemory
 from server.notifications import Notifications
 from server.pause import ClientPause
 from server.pubsub import PubSub
@@ -102,6 +103,7 @@ class Server:
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
+        self.maxmemory = Maxmemory(self)
         objects.follow_config(config)
 
     # ------------------------------------------------------------- life cycle
@@ -128,6 +130,7 @@ class Server:
             auto_compact_min_size=config["auto-aof-rewrite-min-size"],
             auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
         self.refresh_observed()  # the new engine reports its changes if anyone listens
+        self.maxmemory.follow_config()
         self.scripting.load_libraries(self.engine.libraries)
         self.replication.restore()
         stats = self.engine.stats
@@ -407,13 +410,14 @@ class Server:
         self.refresh_observed()
         self.slowlog.trim()
         objects.follow_config(self.config)
+        self.maxmemory.follow_config()
         if engine.fsync_policy != self.config["appendfsync"]:
             engine.set_fsync_policy(self.config["appendfsync"])
             self.release()
 
     def reset_stats(self) -> None:
         self.stats = info_module.Stats()
-        self.engine.stats["expired_keys"] = 0
+        self.engine.stats["expired_keys"] = self.engine.stats["evicted_keys"] = 0
         for command in self.all_commands():
             command.calls = command.usec = command.rejected_calls = command.failed_calls = 0
 

@@ -406,6 +406,17 @@ _EFFECTIVE = (
     # caskd's own
     _int("caskd-dead-ratio-percent", 50, 1, 100),  # compact when this much is dead
     _memory("caskd-segment-size", 64 * 1024**2, 1024, 1 << 30),
+    # maxmemory and eviction (server/maxmemory.py); caskd's: whether strings' values
+    # (on disk) count
+    _memory("maxmemory", 0, 0, ULLONG_MAX),
+    _enum("maxmemory-policy", "noeviction",
+          ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+           "allkeys-lfu", "allkeys-random", "noeviction")),
+    _int("maxmemory-samples", 5, 1, INT_MAX),
+    _int("maxmemory-eviction-tenacity", 10, 0, 100),
+    _int("lfu-log-factor", 10, 0, INT_MAX),
+    _int("lfu-decay-time", 1, 0, INT_MAX),
+    _bool("caskd-maxmemory-values", True),
     _int("http-port", 0, 0, 65535, mutable=False),  # REST and metrics: server/http/
     _string("http-bind", "", nullable=True, mutable=False),  # unset: ``bind``'s addresses
     # ms a script runs before other clients get -BUSY (server/scripting/busy.py)
@@ -497,9 +508,6 @@ _NO_EFFECT = (
                                         "local4", "local5", "local6", "local7"),
           mutable=False),
     _enum("repl-diskless-load", "disabled", ("disabled", "on-empty-db", "swapdb")),
-    _enum("maxmemory-policy", "noeviction",
-          ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
-           "allkeys-lfu", "allkeys-random", "noeviction")),
     _enum("oom-score-adj", "no", ("no", "yes", "relative", "absolute"), {"relative": "yes"}),
     _enum("acl-pubsub-default", "resetchannels", ("allchannels", "resetchannels")),
     _enum("sanitize-dump-payload", "no", ("no", "yes", "clients")),
@@ -521,12 +529,8 @@ _NO_EFFECT = (
     _int("active-defrag-cycle-max", 25, 1, 99),
     _int("active-defrag-threshold-lower", 10, 0, 1000),
     _int("active-defrag-threshold-upper", 100, 0, 1000),
-    _int("lfu-log-factor", 10, 0, INT_MAX),
-    _int("lfu-decay-time", 1, 0, INT_MAX),
     _int("replica-priority", 100, 0, INT_MAX, alias="slave-priority"),
     _int("repl-diskless-sync-delay", 5, 0, INT_MAX),
-    _int("maxmemory-samples", 5, 1, INT_MAX),
-    _int("maxmemory-eviction-tenacity", 10, 0, 100),
     _int("replica-announce-port", 0, 0, 65535, alias="slave-announce-port"),
     _int("cluster-port", 0, 0, 65535, mutable=False),
     _int("cluster-announce-bus-port", 0, 0, 65535),
@@ -551,8 +555,6 @@ _NO_EFFECT = (
     _int("cluster-node-timeout", 15000, 0, LLONG_MAX),
     _int("stream-node-max-entries", 100, 0, LLONG_MAX),
     _memory("repl-backlog-size", 1024**2, 1, LLONG_MAX),
-    _memory("maxmemory", 0, 0, ULLONG_MAX,
-            warning="maxmemory is not enforced: caskd does not evict keys"),
     _memory("cluster-link-sendbuf-limit", 0, 0, ULLONG_MAX),
     _memory("active-defrag-ignore-bytes", 100 << 20, 1, LLONG_MAX),
     _memory("stream-node-max-bytes", 4096, 0, LLONG_MAX),

@@ -38,6 +38,7 @@ from server.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from server.maxmemory import OOM
 from server.pubsub import ALLOWED_IN_RESP2, NOT_ALLOWED
 from server.replies import NO_REPLY
 from storage.datatypes import WrongType
@@ -100,6 +101,8 @@ class Dispatcher:
             denied = server.acl.deny(session, command, argv)
             if denied is not None:
                 return self._reject(session, command, denied)
+        if server.maxmemory.limit and server.maxmemory.refuses(session, command):
+            return self._reject(session, command, OOM)  # evicting was not enough
         if session.slow_path or server.pause.mode is not None:
             return self._execute_special(session, command, argv)
         if command.is_write and (self.too_few_replicas or not server.engine.writable):
@@ -156,7 +159,7 @@ class Dispatcher:
         observed = server.observed
         if observed:
             server.tracking.current = session
-            dirty = server.replication.dirty
+            dirty = server.replication.before_command(session)
         session.last_command = command.full_name
         started = perf_counter_ns()
         try:

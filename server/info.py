@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
                     "cpu", "modules", "errorstats", "cluster", "keyspace")
-LRU_CLOCK_MAX = (1 << 24) - 1  # Redis's LRU clock: seconds, 24 bits
 
 ALL_SECTIONS = (*DEFAULT_SECTIONS[:-3], "commandstats", *DEFAULT_SECTIONS[-3:])
 
@@ -93,7 +92,7 @@ def _server(server: Server) -> dict:
         "uptime_in_days": uptime // 86400,
         "hz": server.config["hz"],
         "configured_hz": server.config["hz"],
-        "lru_clock": int(time.time()) & LRU_CLOCK_MAX,
+        "lru_clock": server.engine.access.clock,
         "executable": sys.argv[0],
         "config_file": server.config.config_file or "",
         "io_threads_active": 0,
@@ -132,9 +131,23 @@ def _memory(server: Server) -> dict:
         **_scripting_memory(server),
         "maxmemory": server.config["maxmemory"],
         "maxmemory_human": _human(server.config["maxmemory"]),
-        "maxmemory_policy": "noeviction",
+        "maxmemory_policy": server.config["maxmemory-policy"],
+        **_eviction_memory(server, rss),
         "mem_allocator": "libc",
     }
+
+
+def _eviction_memory(server: Server, used: int) -> dict:
+    """What maxmemory compares: the data set as caskd counts it (server/maxmemory.py),
+    counted only while maxmemory is set. mem_not_counted_for_evict is the rest of
+    used_memory, so that used_memory minus it is the compared figure, as in Redis
+    (0 when the counted figure is larger: values on disk count but are not resident)."""
+    if not server.maxmemory.limit:
+        return {"mem_not_counted_for_evict": 0}
+    counted = server.engine.data_size.total()
+    return {"mem_not_counted_for_evict": max(used - counted, 0),
+            "caskd_maxmemory_counted": counted,
+            "caskd_maxmemory_counted_human": _human(counted)}
 
 
 def _scripting_memory(server: Server) -> dict:
@@ -206,7 +219,7 @@ def _stats(server: Server) -> dict:
         "sync_partial_ok": server.replication.master.sync_partial_ok,
         "sync_partial_err": server.replication.master.sync_partial_err,
         "expired_keys": server.engine.stats["expired_keys"],
-        "evicted_keys": 0,
+        "evicted_keys": server.engine.stats["evicted_keys"],
         "evicted_clients": 0,
         "keyspace_hits": stats.keyspace_hits,
         "keyspace_misses": stats.keyspace_misses,

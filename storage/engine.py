@@ -12,6 +12,8 @@ merge and locks apart):
   (the one place a record's meaning is written, shared with compaction);
 - :mod:`storage.compaction`: the merge and its fix-up of the live index;
 - :mod:`storage.hinter`: scheduling the child that writes hint files.
+- :mod:`storage.access`, :mod:`storage.datasize`, :mod:`storage.eviction`: each key's
+  LRU/LFU data, the data set's size and the choice of keys to evict, for maxmemory.
 
 A change is appended to the log's buffer and applied to the keyspace at once;
 :meth:`Engine.flush`, called once per event-loop iteration, writes the buffer
@@ -31,9 +33,11 @@ from pathlib import Path
 
 from storage import datatypes, record, recovery
 from storage.compaction import RELOCATIONS_PER_STEP, Compactor
+from storage.datasize import DataSize
 from storage.datatypes import WrongType
 from storage.errors import CorruptValue, DirectoryLocked, StorageError
 from storage.events import OP_EVENTS, ChangeListener, op_changed
+from storage.eviction import Evictor
 from storage.hinter import HintWriter
 from storage.keyspace import Keyspace
 from storage.log import FSYNC_POLICIES, Log
@@ -96,8 +100,8 @@ class Engine:
         self.auto_compact_dead_ratio = auto_compact_dead_ratio
         #: Told of every change (see :mod:`storage.events`); None: nobody listens.
         self.changes: ChangeListener | None = None
-        self.stats = {"expired_keys": 0, "torn_bytes_dropped": 0, "damaged_records": 0,
-                      "loaded_keys": 0, "load_seconds": 0.0}
+        self.stats = {"expired_keys": 0, "evicted_keys": 0, "torn_bytes_dropped": 0,
+                      "damaged_records": 0, "loaded_keys": 0, "load_seconds": 0.0}
         self._closed = False
 
         self._hints = HintWriter()
@@ -113,6 +117,12 @@ class Engine:
             self._log.abandon()
             raise
         self._compactor = Compactor(self._log, self._keyspace, self._hints)
+        #: Per key, when it was last used or how often (storage.access): LRU/LFU data.
+        self.access = self._keyspace.access
+        #: The data set's size as maxmemory counts it (storage.datasize).
+        self.data_size = DataSize(self._log, self._keyspace)
+        #: Which key to evict next, by the maxmemory policy (storage.eviction).
+        self.evictor = Evictor(self._keyspace)
 
     # ------------------------------------------------------------------ reads
 
@@ -125,6 +135,11 @@ class Engine:
             return None
         if keyspace.expires[db] and self._expire_if_due(db, key):
             return None
+        access = keyspace.access  # Access.touch, inlined for LRU: every GET passes here
+        if access.lfu:
+            access.touch(db, key)
+        else:
+            access.maps[db][key] = access.clock
         # Log.read, inlined with unpack_location: this is the hottest path of the server.
         try:
             number = location >> NUMBER_SHIFT
@@ -166,6 +181,7 @@ class Engine:
         value = self._keyspace.keydirs[db].get(key)
         if value is None or (self._keyspace.expires[db] and self._expire_if_due(db, key)):
             return None
+        self.access.touch(db, key)
         return value
 
     def wrong_type(self, value: object) -> WrongType | CorruptValue:
@@ -222,7 +238,13 @@ class Engine:
         changes = self.changes
         created = changes is not None and not self.exists(db, key)
         location = self._log.append(RecordType.PUT, db, key, value, expire_at)
-        self._keyspace.put(db, key, location, expire_at)
+        keyspace = self._keyspace
+        access = keyspace.access  # Access.touch, inlined for LRU: every SET passes here
+        if access.lfu:
+            access.touch(db, key, new=key not in keyspace.keydirs[db])
+        else:
+            access.maps[db][key] = access.clock
+        keyspace.put(db, key, location, expire_at)
         if changes is not None:
             if created:
                 changes.changed(db, key, "new")
@@ -274,7 +296,12 @@ class Engine:
         if current is not None and type(current) is not datatypes.KIND[op]:
             raise self.wrong_type(current)
         self._log.append(RecordType.OP, db, key, datatypes.encode(op, args))
+        members = len(current) if current is not None else 0
         value, result = datatypes.apply(current, op, args)
+        if value:
+            self.access.touch(db, key, new=current is None)
+        if current is not None:  # changed in place: maxmemory's count follows
+            self.data_size.resized(len(current) - members)
         if not value:
             if current is not None:
                 keyspace.remove(db, key)
@@ -300,6 +327,7 @@ class Engine:
             return
         created = self.changes is not None and not self.exists(db, key)
         self._log.append_snapshot(db, key, value, expire_at)
+        self.access.touch(db, key, new=key not in self._keyspace.keydirs[db])
         self._keyspace.put(db, key, value, expire_at)
         if created:
             self._report(db, key, "new")
@@ -319,6 +347,7 @@ class Engine:
         log, keyspace = self._log, self._keyspace
         expire_at = keyspace.expires[db].get(key, 0)
         if type(value) is int:  # a string: its value is written under the new name
+            keyspace.access.move(db, key, target_db, target)
             with log.batch():
                 location = log.append(RecordType.PUT, target_db, target, log.read(value),
                                       expire_at)
@@ -345,6 +374,15 @@ class Engine:
         else:
             self.put_object(target_db, target, datatypes.copy(value), expire_at, event="copy_to")
         return True
+
+    def evict(self, db: int, key: bytes) -> None:
+        """Delete ``key`` to free memory (maxmemory): logged as a delete, reported as
+        "evicted", counted in ``stats["evicted_keys"]``."""
+        self._log.append(RecordType.DELETE, db, key)
+        self._keyspace.remove(db, key)
+        self.evictor.evicted(db)
+        self.stats["evicted_keys"] += 1
+        self._report(db, key, "evicted")
 
     def flushdb(self, db: int) -> None:
         self._log.append(RecordType.FLUSHDB, db, b"")
@@ -532,6 +570,7 @@ class Engine:
         write, active expiry, compaction fix-up and automatic compaction."""
         if self._log.write_error is not None:
             self.flush()
+        self.access.tick()
         self.expire_cycle()
         compactor = self._compactor
         if compactor.state is not None:

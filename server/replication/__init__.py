@@ -62,6 +62,14 @@ class Replication:
 
     # ------------------------------------------------------------ the stream
 
+    def before_command(self, session) -> int:
+        """The dispatcher, before a command while anything observes: deletions made
+        before it (evictions, as performEvictions runs before call()) go as their own
+        unit; returns the dirty count to tell whether the command changed anything."""
+        if self.master.pending and not session.in_exec:
+            self.master.flush()
+        return self.dirty
+
     def feed(self, data: bytes) -> None:
         """Append ``data`` to the replication stream: advance the offset, keep it in
         the backlog, send it to every replica (Redis's feedReplicationBuffer). A

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.reply import Error, Raw
 from server.acl import DENIED_CMD
-from server.commands.registry import NOSCRIPT, Command
+from server.commands.registry import DENYOOM, NOSCRIPT, Command
 from server.errors import CommandError
+from server.maxmemory import OOM
 from server.scripting import busy, conversions
 from server.scripting.functions import Libraries, LibraryError, register_function
 from server.scripting.libraries import Lrand48, lua_number, lua_number_text, lua_type
@@ -71,6 +72,7 @@ class Scripting:
         self.random = Lrand48()
         self.scripts: dict[bytes, Script] = {}
         self.running: ScriptRun | None = None
+        self.allow_oom = False  # the script about to run (or running) declared allow-oom
         self._session: Session | None = None
         self.eval_sandbox = self._new_sandbox(functions_engine=False)
         self.libraries = Libraries()
@@ -129,6 +131,8 @@ class Scripting:
     def prepare(self, caller: Session, flags: frozenset[str], compat: bool,
                 read_only: bool) -> None:
         """scriptPrepareForRun's refusals for a script that declared its flags."""
+        # Its first write may then run under OOM (SCRIPT_ALLOW_OOM; read by _check).
+        self.allow_oom = not compat and "allow-oom" in flags
         if compat or "no-writes" in flags:
             return
         if not self.server.engine.writable:
@@ -139,6 +143,9 @@ class Scripting:
         if read_only:
             raise CommandError("ERR Can not execute a script with write flag using *_ro "
                                "command.")
+        if self.server.maxmemory.oom and not self.allow_oom:
+            # processCommand refuses it so: the script's flags make EVAL denyoom
+            raise CommandError(OOM)
 
     def kill(self, eval_mode: bool) -> None:
         """SCRIPT KILL / FUNCTION KILL, sent while a script is busy (scriptKill)."""
@@ -262,6 +269,9 @@ class Scripting:
                 message = "Write commands are not allowed from read-only scripts."
             elif not run.wrote and not server.engine.writable:
                 message = "-" + server.dispatcher.misconf_error()
+            elif not run.wrote and server.maxmemory.oom and not self.allow_oom and \
+                    DENYOOM in command.flag_set:  # scriptVerifyOOM
+                message = "-" + OOM
             else:
                 run.wrote = True
         if message is None:

@@ -5,6 +5,8 @@ effects, expiry as DEL, and nothing for a command that changed nothing."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from protocol.reply import encode
@@ -241,3 +243,23 @@ def test_consumer_group_deliveries_go_as_xclaims(server, session):
     stream(server)
     run(server, session, "XREADGROUP", "GROUP", "g", "carol", "NOACK", "STREAMS", "x", ">")
     assert stream(server) == commands(("XGROUP", "SETID", "x", "g", "3-0", "ENTRIESREAD", "3"))
+
+
+def test_evictions_go_as_deletions_of_their_own(server, session):
+    """performEvictions propagates its DELs as a unit of their own, before the command
+    that made room for itself (here CONFIG SET maxmemory, which evicts at once)."""
+    run(server, session, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    for i in range(20):
+        run(server, session, "SET", f"k{i}", "v" * 100)
+    stream(server)
+    run(server, session, "CONFIG", "SET", "maxmemory", "3000")
+    run(server, session, "SET", "new", "v")
+    data = stream(server)
+    evicted = [f"k{i}" for i in range(20) if not server.engine.exists(0, f"k{i}".encode())]
+    assert len(evicted) > 1
+    unit = commands(("MULTI",), *(("DEL", key) for key in evicted), ("EXEC",))
+    assert data.startswith(commands(("MULTI",))) and len(data) == len(unit) + len(
+        commands(("SET", "new", "v")))
+    assert data.endswith(commands(("EXEC",), ("SET", "new", "v")))
+    assert sorted(re.findall(rb"DEL\r\n\$\d+\r\n(k\d+)\r\n", data)) == \
+        sorted(key.encode() for key in evicted)
