@@ -5,21 +5,8 @@ for the replicas it served."""
 
 from __future__ import annotations
 
-import pytest
-
 from protocol.reply import encode
-from server.app import Server
-from server.config import parse_command_line
 from server.session import Session
-
-
-@pytest.fixture
-def server(tmp_path):
-    server = Server(parse_command_line(["--dir", str(tmp_path), "--port", "0"]))
-    server.open_storage()
-    yield server
-    server.engine.close()
-    server.release()
 
 
 def test_a_replica_passes_its_masters_stream_on_and_is_promoted(server):
@@ -58,3 +45,9 @@ def test_an_offset_set_anew_starts_the_backlog_afresh(server):
     replication.persist()
     header = replication.file.path.read_bytes().split(b"\n", 1)[0].split()
     assert header[3] == b"b" * 40 and header[6] == b"5001"
+
+
+def test_nothing_is_propagated_without_a_backlog(server):
+    assert not server.observed  # the dispatcher's hot path stays as it was
+    server.dispatcher.execute(Session(server), [b"SET", b"k", b"v"])
+    assert server.replication.offset == 0 and server.replication.backlog is None

@@ -12,19 +12,16 @@ import pytest
 from protocol.reply import encode
 from server.app import Server
 from server.commands.streams import parse_strict_id
-from server.config import parse_command_line
 from server.session import Session
 from storage.streams import format_id
 
 
 @pytest.fixture
-def server(tmp_path):
-    server = Server(parse_command_line(["--dir", str(tmp_path), "--port", "0"]))
-    server.open_storage()
-    server.replication.create_backlog()  # as the first replica's PSYNC does
-    yield server
-    server.engine.close()
-    server.release()
+def server(server):
+    """The in-process server (tests/replication/conftest.py), with a backlog made as
+    the first replica's PSYNC makes it."""
+    server.replication.create_backlog()
+    return server
 
 
 @pytest.fixture
@@ -184,18 +181,6 @@ def test_publish_and_flushes_go_even_when_nothing_changed(server, session):
     run(server, session, "FLUSHALL")
     assert stream(server) == commands(("SELECT", "0"), ("PUBLISH", "__sentinel__:hello", "hi"),
                                       ("FLUSHDB",), ("FLUSHALL",))
-
-
-def test_nothing_is_propagated_without_a_backlog(tmp_path):
-    server = Server(parse_command_line(["--dir", str(tmp_path), "--port", "0"]))
-    server.open_storage()
-    try:
-        assert not server.observed  # the dispatcher's hot path stays as it was
-        run(server, Session(server), "SET", "k", "v")
-        assert server.replication.offset == 0
-    finally:
-        server.engine.close()
-        server.release()
 
 
 def test_approximate_trims_go_as_exact_ones(server, session):
