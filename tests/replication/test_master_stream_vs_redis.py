@@ -11,7 +11,7 @@ import redis
 
 from storage.rdb import dump_payload
 from tests.compat.harness import RedisServer
-from tests.support import CaskdProcess, require_tool
+from tests.support import CaskdProcess, require_tool, wait_until
 
 COMMANDS = [
     ("SET", "a", "1"), ("SET", "b", "2", "EX", "100"), ("INCRBYFLOAT", "f", "1.5"),
@@ -52,7 +52,14 @@ def stream_of(port: int) -> bytes:
     for command in COMMANDS:
         connection.send_command(*command)
         connection.read_response()
-    client.connection_pool.release(connection)
+    connection.disconnect()  # it SELECTed another db: not for the pool
+    # A blocked BLPOP served by a push: propagated as the LPOP it became.
+    waiter = socket.create_connection(("127.0.0.1", port), timeout=10)
+    waiter.sendall(b"BLPOP queue 0\r\n")
+    wait_until(lambda: client.info("clients")["blocked_clients"] == 1, what="BLPOP to wait")
+    client.rpush("queue", "job")
+    assert waiter.recv(64) == b"*2\r\n$5\r\nqueue\r\n$3\r\njob\r\n"
+    waiter.close()
     client.set("end", "marker")
     marker = b"$6\r\nmarker\r\n"
     while marker not in data:
@@ -67,7 +74,7 @@ def test_the_stream_is_redis_s_byte_for_byte(tmp_path):
     caskd = CaskdProcess(tmp_path / "caskd", "--repl-diskless-sync", "no").start()
     try:
         expected = stream_of(redis_master.port)
-        assert b"XCLAIM" in expected and b"PXAT" in expected and b"MULTI" in expected
+        assert all(part in expected for part in (b"XCLAIM", b"PXAT", b"MULTI", b"LPOP"))
         assert stream_of(caskd.port) == expected
     finally:
         caskd.stop()
