@@ -135,6 +135,7 @@ class Server:
         self.refresh_observed()  # the new engine reports its changes if anyone listens
         self.maxmemory.follow_config()
         self.scripting.load_libraries(self.engine.libraries)
+        self.replication.restore()
         stats = self.engine.stats
         self.log.info("DB loaded from disk: %.3f seconds, %d keys",
                       stats["load_seconds"], stats["loaded_keys"])
@@ -255,6 +256,7 @@ class Server:
             self.master_link.stop()
         self.commit()
         self.engine.close()
+        self.replication.close()
         self.release()
         for session in list(self.clients.values()):
             session.close()
@@ -289,6 +291,7 @@ class Server:
         self.pubsub.forget(session)
         self.tracking.disable(session)
         self.set_monitoring(session, False)
+        self.replication.master.forget(session)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
         self.log.debug("Protocol error (%s) from client: id=%d addr=%s", exc,
@@ -359,6 +362,7 @@ class Server:
         if self.tracking.prefixes:
             self.tracking.broadcast()  # BCAST: this iteration's changed keys, at once
         engine = self.engine
+        self.replication.persist()  # the stream's bytes first: see replication/durable.py
         engine.flush()
         # Where this iteration's writes end; a failed flush keeps them pending. While
         # the disk refuses writes, an iteration that added none (its writes got
@@ -397,6 +401,7 @@ class Server:
         while True:
             await asyncio.sleep(1 / self.config["hz"])
             self.engine.tick()
+            self.replication.cron()
             if self.tracking:
                 self.tracking.limit(self.config["tracking-table-max-keys"])
             if self.bgsave_scheduled and not self.engine.compacting:
@@ -437,6 +442,7 @@ class Server:
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
         self.slowlog.max_len = self.config["slowlog-max-len"]
         self.notifications.configure(self.config["notify-keyspace-events"])
+        self.replication.master.refresh_good_replicas()
         self.refresh_observed()
         self.slowlog.trim()
         objects.follow_config(self.config)

@@ -216,9 +216,9 @@ def _stats(server: Server) -> dict:
         "total_commands_processed": total_commands(server),
         "instantaneous_ops_per_sec": _ops_per_sec(samples),
         "rejected_connections": stats.rejected_connections,
-        "sync_full": 0,
-        "sync_partial_ok": 0,
-        "sync_partial_err": 0,
+        "sync_full": server.replication.master.sync_full,
+        "sync_partial_ok": server.replication.master.sync_partial_ok,
+        "sync_partial_err": server.replication.master.sync_partial_err,
         "expired_keys": server.engine.stats["expired_keys"],
         "evicted_keys": server.engine.stats["evicted_keys"],
         "evicted_clients": 0,
@@ -227,8 +227,8 @@ def _stats(server: Server) -> dict:
         "pubsub_channels": len(server.pubsub.channels),
         "pubsub_patterns": len(server.pubsub.patterns),
         "pubsubshard_channels": len(server.pubsub.shard_channels),
-        "latest_fork_usec": 0,
-        "total_forks": 0,
+        "latest_fork_usec": server.replication.master.latest_fork_usec,
+        "total_forks": server.replication.master.total_forks,
         "migrate_cached_sockets": 0,
         "slave_expires_tracked_keys": 0,
         "tracking_total_keys": len(server.tracking.table),
@@ -247,15 +247,7 @@ def _ops_per_sec(samples: list[tuple[float, int]]) -> int:
 
 
 def _replication(server: Server) -> dict:
-    link = server.master_link  # a replica's fields (master_host, ...) follow its role
-    role = {"role": "master"} if link is None else link.info_fields()
-    return {**role, "connected_slaves": 0, "master_failover_state": "no-failover",
-            "master_replid": server.replication.replid,
-            "master_replid2": server.replication.replid2,
-            "master_repl_offset": server.replication.offset,
-            "second_repl_offset": server.replication.second_replid_offset, "repl_backlog_active": 0,
-            "repl_backlog_size": 1048576, "repl_backlog_first_byte_offset": 0,
-            "repl_backlog_histlen": 0}
+    return server.replication.info_fields()
 
 
 def _cpu(server: Server) -> dict:
@@ -322,7 +314,8 @@ def render(server: Server, requested: list[str]) -> str:
 def _client_flags(client: Session) -> str:
     """Redis's letters, in Redis's order; N when none applies."""
     flags = "".join(letter for letter, on in (
-        ("O", client.monitoring), ("P", client.pubsub), ("x", client.multi is not None),
+        ("S", client.replica is not None), ("O", client.monitoring), ("P", client.pubsub),
+        ("x", client.multi is not None),
         ("b", client.blocked is not None), ("t", client.tracking is not None),
         ("R", client.tracking is not None and client.tracking.broken_redirect),
         ("B", client.tracking is not None and client.tracking.bcast), ("d", client.cas_dirty),

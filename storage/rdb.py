@@ -767,6 +767,10 @@ class FileWriter:
         expiry = bytes((_OPCODE_EXPIRETIME_MS,)) + _U64.pack(expire_at) if expire_at else b""
         return self._out(expiry + encoded[:1] + encode_string(key) + encoded[1:])
 
+    def function(self, code: bytes) -> bytes:
+        """One function library (rdbSaveFunctions: FUNCTION2 and the library's code)."""
+        return self._out(bytes((_OPCODE_FUNCTION2,)) + encode_string(code))
+
     def end(self) -> bytes:
         self._out(bytes((_OPCODE_EOF,)))
         return bytes((_OPCODE_EOF,)) + _U64.pack(self._crc if self._checksum else 0)

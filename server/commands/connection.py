@@ -156,8 +156,10 @@ def client_list(client, argv: list[bytes]):
 
 
 def client_type(session) -> str:
-    """Redis's getClientType: "pubsub" while subscribed, else "normal" (MONITOR clients
-    included, as in Redis)."""
+    """Redis's getClientType: "replica" for a replica, "pubsub" while subscribed,
+    else "normal" (MONITOR clients included, as in Redis)."""
+    if session.replica is not None:
+        return "replica"
     return "pubsub" if session.pubsub else "normal"
 
 
