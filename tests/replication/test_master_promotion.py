@@ -9,9 +9,18 @@ from protocol.reply import encode
 from server.session import Session
 
 
+class Following:
+    """What the replica side's MasterLink is to the dispatcher while the master's
+    stream is applied: it refuses nothing (the applying session is the master's)."""
+
+    @staticmethod
+    def refusal(session, command) -> None:
+        return None
+
+
 def test_a_replica_passes_its_masters_stream_on_and_is_promoted(server):
     replication = server.replication
-    server.master_link = object()  # as the replica side sets it while following
+    server.master_link = Following()  # as the replica side sets it while following
     replication.replid, replication.offset = "a" * 40, 100
     stream = encode([b"SET", b"k", b"v"])
     server.dispatcher.execute(Session(server), [b"SET", b"k", b"v"])  # applied ...
@@ -35,7 +44,7 @@ def test_an_offset_set_anew_starts_the_backlog_afresh(server):
     """A replica's +FULLRESYNC sets replid and offset: the bytes kept before belong
     to another history and must never be sent as this one's."""
     replication = server.replication
-    server.master_link = object()
+    server.master_link = Following()
     replication.feed(b"old bytes")
     replication.replid, replication.offset = "b" * 40, 5000
     replication.feed(b"new")
