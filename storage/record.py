@@ -47,6 +47,9 @@ class RecordType(IntEnum):
     # Function libraries, stored as bytes by name (no db): key = a library's name,
     # value = its code; an empty value deletes the name, an empty key drops them all.
     LIBRARY = 19
+    # A partial update of a large string (see storage/extents.py): value = where the
+    # bytes go and the value's length after them, then the bytes; its TTL is kept.
+    PATCH = 21
 
 
 VALID_TYPES = frozenset(int(t) for t in RecordType)
