@@ -214,3 +214,18 @@ def test_a_patch_record_is_its_own_checksummed_record(open_engine, data_dir):
     rec = record.decode_at(data, start, len(data))
     assert rec.type == RecordType.PATCH and rec.key == b"big"
     assert bytes(data[rec.value_offset:rec.end]) == extents.encode_patch(3, SIZE, b"abc")
+
+
+def test_rename_and_copy_write_a_chain_whole(open_engine):
+    engine = open_engine()
+    engine.put(0, b"big", large())
+    engine.write_at(0, b"big", 9, b"patch", event="setrange")
+    expected = patched(large(), 9, b"patch")
+    assert engine.copy(0, b"big", 1, b"copy")
+    assert engine.rename(0, b"big", 0, b"moved")
+    assert type(engine._keyspace.keydirs[0][b"moved"]) is int
+    assert engine.get(0, b"moved") == engine.get(1, b"copy") == expected
+    engine.close()
+    engine = open_engine()
+    assert engine.get(0, b"moved") == engine.get(1, b"copy") == expected
+    assert engine.get(0, b"big") is None
