@@ -45,39 +45,33 @@ SET_OPTIONS = {b"NX": (frozenset({b"XX"}), False), b"XX": (frozenset({b"NX"}), F
 GETEX_OPTIONS = {option: _ttl_rule(option) for option in (*EXPIRE_UNITS, b"PERSIST")}
 
 
-def read(client, key: bytes) -> bytes | None:
-    """A value read as Redis's lookupKeyRead does: counted as a hit or a miss."""
+def _looked_up(client, engine_read, key: bytes, *args):
+    """``engine_read(db, key, *args)`` as Redis's lookupKeyRead: counted as a hit
+    or a miss (None); a collection answers WRONGTYPE, counted as a hit."""
     try:
-        value = client.engine.get(client.db, key)
+        found = engine_read(client.db, key, *args)
     except WrongType:
         client.server.count_lookup(True)
         raise CommandError(WRONGTYPE) from None
-    client.server.count_lookup(value is not None)
-    return value
+    client.server.count_lookup(found is not None)
+    return found
+
+
+def read(client, key: bytes) -> bytes | None:
+    """A value read as Redis's lookupKeyRead does: counted as a hit or a miss."""
+    return _looked_up(client, client.engine.get, key)
 
 
 def read_range(client, key: bytes, start: int, end: int) -> bytes | None:
     """Bytes ``start`` to ``end`` (exclusive) of a value, read as :func:`read` reads
     it; of a large value with patches, only what the range needs (see
     storage/extents.py)."""
-    try:
-        value = client.engine.get_range(client.db, key, start, end)
-    except WrongType:
-        client.server.count_lookup(True)
-        raise CommandError(WRONGTYPE) from None
-    client.server.count_lookup(value is not None)
-    return value
+    return _looked_up(client, client.engine.get_range, key, start, end)
 
 
 def read_length(client, key: bytes) -> int | None:
     """A value's length (None: no key), looked up as :func:`read` does."""
-    try:
-        length = client.engine.value_length(client.db, key)
-    except WrongType:
-        client.server.count_lookup(True)
-        raise CommandError(WRONGTYPE) from None
-    client.server.count_lookup(length is not None)
-    return length
+    return _looked_up(client, client.engine.value_length, key)
 
 
 def stored_int(value: bytes) -> int | None:

@@ -40,6 +40,13 @@ def patched(value: bytes, offset: int, data: bytes) -> bytes:
     return value[:offset].ljust(offset, b"\0") + data + value[offset + len(data):]
 
 
+def chain_of_one_patch(engine: Engine, offset: int, data: bytes) -> bytes:
+    """Key "big": a large value with ``data`` patched in at ``offset``; its value."""
+    engine.put(0, b"big", large())
+    engine.write_at(0, b"big", offset, data, event="setrange")
+    return patched(large(), offset, data)
+
+
 def test_a_small_write_to_a_large_value_appends_only_the_change(open_engine):
     engine = open_engine()
     engine.put(0, b"big", large())
@@ -123,13 +130,12 @@ def test_a_chain_with_too_many_patches_is_joined_by_its_next_write(open_engine,
 def test_compaction_joins_a_chain(open_engine):
     engine = open_engine()
     engine.merge_in_child = False
-    engine.put(0, b"big", large())
-    engine.write_at(0, b"big", 5, b"patch", event="setrange")
+    expected = chain_of_one_patch(engine, 5, b"patch")
     compact(engine)
     assert type(engine._keyspace.keydirs[0][b"big"]) is int
-    assert engine.get(0, b"big") == patched(large(), 5, b"patch")
+    assert engine.get(0, b"big") == expected
     engine.close()
-    assert open_engine().get(0, b"big") == patched(large(), 5, b"patch")
+    assert open_engine().get(0, b"big") == expected
 
 
 @pytest.mark.parametrize("before_merge", [0, 2])
@@ -157,8 +163,7 @@ def test_patches_written_during_a_compaction_stay_on_the_joined_copy(open_engine
 
 def test_a_damaged_patch_answers_the_checksum_error(open_engine, data_dir):
     engine = open_engine()
-    engine.put(0, b"big", large())
-    engine.write_at(0, b"big", 10, b"patch", event="setrange")
+    chain_of_one_patch(engine, 10, b"patch")
     engine.put(0, b"other", b"fine")
     engine.close()
     segment = segment_files(data_dir)[-1]
@@ -177,8 +182,7 @@ def test_a_damaged_patch_answers_the_checksum_error(open_engine, data_dir):
 
 def test_a_patch_damaged_after_start_is_caught_by_the_read(open_engine, data_dir):
     engine = open_engine()
-    engine.put(0, b"big", large())
-    engine.write_at(0, b"big", 10, b"patch", event="setrange")
+    chain_of_one_patch(engine, 10, b"patch")
     engine.flush()
     segment = segment_files(data_dir)[-1]
     end = spans_in(segment)[1][1]
@@ -205,8 +209,7 @@ def test_a_collection_refuses_a_partial_write(open_engine):
 
 def test_a_patch_record_is_its_own_checksummed_record(open_engine, data_dir):
     engine = open_engine()
-    engine.put(0, b"big", large())
-    engine.write_at(0, b"big", 3, b"abc", event="setrange")
+    chain_of_one_patch(engine, 3, b"abc")
     engine.close()
     segment = segment_files(data_dir)[-1]
     data = memoryview(segment.read_bytes())
@@ -218,9 +221,7 @@ def test_a_patch_record_is_its_own_checksummed_record(open_engine, data_dir):
 
 def test_rename_and_copy_write_a_chain_whole(open_engine):
     engine = open_engine()
-    engine.put(0, b"big", large())
-    engine.write_at(0, b"big", 9, b"patch", event="setrange")
-    expected = patched(large(), 9, b"patch")
+    expected = chain_of_one_patch(engine, 9, b"patch")
     assert engine.copy(0, b"big", 1, b"copy")
     assert engine.rename(0, b"big", 0, b"moved")
     assert type(engine._keyspace.keydirs[0][b"moved"]) is int
