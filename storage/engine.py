@@ -181,11 +181,18 @@ class Engine:
     def get_range(self, db: int, key: bytes, start: int, end: int) -> bytes | None:
         """Bytes ``start`` to ``end`` (exclusive; cut at the value's end) of the
         string at ``key``, None if there is none. A chain of extents (see
-        :mod:`storage.extents`) reads only what the range needs."""
-        value = self._keyspace.keydirs[db].get(key)
-        if type(value) is not extents.Chain or not self.exists(db, key):
-            whole = self.get(db, key)
-            return None if whole is None else whole[start:end]
+        :mod:`storage.extents`), or a large value, reads only what the range needs."""
+        keyspace = self._keyspace
+        value = keyspace.keydirs[db].get(key)
+        if value is None or not self.exists(db, key):
+            return None
+        if type(value) is int and value not in keyspace.damaged:
+            length = self.value_length(db, key)
+            if length >= extents.MIN_LENGTH:  # a chain of no patches from now on: its
+                value = extents.Chain(value, length)  # base is checked once, then sliced
+                keyspace.keydirs[db][key] = value
+        if type(value) is not extents.Chain:  # small, damaged, or a collection (WrongType)
+            return self.get(db, key)[start:end]
         end = min(end, value.length)
         if start >= end:
             return b""

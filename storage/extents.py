@@ -21,6 +21,10 @@ Values under :data:`MIN_LENGTH` are rewritten whole, as before: there a
 rewrite is as cheap as a patch, and GET of an unpatched value stays one
 contiguous, checked read of one record.
 
+A large value read by ranges before any patch becomes a chain of no patches
+(in memory only: the log is the same), so that its later range reads are
+O(range) too.
+
 Checked reads: :func:`assemble` (GET) verifies every record it reads.
 :func:`read_range` (GETRANGE, GETBIT, SETBIT's read…) verifies each patch it
 uses and the base once per chain (the first range read since it was made or
@@ -56,12 +60,12 @@ class Chain:
 
     __slots__ = ("base", "length", "offsets", "patches", "sizes", "verified", "weight")
 
-    def __init__(self, base: int) -> None:
+    def __init__(self, base: int, length: int = 0) -> None:
         self.base = base  # location of the PUT record
         self.patches = array("Q")  # location of each PATCH record, in log order
         self.offsets = array("Q")  # where each patch's bytes go
         self.sizes = array("Q")  # how many bytes each patch writes
-        self.length = 0  # the value's length
+        self.length = length  # the value's length
         self.weight = 0  # what the patches cost a read: see needs_rewrite
         self.verified = False  # the base's checksum checked (by read_range)
 
@@ -130,6 +134,8 @@ def write_into(value: bytearray, offset: int, data: bytes | memoryview) -> None:
 
 def assemble(chain: Chain, read: ReadRecord) -> bytes:
     """The whole value, every record verified."""
+    if not chain.patches:  # a large value read by ranges (see Engine.get_range)
+        return read(chain.base)
     value = bytearray(read(chain.base))
     for location, offset in zip(chain.patches, chain.offsets, strict=True):
         write_into(value, offset, memoryview(read(location))[PATCH_HEADER.size:])
@@ -176,11 +182,11 @@ def rebased(current: int | Chain, old: int, new: int) -> int | Chain:
         return new
     if current.base != old:
         kept = current.patches.index(old) + 1
-        if kept == len(current.patches):
-            return new
         for column in (current.patches, current.offsets, current.sizes):
             del column[:kept]
         current.weight = sum(current.sizes) + PATCH_OVERHEAD * len(current.patches)
+    if not current.patches:
+        return new
     current.base = new
     current.verified = False
     return current

@@ -230,3 +230,19 @@ def test_rename_and_copy_write_a_chain_whole(open_engine):
     engine = open_engine()
     assert engine.get(0, b"moved") == engine.get(1, b"copy") == expected
     assert engine.get(0, b"big") is None
+
+
+def test_a_large_value_read_by_ranges_is_checked_once_then_sliced(open_engine):
+    engine = open_engine()
+    engine.merge_in_child = False
+    engine.put(0, b"big", large())
+    growth = log_growth(engine, lambda: engine.get_range(0, b"big", 10, 20))
+    assert growth == 0  # a read writes nothing
+    chain = engine._keyspace.keydirs[0][b"big"]
+    assert type(chain) is Chain and chain.verified and not chain.patches
+    assert engine.get_range(0, b"big", SIZE - 5, SIZE + 5) == large()[-5:]
+    assert engine.get(0, b"big") == large()
+    assert engine.get_object(0, b"big") == chain.base  # still a string to the server
+    compact(engine)
+    assert type(engine._keyspace.keydirs[0][b"big"]) is int
+    assert engine.get(0, b"big") == large()
