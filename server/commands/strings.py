@@ -338,6 +338,8 @@ def decrby(client, argv: list[bytes]):
 def incrbyfloat(client, argv: list[bytes]):
     """Added in long double and formatted as Redis does; a bulk string in RESP3 too."""
     engine, db, key = client.engine, client.db, argv[1]
+    if (engine.value_length(db, key) or 0) >= longdouble.MAX_CHARS:  # never a float: not read
+        raise CommandError(NOT_FLOAT)
     old = engine.get(db, key)
     current = Fraction(0) if old is None else longdouble.parse(old)
     increment = longdouble.parse(argv[2])

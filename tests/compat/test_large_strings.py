@@ -59,3 +59,9 @@ def test_partial_writes_in_a_transaction(pair):
     run(pair, ("SET", "big", b"x" * SIZE), ("MULTI",), ("SETRANGE", "big", "3", "abc"),
         ("APPEND", "big", "end"), ("SETBIT", "big", "0", "0"), ("EXEC",),
         ("GETRANGE", "big", "0", "8"), ("GETRANGE", "big", "-5", "-1"), ("STRLEN", "big"))
+
+
+def test_counters_refuse_a_large_value(pair):
+    run(pair, ("SET", "big", b"1" * SIZE), ("INCR", "big"), ("DECRBY", "big", "3"),
+        ("INCRBYFLOAT", "big", "1.5"), ("SET", "f", b"1" * 5119), ("INCRBYFLOAT", "f", "1"),
+        ("SET", "f", b"1" * 5120), ("INCRBYFLOAT", "f", "1"), ("STRLEN", "big"))
