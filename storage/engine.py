@@ -298,6 +298,7 @@ class Engine:
                                     extents.encode_patch(offset, new_length, data))
         self._keyspace.keydirs[db][key] = extents.extend(current, location, offset,
                                                          len(data), new_length)
+        self.data_size.grown(new_length - length)
         self._report(db, key, event)
         return new_length
 

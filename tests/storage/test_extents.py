@@ -12,6 +12,7 @@ import pytest
 
 import storage.engine
 from storage import extents, record
+from storage.datasize import KEY_OVERHEAD
 from storage.datatypes import Op, WrongType
 from storage.engine import CorruptValue, Engine
 from storage.extents import Chain
@@ -246,3 +247,15 @@ def test_a_large_value_read_by_ranges_is_checked_once_then_sliced(open_engine):
     compact(engine)
     assert type(engine._keyspace.keydirs[0][b"big"]) is int
     assert engine.get(0, b"big") == large()
+
+
+def test_maxmemory_s_data_size_follows_a_chain(open_engine):
+    engine = open_engine()
+    size = engine.data_size
+    engine.put(0, b"big", large())
+    assert size.total() == KEY_OVERHEAD + 3 + SIZE
+    engine.write_at(0, b"big", SIZE, b"tail", event="append")
+    engine.write_at(0, b"big", 0, b"head", event="setrange")
+    assert size.total() == KEY_OVERHEAD + 3 + SIZE + 4
+    engine.delete(0, b"big")
+    assert size.total() == 0
