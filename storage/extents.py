@@ -7,7 +7,7 @@ the value's length after it) and the bytes; the index then holds a
 :class:`Chain`: the base PUT's location plus each patch's location, offset and
 size, in log order. The value is the base's bytes, zero-filled up to
 ``length``, with every patch written over it in turn. So a 4-byte SETRANGE on
-a 200 MB value appends a ~60-byte record instead of 200 MB.
+a 200 MB value appends a 45-byte record instead of 200 MB.
 
 A chain is an effect in the log like any other, so replay (:mod:`storage.replay`)
 rebuilds it; hint files name PATCH records to be replayed, read from the
