@@ -47,11 +47,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage import datatypes, record
+from storage import datatypes, extents, record
 from storage.child import become_child, spawn
 from storage.damage import damage_at
 from storage.hints import HintBuilder, write_hint
@@ -180,7 +181,13 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, object]],
         db_expires = expires[db]
         for key, old in keys.items():
             expire_at = db_expires.get(key, 0)
-            if type(old) is not int:  # a collection
+            if type(old) is extents.Chain:  # a string with patches: written joined
+                if expire_at and expire_at <= now_ms:
+                    writer.result.relocations.append((db, key, old.newest, -1, 0))
+                else:
+                    value = extents.assemble(old, partial(_read, views, paths, db=db, key=key))
+                    writer.add(db, key, old.newest, value, expire_at)
+            elif type(old) is not int:  # a collection
                 if expire_at and expire_at <= now_ms:
                     writer.result.relocations.append((db, key, COLLECTION, -1, 0))
                 else:
@@ -188,16 +195,20 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, object]],
             elif expire_at and expire_at <= now_ms:
                 writer.result.relocations.append((db, key, old, -1, 0))
             else:
-                number, offset = unpack_location(old)
-                try:
-                    value = record.value_at(views[number], offset)
-                except record.CorruptRecord as exc:  # damaged since the replay read it
-                    raise DamagedInput(paths[number], offset, exc.reason,
-                                       keys=[(db, key)], rtype=RecordType.PUT) from None
-                writer.add(db, key, old, value, expire_at)
+                writer.add(db, key, old, _read(views, paths, old, db=db, key=key), expire_at)
             done += 1
             if done % 10000 == 0:
                 progress(done / total)
+
+
+def _read(views: dict, paths: dict[int, Path], location: int, *, db: int, key: bytes) -> bytes:
+    """The value of an input's record (``key``'s, or a part of its chain), verified."""
+    number, offset = unpack_location(location)
+    try:
+        return record.value_at(views[number], offset)
+    except record.CorruptRecord as exc:  # damaged since the replay read it
+        raise DamagedInput(paths[number], offset, exc.reason,
+                           keys=[(db, key)], rtype=RecordType.PUT) from None
 
 
 def _latest_records(inputs: list[MergeInput], views: dict, databases: int,
@@ -514,15 +525,16 @@ class Compactor:
             keydir = keydirs[db]
             if old == COLLECTION:  # an expired collection the merge dropped
                 self._collection_dropped(state, db, key)
-            elif keydir.get(key) != old:
+            elif not extents.descends(keydir.get(key), old):
                 # Written again since the merge started: the newer write wins, and
                 # the copy just made is dead weight for the next compaction.
                 if output >= 0:
                     log.superseded(pack_location(numbers[output], offset))
-            elif output >= 0:
-                keydir[key] = pack_location(numbers[output], offset)
+            elif output >= 0:  # (a chain keeps the patches written since)
+                keydir[key] = extents.rebased(keydir[key], old,
+                                              pack_location(numbers[output], offset))
             else:
-                self._relocate_dropped(state, db, key, old)
+                self._relocate_dropped(state, db, key)
         state.applied += count
         if state.applied < len(result.relocations):
             return
@@ -541,8 +553,7 @@ class Compactor:
             while self.state is not None:
                 self.step(budget=1 << 30)
 
-    def _relocate_dropped(self, state: CompactionState, db: int, key: bytes,
-                          old: int) -> None:
+    def _relocate_dropped(self, state: CompactionState, db: int, key: bytes) -> None:
         """The merge dropped ``key`` as expired, and the index still points at the
         record it saw. Usually the key has expired here too; but if its TTL was
         changed (or removed) after the merge looked, its value exists only in an
@@ -551,8 +562,9 @@ class Compactor:
         if expire_at and expire_at <= state.now:
             self.keyspace.remove(db, key)  # its records leave with the inputs
             return
-        log = self.log
-        location = log.append(RecordType.PUT, db, key, log.read(old), expire_at)
+        log = self.log  # the value as it is now (a chain: with the patches since)
+        location = log.append(RecordType.PUT, db, key, log.read(self.keyspace.keydirs[db][key]),
+                              expire_at)
         self.keyspace.put(db, key, location, expire_at)
 
     def _collection_dropped(self, state: CompactionState, db: int, key: bytes) -> None:
@@ -563,7 +575,7 @@ class Compactor:
         or it is a new one), it is written again whole, so that nothing of it
         depends on the inputs about to be deleted."""
         value = self.keyspace.keydirs[db].get(key)
-        if value is None or type(value) is int:
+        if value is None or extents.is_string(value):
             return
         expire_at = self.keyspace.expires[db].get(key, 0)
         if expire_at and expire_at <= state.now:

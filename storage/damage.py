@@ -48,7 +48,8 @@ from storage.record import HEADER, HEADER_SIZE, VALID_TYPES, RecordType
 
 #: The record types whose key (and, for a rename, target) a damaged record names.
 KEYED_TYPES = frozenset({RecordType.PUT, RecordType.DELETE, RecordType.EXPIRE, RecordType.OP,
-                         RecordType.SNAPSHOT, RecordType.RENAME})
+                         RecordType.SNAPSHOT, RecordType.RENAME,
+                         RecordType.PATCH})
 
 
 class Damage(NamedTuple):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from storage.extents import Chain
 from storage.record import LENGTHS, LENGTHS_OFFSET
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ class DataSize:
 
     def size(self, key: bytes, value: object) -> int:
         """What ``key`` holding ``value`` counts for."""
+        if type(value) is Chain:  # a large string with patches (storage.extents)
+            return KEY_OVERHEAD + len(key) + (value.length if self.values else 0)
         if type(value) is not int:
             return KEY_OVERHEAD + len(key) + MEMBER_OVERHEAD * len(value)
         if not self.values or value in self.keyspace.damaged:
@@ -83,6 +86,11 @@ class DataSize:
     def cleared(self) -> None:
         """Every db was emptied (FLUSHALL)."""
         self._total = 0
+
+    def grown(self, size: int) -> None:
+        """A string's value grew by ``size`` bytes in place (a patch: storage.extents)."""
+        if self._total is not None and self.values:
+            self._total += size
 
     def resized(self, members: int) -> None:
         """A collection gained (or lost, < 0) ``members`` in place."""

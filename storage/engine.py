@@ -31,7 +31,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from storage import datatypes, record, recovery
+from storage import datatypes, extents, record, recovery
 from storage.compaction import RELOCATIONS_PER_STEP, Compactor
 from storage.datasize import DataSize
 from storage.datatypes import WrongType
@@ -158,7 +158,9 @@ class Engine:
         # Log.read, inlined with unpack_location: this is the hottest path of the server.
         try:
             number = location >> NUMBER_SHIFT
-        except TypeError:  # a collection object, not a location: costs nothing otherwise
+        except TypeError:  # not a location: costs nothing otherwise
+            if type(location) is extents.Chain:  # a large string with patches
+                return self._log.read(location)
             raise WrongType from None
         offset = location & OFFSET_MASK
         log = self._log
@@ -184,10 +186,32 @@ class Engine:
         if not self.exists(db, key):
             return None
         location = self._keyspace.keydirs[db][key]
+        if type(location) is extents.Chain:
+            return location.length
         if type(location) is not int or location in self._keyspace.damaged:
             raise self.wrong_type(location)
         buf, offset = self._log.record_buffer(location)
         return LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)[1]
+
+    def get_range(self, db: int, key: bytes, start: int, end: int) -> bytes | None:
+        """Bytes ``start`` to ``end`` (exclusive; cut at the value's end) of the
+        string at ``key``, None if there is none. A chain of extents (see
+        :mod:`storage.extents`), or a large value, reads only what the range needs."""
+        keyspace = self._keyspace
+        value = keyspace.keydirs[db].get(key)
+        if value is None or not self.exists(db, key):
+            return None
+        if type(value) is int and value not in keyspace.damaged:
+            length = self.value_length(db, key)
+            if length >= extents.MIN_LENGTH:  # a chain of no patches from now on: its
+                value = extents.Chain(value, length)  # base is checked once, then sliced
+                keyspace.keydirs[db][key] = value
+        if type(value) is not extents.Chain:  # small, damaged, or a collection (WrongType)
+            return self.get(db, key)[start:end]
+        end = min(end, value.length)
+        if start >= end:
+            return b""
+        return extents.read_range(value, start, end, self._log.read, self._log.record_buffer)
 
     def get_object(self, db: int, key: bytes) -> object:
         """What ``key`` holds: its collection object (dict, deque, set or ZSet, to
@@ -197,7 +221,7 @@ class Engine:
         if value is None or (self._keyspace.expires[db] and self._expire_if_due(db, key)):
             return None
         self.access.touch(db, key)
-        return value
+        return value.newest if type(value) is extents.Chain else value
 
     def wrong_type(self, value: object) -> WrongType | CorruptValue:
         """What to raise for ``value`` (what a key holds) met by a command of
@@ -267,6 +291,31 @@ class Engine:
             if expire_at and not keep_ttl and event is None:  # SET ... EX, SETEX
                 changes.changed(db, key, "expire")
         return True
+
+    def write_at(self, db: int, key: bytes, offset: int, data: bytes, *, event: str) -> int:
+        """Write ``data`` at ``offset`` of the string at ``key``, zero-filling any
+        gap, creating the key if there is none; its TTL stays (SETRANGE, APPEND,
+        SETBIT, BITFIELD). Returns the value's new length. A large value gets a
+        patch record, costing the change, not the value (see :mod:`storage.extents`).
+        Raises WrongType if the key holds a collection."""
+        if not self.exists(db, key):
+            self.put(db, key, bytes(offset) + data, event=event)
+            return offset + len(data)
+        current = self._keyspace.keydirs[db][key]
+        length = self.value_length(db, key)  # raises for a collection or damage
+        new_length = max(length, offset + len(data))
+        if extents.needs_rewrite(current, length, len(data)):
+            value = bytearray(self.get(db, key))
+            extents.write_into(value, offset, data)
+            self.put(db, key, bytes(value), keep_ttl=True, event=event)
+            return new_length
+        location = self._log.append(RecordType.PATCH, db, key,
+                                    extents.encode_patch(offset, new_length, data))
+        self._keyspace.keydirs[db][key] = extents.extend(current, location, offset,
+                                                         len(data), new_length)
+        self.data_size.grown(new_length - length)
+        self._report(db, key, event)
+        return new_length
 
     def delete(self, db: int, key: bytes, *, event: str | None = None) -> bool:
         """Remove ``key``; False if it did not exist."""
@@ -364,8 +413,8 @@ class Engine:
         if type(value) is int:  # a string: its value is written under the new name
             keyspace.access.move(db, key, target_db, target)
             with log.batch():
-                location = log.append(RecordType.PUT, target_db, target, log.read(value),
-                                      expire_at)
+                location = log.append(RecordType.PUT, target_db, target,
+                                      log.read(keyspace.keydirs[db][key]), expire_at)
                 keyspace.put(target_db, target, location, expire_at)
                 log.append(RecordType.DELETE, db, key)
                 keyspace.remove(db, key)
@@ -385,7 +434,8 @@ class Engine:
             return False
         expire_at = self._keyspace.expires[db].get(key, 0)
         if type(value) is int:
-            self.put(target_db, target, self._log.read(value), expire_at, event="copy_to")
+            self.put(target_db, target, self._log.read(self._keyspace.keydirs[db][key]),
+                     expire_at, event="copy_to")
         else:
             self.put_object(target_db, target, datatypes.copy(value), expire_at, event="copy_to")
         return True

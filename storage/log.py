@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
-from storage import datatypes, record
+from storage import datatypes, extents, record
 from storage.damage import KnownDamage
 from storage.errors import CorruptValue
 from storage.lock import lock_directory
@@ -178,7 +178,10 @@ class Log:
             return self.pending, offset - active.size  # not yet flushed
         return self.views[number], offset
 
-    def read(self, location: int) -> bytes:
+    def read(self, location: int | extents.Chain) -> bytes:
+        """The value at ``location`` (or of a chain of extents), verified."""
+        if type(location) is extents.Chain:
+            return extents.assemble(location, self.read)
         try:
             return record.value_at(*self.record_buffer(location))
         except record.CorruptRecord:
@@ -203,6 +206,9 @@ class Log:
         one makes dead is not tracked. Its log still shrinks to one snapshot at the
         next compaction, which the log's growth triggers."""
         if type(location) is not int:
+            if type(location) is extents.Chain:  # every record of it
+                for each in location.locations():
+                    self.superseded(each)
             return
         held = self._damage_held
         if held and location in held:  # a key that read as damaged is written or deleted

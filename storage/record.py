@@ -60,6 +60,9 @@ class RecordType(IntEnum):
     # The server's own state kept with the data (a replica's master replid and offset):
     # key = a name, value = its bytes (empty: deleted). No db; FLUSHALL keeps it.
     METADATA = 20
+    # A partial update of a large string (see storage/extents.py): value = where the
+    # bytes go and the value's length after them, then the bytes; its TTL is kept.
+    PATCH = 21
 
 
 VALID_TYPES = frozenset(int(t) for t in RecordType)
