@@ -12,7 +12,6 @@ from server.commands.objects import encoding
 from server.errors import SYNTAX, CommandError, parse_int
 from storage import rdb
 from storage.engine import now_ms
-from storage.streams import Stream
 
 BUSYKEY = "BUSYKEY Target key name already exists."
 BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
@@ -28,8 +27,6 @@ def dump(client, argv: list[bytes]):
         return None
     if type(value) is int:  # a string: the index holds where it is on disk
         return rdb.dump_payload(engine.get(db, key), "raw")
-    if type(value) is Stream:  # storage.rdb has no stream encoding yet
-        raise CommandError("ERR DUMP of a stream is not supported by caskd yet")
     return rdb.dump_payload(value, encoding(value))
 
 
