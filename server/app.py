@@ -28,6 +28,7 @@ from server.acl import Acl, AclFileError
 from server.blocking import BlockedClients
 from server.changes import Changes
 from server.commands import objects
+from server.commands.migrate import MigrateSockets
 from server.commands.registry import Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
@@ -100,6 +101,7 @@ class Server:
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
         self.scripting = Scripting(self)
         self.replication = Replication(self)
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's connections to its targets
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()

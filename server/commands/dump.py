@@ -20,9 +20,14 @@ BAD_FORMAT = "ERR Bad data format"
 
 def dump(client, argv: list[bytes]):
     """DUMP key: nil for no key (a counted lookup, as Redis's lookupKeyRead)."""
-    engine, db, key = client.engine, client.db, argv[1]
+    payload = payload_of(client.engine, client.db, argv[1])
+    client.server.count_lookup(payload is not None)
+    return payload
+
+
+def payload_of(engine, db: int, key: bytes) -> bytes | None:
+    """The key's value as a DUMP payload (DUMP, MIGRATE); None for no key."""
     value = engine.get_object(db, key)
-    client.server.count_lookup(value is not None)
     if value is None:
         return None
     if type(value) is int:  # a string: the index holds where it is on disk
