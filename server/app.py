@@ -34,6 +34,7 @@ from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
+from server.latency import LatencyMonitor
 from server.maxmemory import Maxmemory
 from server.notifications import Notifications
 from server.pause import ClientPause
@@ -103,6 +104,9 @@ class Server:
         self.replication = Replication(self)
         self.migrate_sockets = MigrateSockets()  # MIGRATE's connections to its targets
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
+        self.latency = LatencyMonitor()
+        self.latency.threshold_ms = config["latency-monitor-threshold"]
+        self.latency_threshold_us = self.latency.threshold_us
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
         self.maxmemory = Maxmemory(self)
@@ -133,6 +137,7 @@ class Server:
             auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
         self.refresh_observed()  # the new engine reports its changes if anyone listens
         self.maxmemory.follow_config()
+        self.engine.on_latency = self.latency.record
         self.scripting.load_libraries(self.engine.libraries)
         stats = self.engine.stats
         self.log.info("DB loaded from disk: %.3f seconds, %d keys",
@@ -325,7 +330,10 @@ class Server:
         if self.tracking.prefixes:
             self.tracking.broadcast()  # BCAST: this iteration's changed keys, at once
         engine = self.engine
-        engine.flush()
+        if engine.pending_bytes:
+            started = time.perf_counter()
+            engine.flush()
+            self.latency.record("aof-write", time.perf_counter() - started)
         # Where this iteration's writes end; a failed flush keeps them pending. While
         # the disk refuses writes, an iteration that added none (its writes got
         # -MISCONF) waits for no refused byte: its reads and errors are answered.
@@ -401,6 +409,8 @@ class Server:
         engine.auto_compact_min_size = self.config["auto-aof-rewrite-min-size"]
         engine.auto_compact_dead_ratio = self.config["caskd-dead-ratio-percent"] / 100
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
+        self.latency.threshold_ms = self.config["latency-monitor-threshold"]
+        self.latency_threshold_us = self.latency.threshold_us
         self.slowlog.max_len = self.config["slowlog-max-len"]
         self.notifications.configure(self.config["notify-keyspace-events"])
         self.refresh_observed()

@@ -100,6 +100,9 @@ class Engine:
         self.auto_compact_dead_ratio = auto_compact_dead_ratio
         #: Told of every change (see :mod:`storage.events`); None: nobody listens.
         self.changes: ChangeListener | None = None
+        # Told how long each round of active expiry took (event name, seconds): the
+        # server's latency monitor ("expire-cycle").
+        self.on_latency: Callable[[str, float], None] | None = None
         self.stats = {"expired_keys": 0, "evicted_keys": 0, "torn_bytes_dropped": 0,
                       "damaged_records": 0, "loaded_keys": 0, "load_seconds": 0.0}
         self._closed = False
@@ -571,7 +574,10 @@ class Engine:
         if self._log.write_error is not None:
             self.flush()
         self.access.tick()
+        started = time.perf_counter()
         self.expire_cycle()
+        if self.on_latency is not None:
+            self.on_latency("expire-cycle", time.perf_counter() - started)
         compactor = self._compactor
         if compactor.state is not None:
             compactor.step()

@@ -135,12 +135,18 @@ def parse(client: Session, argv: list[bytes]) -> Request:
     return request
 
 
+_SKIPPED = {b"auth": 1, b"auth2": 2}  # the options' own arguments: not KEYS
+
+
 def migrate_keys(argv: list[bytes]) -> list[int]:
-    """MIGRATE's key positions (migrateGetKeys): the key argument, or after KEYS."""
-    for i in range(6, len(argv)):
+    """MIGRATE's key positions as Redis's migrateGetKeys finds them: the key argument,
+    or those after KEYS (none if the key argument is not "", a syntax error)."""
+    i = 6
+    while i < len(argv):
         option = argv[i].lower()
-        if option == b"keys" and not argv[3]:
-            return list(range(i + 1, len(argv)))
+        if option == b"keys":
+            return [] if argv[3] else list(range(i + 1, len(argv)))
+        i += 1 + _SKIPPED.get(option, 0)
     return [3]
 
 

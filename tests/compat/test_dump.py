@@ -61,7 +61,8 @@ def contents(pair, key: str, unordered: bool) -> None:
 
 def same_table_rows(pair, *names: str) -> None:
     """COMMAND INFO's name, arity, flags, key positions and ACL categories are Redis's
-    (flags and categories compared as sets; key specs and tips: see COMMAND_DOCS)."""
+    (flags and categories compared as sets; key specs and tips:
+    tests/compat/test_command_docs.py)."""
     redis_rows, caskd_rows = (decode(raw) for raw in pair.both("COMMAND", "INFO", *names))
     for expected, actual in zip(redis_rows, caskd_rows, strict=True):
         assert actual[0:2] + actual[3:6] == expected[0:2] + expected[3:6]
