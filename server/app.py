@@ -437,8 +437,8 @@ class Server:
     def info_text(self, sections: list[str]) -> str:
         return info_module.render(self, sections)
 
-    def describe_client(self, session: Session) -> str:
-        return info_module.describe_client(self, session)
+    def describe_client(self, session: Session, running: list[bytes] | None = None) -> str:
+        return info_module.describe_client(self, session, running)
 
 
 def configure_logging(config: Config) -> None:

@@ -156,9 +156,10 @@ CLIENT_TRACKING = Difference(
 CLIENT_FIGURES = Difference(
     "CLIENT LIST / CLIENT INFO buffer figures",
     "fields and order are Redis 7.0's (plus lib-name and lib-ver, which caskd's CLIENT "
-    "SETINFO from 7.2 sets); qbuf-free, argv-mem, rbs, rbp and tot-mem are 0: "
-    "caskd has no such per-client buffers to measure; omem is the reply bytes the "
-    "client has not taken yet.")
+    "SETINFO from 7.2 sets); qbuf and argv-mem measure what Redis's do (a plain CLIENT "
+    "INFO: 26 and 10 on both, tests/server/test_client_memory.py), multi-mem, obl, oll, "
+    "omem and tot-mem caskd's own buffers (server/client_memory.py); qbuf-free, rbs and "
+    "rbp are 0: caskd has no preallocated query or reply buffer.")
 
 
 def normal_command_info(info: list) -> list:
