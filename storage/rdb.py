@@ -4,7 +4,7 @@ and the DUMP payload built on it. Sans-I/O: bytes in, bytes out.
 Writing follows Redis 7.0's rdbSaveObject (rdb.c) for the encoding the caller
 names (what OBJECT ENCODING says): strings as integers where they fit 32 bits,
 else LZF-compressed when that saves at least four bytes, else raw; lists as
-QUICKLIST_2 of listpacks cut at 8 KB as list-max-listpack-size -2 cuts them;
+QUICKLIST_2 of listpacks cut as list-max-listpack-size cuts them (8 KB: -2);
 hashes and sorted sets as a listpack or as HASH / ZSET_2; sets as an intset or
 as SET; streams as STREAM_LISTPACKS_2 (see "streams" below). Reading takes every
 value encoding Redis 7.0 can load (rdbLoadObject), the older ziplist, zipmap and
@@ -24,6 +24,7 @@ import anycrc
 import lzf
 
 from storage.datatypes import ZSet
+from storage.encoding import ENCODING
 from storage.streams import Consumer, Group, Node, Pending, Stream
 
 RDB_VERSION = 10
@@ -50,7 +51,9 @@ TYPE_STREAM_LISTPACKS_2 = 19
 _ENCVAL = 3  # a length whose first two bits are set: a special string encoding
 _ENC_INT8, _ENC_INT16, _ENC_INT32, _ENC_LZF = 0, 1, 2, 3
 _QUICKLIST_PLAIN, _QUICKLIST_PACKED = 1, 2
-_QUICKLIST_NODE_LIMIT = 8192  # list-max-listpack-size -2
+_QUICKLIST_SIZE_LEVELS = (4096, 8192, 16384, 32768, 65536)  # quicklist.c's optimization_level
+_QUICKLIST_SAFETY_LIMIT = 8192  # SIZE_SAFETY_LIMIT
+_QUICKLIST_FILL_MAX = (1 << 15) - 1  # quicklistSetFill clamps the fill to -5 .. FILL_MAX
 _QUICKLIST_SIZE_OVERHEAD = 8  # quicklist.c's SIZE_ESTIMATE_OVERHEAD
 _PACKED_THRESHOLD = 1 << 30
 # LZF's longest back reference, 3 bytes, copies 264: a claimed size beyond 88 times the
@@ -200,8 +203,10 @@ def encode_value(value: object, encoding: str) -> bytes:
 
 
 def _encode_quicklist(items: deque) -> bytes:
-    """The list as the quicklist RPUSH would have built: each node's listpack takes
-    elements while it stays within 8 KB (quicklist.c's _quicklistNodeAllowInsert)."""
+    """The list as the quicklist RPUSH would have built under list-max-listpack-size
+    (ENCODING.list_fill): each node's listpack takes elements while
+    quicklist.c's _quicklistNodeAllowInsert lets it."""
+    fill = max(-len(_QUICKLIST_SIZE_LEVELS), min(ENCODING.list_fill, _QUICKLIST_FILL_MAX))
     nodes: list[bytes] = []
     current: list[bytes] = []  # encoded entries of the node being filled
     size = 7  # an empty listpack: header and end byte
@@ -214,7 +219,7 @@ def _encode_quicklist(items: deque) -> bytes:
             nodes.append(encode_length(_QUICKLIST_PLAIN) + encode_string(item))
             continue
         entry = _listpack_entry(item)
-        if current and size + len(item) + _QUICKLIST_SIZE_OVERHEAD > _QUICKLIST_NODE_LIMIT:
+        if current and not _node_allows(size, len(current), len(item), fill):
             nodes.append(encode_length(_QUICKLIST_PACKED) + encode_string(_listpack_of(current)))
             current, size = [], 7
         current.append(entry)
@@ -222,6 +227,15 @@ def _encode_quicklist(items: deque) -> bytes:
     if current:
         nodes.append(encode_length(_QUICKLIST_PACKED) + encode_string(_listpack_of(current)))
     return encode_length(len(nodes)) + b"".join(nodes)
+
+
+def _node_allows(size: int, count: int, item_size: int, fill: int) -> bool:
+    """_quicklistNodeAllowInsert: a negative fill caps a node's bytes (-1: 4 KB … -5:
+    64 KB), a positive one its count, within 8 KB."""
+    new_size = size + item_size + _QUICKLIST_SIZE_OVERHEAD
+    if fill < 0:
+        return new_size <= _QUICKLIST_SIZE_LEVELS[-fill - 1]
+    return new_size <= _QUICKLIST_SAFETY_LIMIT and count < fill
 
 
 def listpack(items: list[bytes]) -> bytes:

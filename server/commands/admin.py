@@ -34,11 +34,15 @@ def config_set(client, argv: list[bytes]):
         raise CommandError("ERR wrong number of arguments for 'config|set' command")
     config = client.server.config
     texts = [arg.decode("utf-8", "surrogateescape") for arg in argv[2:]]
+    misleading = set(config.warnings())
     try:
         config.set_many(list(zip(texts[::2], texts[1::2], strict=True)),
                         protected_action_allowed(config["enable-protected-configs"], client))
     except ConfigError as exc:
         raise CommandError(f"ERR {exc}") from None
+    for warning in config.warnings():  # CONFIG SET appendonly no: accepted, said so
+        if warning not in misleading:
+            client.server.log.warning(warning)
     client.server.apply_config()
     return OK
 
