@@ -199,8 +199,16 @@ def _answer(client: Session, request: Request, done: asyncio.Task, guards: list[
         client.server.log.exception("MIGRATE failed")
         outcome = Error(f"ERR internal error in 'migrate': {exc}")
     reply = _finish(client, request, outcome, guards)
-    if client.blocked is not None:
-        client.server.blocking.unblock(client, reply)
+    if client.blocked is None:
+        return
+    # The dispatcher did not count a call that went on waiting: count it now, as
+    # Redis counts MIGRATE (INFO commandstats, errorstats).
+    command = client.blocked.command
+    command.calls += 1
+    if isinstance(reply, Error):
+        command.failed_calls += 1
+        client.server.stats.count_error(reply.text)
+    client.server.blocking.unblock(client, reply)
 
 
 def _finish(client: Session, request: Request, outcome, guards: list[_Guard] | None):

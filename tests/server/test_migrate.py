@@ -168,3 +168,15 @@ def test_a_target_error_after_select_is_relayed(caskd, scripted):
                        match=r"^Target instance replied with error: ERR Bad data format$"):
         client.migrate("127.0.0.1", scripted.port, "k", 1, 5000)
     assert client.get("k") == b"v"
+
+
+def test_migrations_are_counted_in_commandstats(pair_of_caskds):
+    source_server, target_server = pair_of_caskds
+    source = source_server.client()
+    source.set("k", "v")
+    source.migrate("127.0.0.1", target_server.port, "k", 0, 5000, auth="pw")
+    source.set("k", "v")  # the target has it now: BUSYKEY
+    with pytest.raises(redis.ResponseError, match="BUSYKEY"):
+        source.migrate("127.0.0.1", target_server.port, "k", 0, 5000)
+    stats = source.info("commandstats")["cmdstat_migrate"]
+    assert (stats["calls"], stats["failed_calls"]) == (2, 1)
