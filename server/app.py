@@ -28,11 +28,13 @@ from server.acl import Acl, AclFileError
 from server.blocking import BlockedClients
 from server.changes import Changes
 from server.commands import objects
+from server.commands.migrate import MigrateSockets
 from server.commands.registry import Command, renamed
 from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
+from server.latency import LatencyMonitor
 from server.maxmemory import Maxmemory
 from server.notifications import Notifications
 from server.pause import ClientPause
@@ -103,7 +105,11 @@ class Server:
         self.scripting = Scripting(self)
         self.replication = Replication(self)
         self.master_link: MasterLink | None = None  # while a replica (replicaof)
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's connections to its targets
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
+        self.latency = LatencyMonitor()
+        self.latency.threshold_ms = config["latency-monitor-threshold"]
+        self.latency_threshold_us = self.latency.threshold_us
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
         self.maxmemory = Maxmemory(self)
@@ -134,6 +140,7 @@ class Server:
             auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
         self.refresh_observed()  # the new engine reports its changes if anyone listens
         self.maxmemory.follow_config()
+        self.engine.on_latency = self.latency.record
         self.scripting.load_libraries(self.engine.libraries)
         self.replication.restore()
         stats = self.engine.stats
@@ -363,7 +370,10 @@ class Server:
             self.tracking.broadcast()  # BCAST: this iteration's changed keys, at once
         engine = self.engine
         self.replication.persist()  # the stream's bytes first: see replication/durable.py
-        engine.flush()
+        if engine.pending_bytes:
+            started = time.perf_counter()
+            engine.flush()
+            self.latency.record("aof-write", time.perf_counter() - started)
         # Where this iteration's writes end; a failed flush keeps them pending. While
         # the disk refuses writes, an iteration that added none (its writes got
         # -MISCONF) waits for no refused byte: its reads and errors are answered.
@@ -440,6 +450,8 @@ class Server:
         engine.auto_compact_min_size = self.config["auto-aof-rewrite-min-size"]
         engine.auto_compact_dead_ratio = self.config["caskd-dead-ratio-percent"] / 100
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
+        self.latency.threshold_ms = self.config["latency-monitor-threshold"]
+        self.latency_threshold_us = self.latency.threshold_us
         self.slowlog.max_len = self.config["slowlog-max-len"]
         self.notifications.configure(self.config["notify-keyspace-events"])
         self.replication.master.refresh_good_replicas()
@@ -467,8 +479,8 @@ class Server:
     def info_text(self, sections: list[str]) -> str:
         return info_module.render(self, sections)
 
-    def describe_client(self, session: Session) -> str:
-        return info_module.describe_client(self, session)
+    def describe_client(self, session: Session, running: list[bytes] | None = None) -> str:
+        return info_module.describe_client(self, session, running)
 
 
 def configure_logging(config: Config) -> None:

@@ -394,7 +394,7 @@ _EFFECTIVE = (
     _memory("auto-aof-rewrite-min-size", 64 * 1024**2, 0, LLONG_MAX),
     _int("slowlog-log-slower-than", 10000, -1, LLONG_MAX),
     _int("slowlog-max-len", 128, 0, LLONG_MAX),
-    _int("latency-monitor-threshold", 0, 0, LLONG_MAX),  # caskd records no latency events
+    _int("latency-monitor-threshold", 0, 0, LLONG_MAX),  # server/latency.py
     _enum("enable-debug-command", "no", ("no", "yes", "local"), mutable=False),
     # The thresholds of the compact encodings OBJECT ENCODING reports (and that decide
     # how a sorted set keeps -0): see storage.collections.ENCODING.

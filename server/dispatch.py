@@ -24,6 +24,7 @@ from server import observe
 from server.commands import transactions
 from server.commands.registry import (
     ADMIN,
+    FAST,
     NO_MULTI,
     READONLY,
     SKIP_MONITOR,
@@ -189,6 +190,9 @@ class Dispatcher:
             server.stats.count_error(reply.text)
         if usec >= server.slowlog_threshold and SKIP_SLOWLOG not in command.flag_set:
             server.slowlog.record(session, command.full_name, argv, usec)
+        if usec >= server.latency_threshold_us:  # Redis's call(): by the fast flag
+            server.latency.add("fast-command" if FAST in command.flag_set else "command",
+                               usec // 1000)
         if observed:
             reply = self._observe(session, command, argv, reply, dirty)
         return reply

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from server import compiled
+from server import client_memory, compiled
 
 if TYPE_CHECKING:
     from server.app import Server
@@ -323,13 +323,15 @@ def _client_flags(client: Session) -> str:
     return flags or "N"
 
 
-def describe_client(server: Server, client: Session) -> str:
+def describe_client(server: Server, client: Session, running: list[bytes] | None = None) -> str:
     """A CLIENT LIST / CLIENT INFO line, Redis 7.0's fields (plus 7.2's lib-name and
-    lib-ver, which CLIENT SETINFO sets)."""
+    lib-ver, which CLIENT SETINFO sets); ``running``: the command the client runs now
+    (see server/client_memory.py)."""
     now = time.monotonic()
     in_multi = client.multi is not None
     peer = client.peer
-    omem = peer.output_size() if peer else 0
+    memory = client_memory.figures(client, running)
+    omem = memory["omem"]
     return (f"id={client.id} addr={client.address} "
             f"laddr={peer.local_address() if peer else '?'} "
             f"fd={peer.fileno() if peer else -1} "
@@ -337,9 +339,7 @@ def describe_client(server: Server, client: Session) -> str:
             f"idle={int(now - client.last_interaction)} flags={_client_flags(client)} "
             f"db={client.db} sub={len(client.channels)} psub={len(client.patterns)} "
             f"ssub={len(client.shard_channels)} multi={len(client.multi) if in_multi else -1} "
-            f"qbuf={peer.query_buffer_size() if peer else 0} qbuf-free=0 argv-mem=0 "
-            f"multi-mem=0 rbs=0 rbp=0 obl=0 oll={peer.held_replies() if peer else 0} "
-            f"omem={omem} tot-mem=0 "
+            + "".join(f"{name}={value} " for name, value in memory.items()) +
             f"events={'r' if peer and peer.reading else ''}{'w' if omem else ''} "
             f"cmd={client.last_command} user={client.user.name.decode(errors='replace')} "
             f"redir={-1 if client.tracking is None else client.tracking.redirect} "

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 @dataclass
 class EncodingLimits:
-    """OBJECT ENCODING's thresholds, whether a sorted set keeps -0 scores, and
-    where a stream's listpack nodes end."""
+    """OBJECT ENCODING's thresholds, whether a sorted set keeps -0 scores, where a
+    stream's listpack nodes end, how a list's quicklist nodes are cut when written
+    as RDB, and when a sparse HyperLogLog turns dense."""
 
     hash_entries: int = 512
     hash_value: int = 64
@@ -20,6 +21,8 @@ class EncodingLimits:
     intset_entries: int = 512
     stream_node_bytes: int = 4096  # stream-node-max-bytes (0: the listpack's limit)
     stream_node_entries: int = 100  # stream-node-max-entries (0: no limit)
+    list_fill: int = -2  # list-max-listpack-size: how the RDB writer cuts quicklist nodes
+    hll_sparse_max_bytes: int = 3000  # hll-sparse-max-bytes: a sparse HyperLogLog's limit
 
 
 ENCODING = EncodingLimits()

@@ -115,6 +115,9 @@ class Engine:
         #: DELETE_EXPIRED deletes it (a master); HIDE_EXPIRED reads as gone but waits
         #: for the master's DEL; KEEP_EXPIRED is still there (the master's own commands).
         self.expiry = DELETE_EXPIRED
+        # Told how long each round of active expiry took (event name, seconds): the
+        # server's latency monitor ("expire-cycle").
+        self.on_latency: Callable[[str, float], None] | None = None
         self.stats = {"expired_keys": 0, "evicted_keys": 0, "torn_bytes_dropped": 0,
                       "damaged_records": 0, "loaded_keys": 0, "load_seconds": 0.0}
         self._closed = False
@@ -658,7 +661,10 @@ class Engine:
         if self._log.write_error is not None:
             self.flush()
         self.access.tick()
+        started = time.perf_counter()
         self.expire_cycle()
+        if self.on_latency is not None:
+            self.on_latency("expire-cycle", time.perf_counter() - started)
         compactor = self._compactor
         if compactor.state is not None:
             compactor.step()

@@ -4,10 +4,11 @@ and the DUMP payload built on it. Sans-I/O: bytes in, bytes out.
 Writing follows Redis 7.0's rdbSaveObject (rdb.c) for the encoding the caller
 names (what OBJECT ENCODING says): strings as integers where they fit 32 bits,
 else LZF-compressed when that saves at least four bytes, else raw; lists as
-QUICKLIST_2 of listpacks cut at 8 KB as list-max-listpack-size -2 cuts them;
+QUICKLIST_2 of listpacks cut as list-max-listpack-size cuts them (8 KB: -2);
 hashes and sorted sets as a listpack or as HASH / ZSET_2; sets as an intset or
-as SET. Reading takes every value encoding Redis 7.0 can load (rdbLoadObject),
-the older ziplist, zipmap and plain ones included, streams too; not modules.
+as SET; streams as STREAM_LISTPACKS_2 (see "streams" below). Reading takes every
+value encoding Redis 7.0 can load (rdbLoadObject), the older ziplist, zipmap and
+plain ones included, except modules.
 
 caskd's values: ``bytes`` (a string), ``dict`` (hash), ``deque`` (list), ``set``,
 :class:`~storage.datatypes.ZSet`, :class:`~storage.streams.Stream`.
@@ -22,8 +23,9 @@ from collections import deque
 import anycrc
 import lzf
 
-from storage import streams
 from storage.datatypes import ZSet
+from storage.encoding import ENCODING
+from storage.streams import Consumer, Group, Node, Pending, Stream
 
 RDB_VERSION = 10
 
@@ -49,7 +51,9 @@ TYPE_STREAM_LISTPACKS_2 = 19
 _ENCVAL = 3  # a length whose first two bits are set: a special string encoding
 _ENC_INT8, _ENC_INT16, _ENC_INT32, _ENC_LZF = 0, 1, 2, 3
 _QUICKLIST_PLAIN, _QUICKLIST_PACKED = 1, 2
-_QUICKLIST_NODE_LIMIT = 8192  # list-max-listpack-size -2
+_QUICKLIST_SIZE_LEVELS = (4096, 8192, 16384, 32768, 65536)  # quicklist.c's optimization_level
+_QUICKLIST_SAFETY_LIMIT = 8192  # SIZE_SAFETY_LIMIT
+_QUICKLIST_FILL_MAX = (1 << 15) - 1  # quicklistSetFill clamps the fill to -5 .. FILL_MAX
 _QUICKLIST_SIZE_OVERHEAD = 8  # quicklist.c's SIZE_ESTIMATE_OVERHEAD
 _PACKED_THRESHOLD = 1 << 30
 # LZF's longest back reference, 3 bytes, copies 264: a claimed size beyond 88 times the
@@ -60,8 +64,6 @@ _HALF_LLONG_MAX = float(_LLONG_MAX // 2)
 _CANONICAL_INT = re.compile(rb"-?[1-9][0-9]{0,19}|0")
 
 _U16, _U32, _U64 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<Q")
-_I64 = struct.Struct("<q")
-_U64_MAX = (1 << 64) - 1
 _BE32, _BE64 = struct.Struct(">I"), struct.Struct(">Q")
 _DOUBLE = struct.Struct("<d")
 
@@ -195,12 +197,16 @@ def encode_value(value: object, encoding: str) -> bytes:
         for score, member in reversed(value.order):  # greatest first, as Redis saves
             parts += (encode_string(member), _DOUBLE.pack(score))
         return bytes((TYPE_ZSET_2,)) + b"".join(parts)
+    if type(value) is Stream:
+        return bytes((TYPE_STREAM_LISTPACKS_2,)) + _encode_stream(value)
     raise TypeError(f"not a caskd value: {type(value).__name__}")
 
 
 def _encode_quicklist(items: deque) -> bytes:
-    """The list as the quicklist RPUSH would have built: each node's listpack takes
-    elements while it stays within 8 KB (quicklist.c's _quicklistNodeAllowInsert)."""
+    """The list as the quicklist RPUSH would have built under list-max-listpack-size
+    (ENCODING.list_fill): each node's listpack takes elements while
+    quicklist.c's _quicklistNodeAllowInsert lets it."""
+    fill = max(-len(_QUICKLIST_SIZE_LEVELS), min(ENCODING.list_fill, _QUICKLIST_FILL_MAX))
     nodes: list[bytes] = []
     current: list[bytes] = []  # encoded entries of the node being filled
     size = 7  # an empty listpack: header and end byte
@@ -213,7 +219,7 @@ def _encode_quicklist(items: deque) -> bytes:
             nodes.append(encode_length(_QUICKLIST_PLAIN) + encode_string(item))
             continue
         entry = _listpack_entry(item)
-        if current and size + len(item) + _QUICKLIST_SIZE_OVERHEAD > _QUICKLIST_NODE_LIMIT:
+        if current and not _node_allows(size, len(current), len(item), fill):
             nodes.append(encode_length(_QUICKLIST_PACKED) + encode_string(_listpack_of(current)))
             current, size = [], 7
         current.append(entry)
@@ -221,6 +227,15 @@ def _encode_quicklist(items: deque) -> bytes:
     if current:
         nodes.append(encode_length(_QUICKLIST_PACKED) + encode_string(_listpack_of(current)))
     return encode_length(len(nodes)) + b"".join(nodes)
+
+
+def _node_allows(size: int, count: int, item_size: int, fill: int) -> bool:
+    """_quicklistNodeAllowInsert: a negative fill caps a node's bytes (-1: 4 KB … -5:
+    64 KB), a positive one its count, within 8 KB."""
+    new_size = size + item_size + _QUICKLIST_SIZE_OVERHEAD
+    if fill < 0:
+        return new_size <= _QUICKLIST_SIZE_LEVELS[-fill - 1]
+    return new_size <= _QUICKLIST_SAFETY_LIMIT and count < fill
 
 
 def listpack(items: list[bytes]) -> bytes:
@@ -501,90 +516,197 @@ def _load_zset_listpack(reader: Reader) -> ZSet:
                  for member, score in _pairs(listpack_items(reader.string())))
 
 
-def _load_stream(reader: Reader, version: int) -> streams.Stream:
-    """RDB_TYPE_STREAM_LISTPACKS(_2), as rdbLoadObject reads it: the listpack nodes
-    (each keyed by its master id), the length and ids, then the consumer groups with
-    their PEL and consumers. Deleted entries (tombstones) are left out."""
-    stream = streams.Stream()
+# ------------------------------------------------------------------ streams
+#
+# A stream is its radix tree's listpacks, each under its master entry's id, then its
+# counters, then its consumer groups (rdbSaveObject, RDB_TYPE_STREAM_LISTPACKS_2).
+# Each listpack is laid out as streamAppendItem builds it: the master entry (live
+# count, deleted count, the master fields, a 0), then per entry its flags, id deltas
+# from the master id, fields (or, with SAMEFIELDS, values only) and lp-count.
+#
+# caskd models a node's tombstones (XDEL, trims inside a node) as counts only, with
+# no contents, so a node is written with its live entries and 0 deleted: the same
+# nodes under the same master ids, and, for a stream without tombstones, Redis's
+# very bytes.
+
+_STREAM_SAMEFIELDS, _STREAM_DELETED = 2, 1
+_STREAM_ID = struct.Struct(">QQ")
+_MILLISECONDS = struct.Struct("<q")
+
+
+def _as_int64(number: int) -> int:
+    """A uint64 as C passes it to lpAppendInteger's int64_t."""
+    number &= _UINT64_MASK
+    return number - (1 << 64) if number > _LLONG_MAX else number
+
+
+_UINT64_MASK = (1 << 64) - 1
+
+
+def _encode_stream(stream: Stream) -> bytes:
+    nodes = stream.nodes
+    masters = list(nodes.keys())
+    parts = [encode_length(len(masters))]
+    for index, master in enumerate(masters):
+        end = masters[index + 1] - 1 if index + 1 < len(masters) else (1 << 128) - 1
+        entries = [(stream_id, stream.entries[stream_id])
+                   for stream_id in stream.entries.irange(master, end)]
+        parts += (encode_string(_STREAM_ID.pack(master >> 64, master & _UINT64_MASK)),
+                  encode_string(_stream_listpack(master, nodes[master].fields, entries)))
+    first, last, deleted = stream.first_id, stream.last_id, stream.max_deleted
+    for number in (len(stream), last >> 64, last & _UINT64_MASK, first >> 64,
+                   first & _UINT64_MASK, deleted >> 64, deleted & _UINT64_MASK,
+                   stream.entries_added, len(stream.groups)):
+        parts.append(encode_length(number))
+    for name in sorted(stream.groups):  # the rax's order: bytewise
+        group = stream.groups[name]
+        parts += (encode_string(name), encode_length(group.last_id >> 64),
+                  encode_length(group.last_id & _UINT64_MASK),
+                  encode_length(group.entries_read & _UINT64_MASK),  # -1: "unknown"
+                  encode_length(len(group.pel)))
+        for stream_id, pending in group.pel.items():
+            parts += (_pack_stream_id(stream_id), _MILLISECONDS.pack(pending.time),
+                      encode_length(pending.count))
+        parts.append(encode_length(len(group.consumers)))
+        for consumer_name in sorted(group.consumers):
+            consumer = group.consumers[consumer_name]
+            parts += (encode_string(consumer_name), _MILLISECONDS.pack(consumer.seen_time),
+                      encode_length(len(consumer.pending)))
+            parts += map(_pack_stream_id, consumer.pending)
+    return b"".join(parts)
+
+
+def _pack_stream_id(stream_id: int) -> bytes:
+    return _STREAM_ID.pack(stream_id >> 64, stream_id & _UINT64_MASK)
+
+
+def _stream_listpack(master: int, fields: tuple[bytes, ...], entries) -> bytes:
+    items = [b"%d" % len(entries), b"0", b"%d" % len(fields), *fields, b"0"]
+    for stream_id, entry in entries:
+        names = entry[0::2]
+        same = names == fields
+        items += (b"%d" % (_STREAM_SAMEFIELDS if same else 0),
+                  b"%d" % _as_int64((stream_id >> 64) - (master >> 64)),
+                  b"%d" % _as_int64((stream_id & _UINT64_MASK) - (master & _UINT64_MASK)))
+        if same:
+            items += entry[1::2]
+            items.append(b"%d" % (len(names) + 3))
+        else:
+            items.append(b"%d" % len(names))
+            items += entry
+            items.append(b"%d" % (2 * len(names) + 4))
+    return listpack(items)
+
+
+def _load_stream(reader: Reader, version_2: bool = True) -> Stream:
+    """rdbLoadObject's stream, checked as deep sanitization checks it
+    (streamValidateListpackIntegrity, the PEL's owners): caskd relies on what Redis
+    trusts."""
+    stream = Stream()
+    previous = -1
     for _ in range(reader.length()):
-        master = reader.string()
-        if len(master) != 16:
-            raise RdbError("a stream node key that is not an id")
-        _stream_node(stream, streams.unpack_id(master), listpack_items(reader.string()))
-    length, stream.last_id = reader.length(), _length_id(reader)
-    if version == 2:
-        _length_id(reader)  # the first id: caskd's is its first entry's
-        stream.max_deleted = _length_id(reader)
+        key = reader.string()
+        if len(key) != 16:
+            raise RdbError("a stream node key that is not a stream id")
+        master = _unpack_stream_id(key)
+        if master <= previous:
+            raise RdbError("stream nodes out of order")
+        previous = _load_stream_node(stream, master, reader.string())
+    length = reader.length()
+    stream.last_id = reader.length() << 64 | reader.length()
+    if version_2:
+        reader.length(), reader.length()  # the first id: caskd's is its first entry's
+        stream.max_deleted = reader.length() << 64 | reader.length()
         stream.entries_added = reader.length()
-    else:
+    else:  # Redis 6: the counters Redis 7.0 derives on load
         stream.entries_added = length
-    if length != len(stream):
-        raise RdbError("a stream whose length is not its entries'")
+    if length != len(stream.entries) or (stream.entries and stream.top_id > stream.last_id):
+        raise RdbError("a stream's length or last id disagrees with its entries")
     for _ in range(reader.length()):
-        _stream_group(reader, stream, version)
+        name = reader.string()
+        last_id = reader.length() << 64 | reader.length()
+        # Redis 6 had no entries-read counter: 7.0 estimates it
+        entries_read = (_as_int64(reader.length()) if version_2
+                        else stream.estimate_read(last_id))
+        if name in stream.groups:
+            raise RdbError("a duplicate consumer group")
+        stream.groups[name] = _load_stream_group(reader, last_id, entries_read)
     return stream
 
 
-def _length_id(reader: Reader) -> int:
-    return reader.length() << 64 | reader.length()
+def _unpack_stream_id(raw: bytes) -> int:
+    ms, seq = _STREAM_ID.unpack(raw)
+    return ms << 64 | seq
 
 
-# t_stream.c's entry flags.
-_STREAM_DELETED, _STREAM_SAMEFIELDS = 1, 2
-
-
-def _stream_node(stream: streams.Stream, master: int, items: list[bytes]) -> None:
-    """One listpack: the master entry (count, deleted, the master fields, 0), then
-    each entry: flags, the id's deltas from the master id, the fields and values
-    (only the values when they are the master's fields), its element count."""
+def _load_stream_node(stream: Stream, master: int, blob: bytes) -> int:
+    """One listpack's entries into ``stream``; returns the last id in it."""
+    items = listpack_items(blob)
     try:
-        field_count = int(items[2])
-        master_fields = items[3:3 + field_count]
-        pos = 4 + field_count
+        live, deleted, width = int(items[0]), int(items[1]), int(items[2])
+        fields = tuple(items[3:3 + width])
+        if len(fields) != width or items[3 + width] != b"0":
+            raise RdbError("a malformed stream master entry")
+        pos, seen, last = 4 + width, 0, master
         while pos < len(items):
-            flags = int(items[pos])
-            ms = (master >> 64) + int(items[pos + 1])
-            seq = (master & streams.SEQ_MASK) + int(items[pos + 2])
+            flags, ms_delta, seq_delta = (int(item) for item in items[pos:pos + 3])
             pos += 3
             if flags & _STREAM_SAMEFIELDS:
-                values = items[pos:pos + field_count]
-                fields = tuple(part for pair in zip(master_fields, values, strict=True)
-                               for part in pair)
-                pos += field_count
+                names, values = fields, items[pos:pos + width]
+                pos += width
             else:
                 count = int(items[pos])
-                fields = tuple(items[pos + 1:pos + 1 + 2 * count])
+                pair = items[pos + 1:pos + 1 + 2 * count]
+                names, values = tuple(pair[0::2]), pair[1::2]
                 pos += 1 + 2 * count
-            pos += 1  # the entry's element count, for walking backwards
+            entry = tuple(part for field_value in zip(names, values, strict=True)
+                          for part in field_value)
+            pos += 1  # lp-count
+            stream_id = (((master >> 64) + ms_delta) & _UINT64_MASK) << 64 | (
+                ((master & _UINT64_MASK) + seq_delta) & _UINT64_MASK)
+            if stream_id < last or (seen and stream_id == last) or pos > len(items):
+                raise RdbError("a stream entry out of order")
+            last = stream_id
+            seen += 1
             if not flags & _STREAM_DELETED:
-                stream.append(ms << 64 | seq, fields)
-    except (IndexError, ValueError):
+                stream.entries[stream_id] = entry
+    except (ValueError, IndexError):
         raise RdbError("a malformed stream listpack") from None
+    if not live or seen != live + deleted:
+        raise RdbError("a stream node's counts disagree with its entries")
+    node = stream.nodes[master] = Node(fields)
+    node.live, node.count, node.size, node.last = live, seen, len(blob), last
+    return last
 
 
-def _stream_group(reader: Reader, stream: streams.Stream, version: int) -> None:
-    name = reader.string()
-    last_id = _length_id(reader)
-    if version == 2:  # SCG_INVALID_ENTRIES_READ (-1) is saved as an unsigned length
-        entries_read = reader.length()
-        entries_read = streams.NO_ENTRIES_READ if entries_read == _U64_MAX else entries_read
-    else:
-        entries_read = stream.estimate_read(last_id)
-    group = stream.groups[name] = streams.Group(last_id, entries_read)
-    unowned: dict[int, tuple[int, int]] = {}  # the group's PEL: id -> (time, count)
+def _load_stream_group(reader: Reader, last_id: int, entries_read: int) -> Group:
+    group = Group(last_id, entries_read)
     for _ in range(reader.length()):
-        stream_id = streams.unpack_id(reader.take(16))
-        unowned[stream_id] = (_I64.unpack(reader.take(8))[0], reader.length())
+        stream_id = _unpack_stream_id(reader.take(16))
+        time = _MILLISECONDS.unpack(reader.take(8))[0]
+        if stream_id in group.pel:
+            raise RdbError("a duplicate pending entry")
+        group.pel[stream_id] = Pending(None, time, reader.length())
     for _ in range(reader.length()):
-        consumer = streams.Consumer(reader.string(), _I64.unpack(reader.take(8))[0])
-        group.consumers[consumer.name] = consumer
+        name = reader.string()
+        if name in group.consumers:
+            raise RdbError("a duplicate consumer")
+        consumer = group.consumers[name] = Consumer(
+            name, _MILLISECONDS.unpack(reader.take(8))[0])
         for _ in range(reader.length()):
-            stream_id = streams.unpack_id(reader.take(16))
-            if stream_id not in unowned:
-                raise RdbError("a consumer's pending entry not in its group's PEL")
-            group.deliver(consumer, stream_id, *unowned.pop(stream_id))
-    if unowned:
+            stream_id = _unpack_stream_id(reader.take(16))
+            pending = group.pel.get(stream_id)
+            if pending is None or pending.consumer is not None:
+                raise RdbError("a consumer's pending entry not in its group's")
+            pending.consumer = consumer
+            consumer.pending.add(stream_id)
+    if any(pending.consumer is None for pending in group.pel.values()):
         raise RdbError("a pending entry without a consumer")
+    return group
+
+
+def _load_stream_v1(reader: Reader) -> Stream:
+    return _load_stream(reader, version_2=False)
 
 
 _LOADERS = {
@@ -594,9 +716,8 @@ _LOADERS = {
     TYPE_SET_INTSET: _load_intset, TYPE_ZSET_ZIPLIST: _load_zset_ziplist,
     TYPE_HASH_ZIPLIST: _load_hash_ziplist, TYPE_LIST_QUICKLIST: _load_quicklist,
     TYPE_HASH_LISTPACK: _load_hash_listpack, TYPE_ZSET_LISTPACK: _load_zset_listpack,
-    TYPE_LIST_QUICKLIST_2: _load_quicklist_2,
-    TYPE_STREAM_LISTPACKS: lambda reader: _load_stream(reader, 1),
-    TYPE_STREAM_LISTPACKS_2: lambda reader: _load_stream(reader, 2),
+    TYPE_LIST_QUICKLIST_2: _load_quicklist_2, TYPE_STREAM_LISTPACKS: _load_stream_v1,
+    TYPE_STREAM_LISTPACKS_2: _load_stream,
 }
 
 

@@ -6,7 +6,7 @@ as Redis's BGSAVE child gets it: the collections are the parent's objects, froze
 and string values are read through the same ``mmap`` views (sealed segments never
 change; the active one only grows past the offsets the child reads). The child
 writes the file and exits; nothing it does reaches the log, which only the parent
-writes. Streams are left out: storage/rdb.py has no stream encoding yet.
+writes.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
+from storage import extents
 from storage.errors import CorruptValue
 from storage.rdb import FileWriter
-from storage.streams import Stream
 
 if TYPE_CHECKING:
     from storage.engine import Engine
@@ -43,13 +43,13 @@ def write_rdb(engine: Engine, out: BinaryIO, aux: dict[bytes, bytes], encoding: 
     for db in range(engine.databases):
         keydir, expires = keyspace.keydirs[db], keyspace.expires[db]
         live = [(key, value, expires.get(key, 0)) for key, value in keydir.items()
-                if type(value) is not Stream and not 0 < expires.get(key, 0) <= now_ms]
+                if not 0 < expires.get(key, 0) <= now_ms]
         if not live:
             continue
         chunks.append(writer.select_db(db, len(live), sum(1 for *_, at in live if at)))
         size += len(chunks[-1])
         for key, value, expire_at in live:
-            if type(value) is int:  # a string: where its value is in the log
+            if extents.is_string(value):  # where its value (or its chain) is in the log
                 try:
                     data = engine._log.read(value)
                 except CorruptValue:  # damaged on disk: never sent as if it were intact

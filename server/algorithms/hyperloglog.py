@@ -12,7 +12,7 @@ least significant bit) or *sparse*: run-length opcodes
 - VAL ``1vvvvvxx``: 1..4 registers at the value 1..32.
 
 A sparse value becomes dense when a register needs more than 32 or the value would
-outgrow ``hll-sparse-max-bytes`` (3000). The sparse edits below follow Redis's
+outgrow ``hll-sparse-max-bytes`` (3000 by default). The sparse edits below follow Redis's
 hllSparseSet step by step (including which neighbouring runs it merges), since a
 different but equivalent encoding would be different bytes.
 """
@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 import random
 
+from storage.encoding import ENCODING
+
 P = 14
 Q = 64 - P
 REGISTERS = 1 << P
@@ -29,7 +31,6 @@ REGISTER_MAX = 63
 HEADER_SIZE = 16
 DENSE_SIZE = HEADER_SIZE + (REGISTERS * 6 + 7) // 8
 DENSE, SPARSE = 0, 1
-SPARSE_MAX_BYTES = 3000  # Redis's hll-sparse-max-bytes default
 _VAL_MAX_VALUE = 32
 _VAL_MAX_LEN = 4
 _ZERO_MAX_LEN = 64
@@ -348,7 +349,8 @@ class Hll:
             after = _zeros(last - index) if index != last else b""
         sequence = before + bytes((_val(count, 1),)) + after
         # Step 3: put the sequence in place of the opcode, unless that outgrows the limit.
-        if len(sequence) > size and len(data) + len(sequence) - size > SPARSE_MAX_BYTES:
+        if (len(sequence) > size
+                and len(data) + len(sequence) - size > ENCODING.hll_sparse_max_bytes):
             return self._promote(index, count)
         data[pos:pos + size] = sequence
         self._merge_runs(previous)
@@ -454,7 +456,7 @@ def selftest(cycles: int = 3, cardinalities: int = 10_000) -> str | None:
         sparse_hll.add(element)
         if number != checkpoint:
             continue
-        if number < SPARSE_MAX_BYTES // 2 and sparse_hll.encoding != SPARSE:
+        if number < ENCODING.hll_sparse_max_bytes // 2 and sparse_hll.encoding != SPARSE:
             return "TESTFAILED sparse encoding not used"
         counted = dense_hll.count()
         if counted != sparse_hll.count():

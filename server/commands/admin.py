@@ -7,8 +7,8 @@ import time
 from protocol.reply import OK, OrderedSet, SimpleString, Verbatim
 from server.algorithms.glob import compile_pattern
 from server.commands.debug import protected_action_allowed
-from server.commands.keyflags import KEY_SPEC_FLAGS
-from server.commands.registry import CASKD_ONLY_FLAGS, Command
+from server.commands.registry import CASKD_ONLY_FLAGS, MAY_REPLICATE, Command
+from server.commands.specs import SPECS
 from server.config import ConfigError
 from server.errors import SYNTAX, CommandError
 from server.replies import NO_REPLY, help_reply
@@ -34,11 +34,15 @@ def config_set(client, argv: list[bytes]):
         raise CommandError("ERR wrong number of arguments for 'config|set' command")
     config = client.server.config
     texts = [arg.decode("utf-8", "surrogateescape") for arg in argv[2:]]
+    misleading = set(config.warnings())
     try:
         config.set_many(list(zip(texts[::2], texts[1::2], strict=True)),
                         protected_action_allowed(config["enable-protected-configs"], client))
     except ConfigError as exc:
         raise CommandError(f"ERR {exc}") from None
+    for warning in config.warnings():  # CONFIG SET appendonly no: accepted, said so
+        if warning not in misleading:
+            client.server.log.warning(warning)
     client.server.apply_config()
     return OK
 
@@ -144,28 +148,108 @@ def shutdown(client, argv: list[bytes]):
 # ----------------------------------------------------------------- COMMAND
 
 
+# Redis's addReplyFlagsForCommand hides may_replicate "on purpose"; caskd's own too.
+_HIDDEN_FLAGS = CASKD_ONLY_FLAGS | {MAY_REPLICATE}
+
+
 def _command_info(command: Command) -> list:
-    """One entry of COMMAND / COMMAND INFO, in Redis 7.0's layout (tips, key specs and
-    an empty subcommand list are RESP3 sets there)."""
+    """One entry of COMMAND / COMMAND INFO, in Redis 7.0's layout (addReplyCommandInfo:
+    tips, key specs and an empty subcommand list are RESP3 sets there); the tips and
+    key specs are Redis 7.0.15's (server/commands/specs.py)."""
     subcommands = [_command_info(sub) for sub in command.subcommands.values()]
+    spec = SPECS.get(command.full_name, {})
     return [command.full_name.encode(), command.arity,
-            {SimpleString(flag) for flag in command.flag_set - CASKD_ONLY_FLAGS},
+            {SimpleString(flag) for flag in command.flag_set - _HIDDEN_FLAGS},
             command.first_key, command.last_key, command.step,
             {SimpleString(category) for category in command.acl_categories},
-            set(), set(), subcommands or set()]
+            OrderedSet(tip.encode() for tip in spec.get("tips", ())),
+            OrderedSet(map(_key_spec_reply, spec.get("key_specs", ()))),
+            subcommands or set()]
+
+
+def _key_spec_reply(spec: dict) -> dict:
+    """addReplyCommandKeySpecs' map for one key spec."""
+    reply: dict = {}
+    if "notes" in spec:
+        reply[b"notes"] = spec["notes"].encode()
+    reply[b"flags"] = OrderedSet(map(SimpleString, spec["flags"]))
+    for part in ("begin_search", "find_keys"):
+        kind, fields = spec[part]
+        reply[part.encode()] = {b"type": kind.encode(), b"spec": {
+            name.encode(): value.encode() if isinstance(value, str) else value
+            for name, value in fields.items()}}
+    return reply
 
 
 def _command_docs(command: Command) -> dict:
-    docs: dict = {b"summary": command.summary.encode(), b"since": command.since.encode(),
-                  b"group": command.group.encode()}
+    """addReplyCommandDocs: Redis 7.0.15's docs of the command (the table's summary,
+    since and group for a command Redis 7.0 does not have)."""
+    spec = SPECS.get(command.full_name)
+    if spec is None:
+        docs: dict = {b"summary": command.summary.encode(), b"since": command.since.encode(),
+                      b"group": command.group.encode()}
+    else:
+        docs = {}
+        for field, value in spec.items():
+            if field in ("tips", "key_specs"):
+                continue
+            if field == "doc_flags":
+                value = OrderedSet(map(SimpleString, value))
+            elif field == "history":
+                value = OrderedSet([since.encode(), change.encode()] for since, change in value)
+            elif field == "arguments":
+                value = [_argument_docs(argument) for argument in value]
+            else:
+                value = value.encode()
+            docs[field.encode()] = value
     if command.subcommands:
         docs[b"subcommands"] = {sub.full_name.encode(): _command_docs(sub)
                                 for sub in command.subcommands.values()}
     return docs
 
 
+def _argument_docs(argument: dict) -> dict:
+    """addReplyCommandArgList's map for one argument."""
+    reply: dict = {}
+    for field, value in argument.items():
+        if field == "flags":
+            value = OrderedSet(map(SimpleString, value))
+        elif field == "arguments":
+            value = [_argument_docs(sub) for sub in value]
+        elif isinstance(value, str):
+            value = value.encode()
+        reply[field.encode()] = value
+    return reply
+
+
 def command(client, argv: list[bytes]):
     return [_command_info(c) for c in client.server.command_table]
+
+
+_COMMAND_HELP = (  # Redis's commandHelpCommand
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
+)
+
+
+def command_help(client, argv: list[bytes]):
+    return help_reply("COMMAND", _COMMAND_HELP)
 
 
 def command_count(client, argv: list[bytes]):
@@ -206,15 +290,17 @@ def command_docs(client, argv: list[bytes]):
 
 def _keys_of(client, target: list[bytes]) -> tuple[Command, list[int]]:
     """The command ``target`` runs and its key positions (COMMAND GETKEYS and
-    GETKEYSANDFLAGS, as Redis's getKeysSubcommandImpl)."""
+    GETKEYSANDFLAGS), checked in Redis's getKeysSubcommandImpl's order."""
     found = client.server.dispatcher.resolve(target)
     if found is None:
         raise CommandError("ERR Invalid command specified")
+    if not found.first_key and found.movable_keys is None:
+        raise CommandError("ERR The command has no key arguments")
     if not found.arity_ok(len(target)):
         raise CommandError("ERR Invalid number of arguments specified for command")
     positions = found.key_positions(target)
-    if not positions:
-        raise CommandError("ERR The command has no key arguments")
+    if not positions and "no_mandatory_keys" not in found.flag_set:
+        raise CommandError("ERR Invalid arguments specified for command")
     return found, positions
 
 
@@ -226,24 +312,29 @@ def command_getkeys(client, argv: list[bytes]):
 def command_getkeysandflags(client, argv: list[bytes]):
     target = argv[2:]
     found, positions = _keys_of(client, target)
-    specs = KEY_SPEC_FLAGS.get(found.full_name, ("",))
+    # A command's first key takes its first key spec's flags and the others its last
+    # spec's: Redis's multi-spec commands have one key first (a source or a destination)
+    # and the others after it (ZUNIONSTORE's sources, SORT's and GEORADIUS's STORE).
+    specs = SPECS.get(found.full_name, {}).get("key_specs") or ({"flags": ()},)
     # Redis sends each key's flags as a set (RESP3 ``~``), in addReplyFlagsForKeyArgs's order.
     return [[target[position], OrderedSet(SimpleString(flag) for flag in
                                           _key_flags(found.full_name, target,
-                                                     specs[0 if n == 0 else -1]))]
+                                                     specs[0 if n == 0 else -1]["flags"]))]
             for n, position in enumerate(positions)]
 
 
-def _key_flags(name: str, target: list[bytes], spec: str) -> list[str]:
+def _key_flags(name: str, target: list[bytes], flags: tuple[str, ...]) -> list[str]:
     """A key's flags: its key spec's, or for the specs Redis marks variable_flags what
-    its getkeys procs decide from the arguments (setGetKeys, bitfieldGetKeys; caskd
-    has no MIGRATE)."""
+    its getkeys procs decide from the arguments (setGetKeys, bitfieldGetKeys,
+    migrateGetKeys)."""
     if name == "set":
         has_get = any(arg.lower() == b"get" for arg in target[3:])
         return ["RW", "access", "update"] if has_get else ["OW", "update"]
     if name == "bitfield":
         return ["RO", "access"] if _bitfield_reads_only(target) else ["RW", "access", "update"]
-    return spec.split()
+    if name == "migrate":
+        return ["RW", "access", "delete"]
+    return list(flags)
 
 
 def _bitfield_reads_only(target: list[bytes]) -> bool:

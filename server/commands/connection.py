@@ -136,7 +136,7 @@ def client_setinfo(client, argv: list[bytes]):
 
 
 def client_info(client, argv: list[bytes]):
-    return Verbatim(client.server.describe_client(client) + "\n")
+    return Verbatim(client.server.describe_client(client, argv) + "\n")
 
 
 def client_list(client, argv: list[bytes]):
@@ -152,7 +152,8 @@ def client_list(client, argv: list[bytes]):
         listed = [server.clients[i] for i in ids if i in server.clients]
     else:
         raise CommandError(SYNTAX)
-    return Verbatim("".join(server.describe_client(c) + "\n" for c in listed))
+    return Verbatim("".join(server.describe_client(c, argv if c is client else None) + "\n"
+                            for c in listed))
 
 
 def client_type(session) -> str:

@@ -12,7 +12,6 @@ from server.commands.objects import encoding
 from server.errors import SYNTAX, CommandError, parse_int
 from storage import rdb
 from storage.engine import now_ms
-from storage.streams import Stream
 
 BUSYKEY = "BUSYKEY Target key name already exists."
 BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
@@ -21,15 +20,18 @@ BAD_FORMAT = "ERR Bad data format"
 
 def dump(client, argv: list[bytes]):
     """DUMP key: nil for no key (a counted lookup, as Redis's lookupKeyRead)."""
-    engine, db, key = client.engine, client.db, argv[1]
+    payload = payload_of(client.engine, client.db, argv[1])
+    client.server.count_lookup(payload is not None)
+    return payload
+
+
+def payload_of(engine, db: int, key: bytes) -> bytes | None:
+    """The key's value as a DUMP payload (DUMP, MIGRATE); None for no key."""
     value = engine.get_object(db, key)
-    client.server.count_lookup(value is not None)
     if value is None:
         return None
     if type(value) is int:  # a string: the index holds where it is on disk
         return rdb.dump_payload(engine.get(db, key), "raw")
-    if type(value) is Stream:  # storage.rdb has no stream encoding yet
-        raise CommandError("ERR DUMP of a stream is not supported by caskd yet")
     return rdb.dump_payload(value, encoding(value))
 
 

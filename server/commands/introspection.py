@@ -57,36 +57,61 @@ def monitor(client, argv: list[bytes]):
     return OK
 
 
-# caskd records no latency events: LATENCY answers as Redis does with none recorded.
-
-_DOCTOR_DISABLED = (
-    "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis "
-    "instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in "
-    "order to enable it. If we weren't in a deep space mission I'd suggest to take a look "
-    "at https://redis.io/topics/latency-monitor.\n")
-_DOCTOR_NOTHING = (
-    "Dave, no latency spike was observed during the lifetime of this Redis instance, not "
-    "in the slightest bit. I honestly think you ought to sit down calmly, take a stress "
-    "pill, and think things over.\n")
+# LATENCY: the latency monitor (server/latency.py), as Redis's latencyCommand.
 
 
 def latency_latest(client, argv: list[bytes]):
-    return []
+    return client.server.latency.latest()
 
 
 def latency_history(client, argv: list[bytes]):
-    return []
+    series = client.server.latency.events.get(argv[2].decode("utf-8", "surrogateescape"))
+    return [] if series is None else [list(sample) for sample in series.samples]
 
 
 def latency_reset(client, argv: list[bytes]):
-    return 0
+    names = [arg.decode("utf-8", "surrogateescape") for arg in argv[2:]] or None
+    return client.server.latency.reset(names)
 
 
 def latency_graph(client, argv: list[bytes]):
-    event = argv[2].decode(errors="replace")
-    raise CommandError(f"ERR No samples available for event '{event}'")
+    event = argv[2].decode("utf-8", "surrogateescape")
+    if event not in client.server.latency.events:
+        raise CommandError(f"ERR No samples available for event '{event}'")
+    return Verbatim(client.server.latency.graph(event))
 
 
 def latency_doctor(client, argv: list[bytes]):
-    enabled = client.server.config["latency-monitor-threshold"] > 0
-    return Verbatim(_DOCTOR_NOTHING if enabled else _DOCTOR_DISABLED)
+    config = client.server.config
+    return Verbatim(client.server.latency.doctor(
+        slowlog_slower_than=config["slowlog-log-slower-than"],
+        fsync_always=config["appendfsync"] == "always", hz=config["hz"]))
+
+
+def latency_histogram(client, argv: list[bytes]):
+    """caskd keeps no per-command latency histograms (latency-tracking has no effect):
+    no command has data, as in Redis before any command ran."""
+    return {}
+
+
+_LATENCY_HELP = (  # Redis's latencyCommand
+    "DOCTOR",
+    "    Return a human readable latency analysis report.",
+    "GRAPH <event>",
+    "    Return an ASCII latency graph for the <event> class.",
+    "HISTORY <event>",
+    "    Return time-latency samples for the <event> class.",
+    "LATEST",
+    "    Return the latest latency samples for all events.",
+    "RESET [<event> ...]",
+    "    Reset latency data of one or more <event> classes.",
+    "    (default: reset all data for all event classes)",
+    "HISTOGRAM [COMMAND ...]",
+    "    Return a cumulative distribution of latencies in the format of a histogram for the "
+    "specified command names.",
+    "    If no commands are specified then all histograms are replied.",
+)
+
+
+def latency_help(client, argv: list[bytes]):
+    return help_reply("LATENCY", _LATENCY_HELP)

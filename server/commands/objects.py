@@ -80,6 +80,8 @@ def follow_config(config) -> None:
     ENCODING.intset_entries = config["set-max-intset-entries"]
     ENCODING.stream_node_bytes = config["stream-node-max-bytes"]
     ENCODING.stream_node_entries = config["stream-node-max-entries"]
+    ENCODING.list_fill = config["list-max-listpack-size"]
+    ENCODING.hll_sparse_max_bytes = config["hll-sparse-max-bytes"]
 
 
 def is_small_hash(value: dict) -> bool:

@@ -5,8 +5,9 @@ The script runs on the event loop, so the loop cannot read for anyone meanwhile;
 instead the script's count hook calls :func:`answer_others`, which reads what the
 other connected clients sent straight from their sockets and answers at once: the
 commands flagged ``allow_busy`` (SCRIPT KILL, FUNCTION KILL, FUNCTION STATS, MULTI,
-DISCARD, WATCH, UNWATCH, RESET) run, ``SHUTDOWN NOSAVE`` exits, unknown commands and
-wrong arities get their usual errors, everything else ``-BUSY``. A client with
+DISCARD, WATCH, UNWATCH, RESET, AUTH, HELLO, QUIT) run, ``SHUTDOWN NOSAVE`` exits,
+unknown commands and wrong arities get their usual errors, everything else (SHUTDOWN
+without NOSAVE too) ``-BUSY``. A client with
 replies or requests still on their way is left alone until the script ends, so its
 replies keep their order; new connections wait to be accepted until then.
 """
@@ -60,12 +61,14 @@ def answer_others(server: Server, caller: Session, error: str) -> None:
 def _answer(server: Server, session: Session, argv: list[bytes], error: str):
     dispatcher = server.dispatcher
     command = dispatcher.resolve(argv)
-    if command is None or not command.arity_ok(len(argv)) or ALLOW_BUSY in command.flag_set:
-        return dispatcher.execute(session, argv)
-    if command.full_name == "shutdown" and len(argv) == 2 and argv[1].lower() == b"nosave":
+    shutdown = command is not None and command.full_name == "shutdown"
+    if shutdown and len(argv) == 2 and argv[1].lower() == b"nosave":
         server.log.warning("User requested shutdown (NOSAVE) while a script was busy: the "
                            "script's writes are dropped. Bye bye...")
         os._exit(0)  # acknowledged writes are in the log already: as after kill -9
+    if command is None or not command.arity_ok(len(argv)) or (
+            ALLOW_BUSY in command.flag_set and not shutdown):  # (shutdownCommand: -BUSY)
+        return dispatcher.execute(session, argv)
     return dispatcher.reply_mode(session, command, dispatcher.refuse(session, command, error))
 
 

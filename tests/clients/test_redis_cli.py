@@ -107,8 +107,11 @@ def test_interactive_prompt(caskd, terminal):
     assert b"QUEUED" in term.read_until(rb"\(TX\)> ")
     term.type("exec")
     assert b"1) (integer) 1" in term.read_until(re.escape(prompt))
-    term.type("help multi")  # help from the server's COMMAND DOCS
-    assert b"Starts a transaction." in term.read_until(re.escape(prompt))
+    term.type("help multi")  # help from the server's COMMAND DOCS: Redis 7.0's text
+    assert b"Mark the start of a transaction block" in term.read_until(re.escape(prompt))
+    term.type("help set")  # the syntax redis-cli builds from the argument specs
+    shown = term.read_until(re.escape(prompt))
+    assert b"key value [NX|XX] [GET]" in shown and b"KEEPTTL" in shown
     term.type("select 2")
     term.read_until(re.escape(b"127.0.0.1:%d[2]> " % caskd.port))
     term.type("quit")

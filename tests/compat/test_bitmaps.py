@@ -195,7 +195,8 @@ def test_random_bit_operations_agree(pair2):
 
 def test_command_info_rows(pair2):
     """Name, arity, flags, key positions and ACL categories as Redis's table has them
-    (key specs aside: see COMMAND_DOCS; flags and categories are sets, in any order)."""
+    (key specs aside: see tests/compat/test_command_docs.py; flags and categories are
+    sets, in any order)."""
     for name in ("setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield", "bitfield_ro"):
         expected, actual = map(decode, pair2.both("COMMAND", "INFO", name))
         name_and_arity, flags, keys, categories = slice(0, 2), 2, slice(3, 6), 6

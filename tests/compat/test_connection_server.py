@@ -140,6 +140,10 @@ def test_command_getkeysandflags(pair):
         (*flags, "bitfield", "k", "overflow", "sat", "get", "u8", "0"),
         (*flags, "bitfield", "k", "get", "u8", "0", "incrby", "u8", "0", "1"),
         (*flags, "bitfield", "k", "get", "u8"),
+        (*flags, "migrate", "h", "1", "k", "0", "5"),
+        (*flags, "migrate", "h", "1", "", "0", "5", "AUTH", "keys", "COPY", "KEYS", "a", "b"),
+        (*flags, "migrate", "h", "1", "k", "0", "5", "KEYS", "a"),
+        (*flags, "eval", "return 1", "0"), ("COMMAND", "GETKEYS", "eval", "return 1", "0"),
         (*flags, "ping"), (*flags, "nosuch", "a"), (*flags, "get"), (*flags,))
 
 

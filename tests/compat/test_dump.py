@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from storage import rdb
 from tests.compat.differences import (
     DUMP_PAYLOAD,
     HASH_TABLE_ORDER,
@@ -61,7 +62,8 @@ def contents(pair, key: str, unordered: bool) -> None:
 
 def same_table_rows(pair, *names: str) -> None:
     """COMMAND INFO's name, arity, flags, key positions and ACL categories are Redis's
-    (flags and categories compared as sets; key specs and tips: see COMMAND_DOCS)."""
+    (flags and categories compared as sets; key specs and tips:
+    tests/compat/test_command_docs.py)."""
     redis_rows, caskd_rows = (decode(raw) for raw in pair.both("COMMAND", "INFO", *names))
     for expected, actual in zip(redis_rows, caskd_rows, strict=True):
         assert actual[0:2] + actual[3:6] == expected[0:2] + expected[3:6]
@@ -157,3 +159,29 @@ def test_bad_payloads_change_nothing(pair):
         ("RESTORE", "footer", "0", into_footer), ("GET", "footer"),
         ("GET", "k"), ("EXISTS", "new"), ("DBSIZE",))
 
+
+
+def quicklist_nodes(payload: bytes) -> list[list[bytes]]:
+    """A list's DUMP payload as its quicklist nodes' elements (LZF undone: where
+    python-lzf and Redis's lzf find different matches, the nodes still compare)."""
+    reader = rdb.Reader(payload)
+    assert reader.byte() == rdb.TYPE_LIST_QUICKLIST_2
+    nodes = []
+    for _ in range(reader.length()):
+        container = reader.length()
+        blob = reader.string()
+        nodes.append([blob] if container == 1 else rdb.listpack_items(blob))
+    return nodes
+
+
+@pytest.mark.parametrize("fill", ["-1", "-5", "1", "7", "0", "-9", "40000"])
+def test_lists_dump_as_redis_cuts_them_under_list_max_listpack_size(pair2, fill):
+    """DUMP of a list built under another list-max-listpack-size: Redis's nodes (by bytes
+    for a negative fill, by count for a positive one, clamped as quicklistSetFill does)."""
+    pair2.both("CONFIG", "SET", "list-max-listpack-size", fill)
+    try:
+        pair2.both("RPUSH", "l", *[f"element:{i}" * (1 + i % 7) for i in range(600)])
+        from_redis, from_caskd = (decode(raw) for raw in pair2.both("DUMP", "l"))
+        assert quicklist_nodes(from_caskd) == quicklist_nodes(from_redis)
+    finally:
+        pair2.both("CONFIG", "SET", "list-max-listpack-size", "-2")

@@ -104,3 +104,17 @@ def test_elements_of_every_length_hash_as_in_redis(pair):
         pair.check("PFADD", "lengths", bytes(range(200, 200 + length)))
         pair.check("PFADD", "lengths", b"\xff" * length)
     run(pair, ("GET", "lengths"), ("PFCOUNT", "lengths"), ("PFDEBUG", "GETREG", "lengths"))
+
+
+def test_hll_sparse_max_bytes_decides_when_a_value_turns_dense(pair2):
+    """A lower hll-sparse-max-bytes promotes the sparse value sooner; a higher one keeps
+    it sparse longer: the same bytes as Redis's at each step."""
+    for limit in ("200", "10000"):
+        pair2.both("CONFIG", "SET", "hll-sparse-max-bytes", limit)
+        try:
+            for batch in range(8):
+                pair2.both("PFADD", f"h{limit}", *[f"e{batch}-{i}" for i in range(150)])
+                pair2.check("GET", f"h{limit}")
+                pair2.check("PFDEBUG", "ENCODING", f"h{limit}")
+        finally:
+            pair2.both("CONFIG", "SET", "hll-sparse-max-bytes", "3000")

@@ -11,7 +11,7 @@ import redis
 
 from storage import rdb
 from tests.compat.harness import RedisServer
-from tests.storage.test_rdb import same, zset
+from tests.storage.test_rdb import REDIS_STREAM, same, zset
 from tests.support import require_tool
 
 FUTURE = int(time.time() * 1000) + 3_600_000
@@ -29,6 +29,7 @@ ENTRIES = [
     (3, b"small zset", zset({b"a": 1.5, b"b": -2.0}), "listpack", FUTURE),
     (3, b"big zset", zset({b"m%d" % i: i / 7 for i in range(300)}), "skiplist", 0),
     (3, b"expired", b"gone", "embstr", 1000),  # Redis drops it while loading
+    (3, b"stream", rdb.load_payload(bytes.fromhex(REDIS_STREAM)), "stream", FUTURE),
 ]
 
 
@@ -42,6 +43,8 @@ def read_back(client: redis.Redis, key: bytes):
         return client.hgetall(key)
     if kind == b"set":
         return client.smembers(key)
+    if kind == b"stream":  # its groups and pending entries too: as Redis DUMPs it
+        return rdb.load_payload(client.dump(key))
     return zset(dict(client.zrange(key, 0, -1, withscores=True)))
 
 
@@ -91,6 +94,10 @@ def test_caskd_reads_the_file_redis_server_saved(tmp_path, redis_binary):
         client.zadd("zset", {"a": 1, "b": 2})
         client.zadd("big zset", {f"m{i}": i for i in range(200)})
         client.pfadd("hll", "a", "b", "c")
+        client.xadd("stream", {"f": "v"}, id="5-1")
+        client.xadd("stream", {"f": "w", "g": "1"}, id="6-0")
+        client.xgroup_create("stream", "group", id="0")
+        client.xreadgroup("group", "reader", {"stream": ">"}, count=1)
         client.pexpireat("list", FUTURE)
         client.function_load("#!lua name=mylib\nredis.register_function('f', "
                              "function() return 1 end)")

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from server.algorithms import hyperloglog as hll
 from server.algorithms.hyperloglog import DENSE, SPARSE, Hll, InvalidHll
+from storage.encoding import ENCODING
 
 
 def filled(count: int, prefix: bytes = b"e") -> Hll:
@@ -54,7 +55,7 @@ def test_sparse_becomes_dense_past_the_size_limit_and_counts_agree():
         value.add(element)
         dense.add(element)
         if value.encoding == SPARSE:
-            assert len(bytes(value)) <= hll.SPARSE_MAX_BYTES
+            assert len(bytes(value)) <= ENCODING.hll_sparse_max_bytes
     assert value.encoding == DENSE and len(bytes(value)) == hll.DENSE_SIZE
     assert value.count() == dense.count()
     assert bytes(value)[16:] == bytes(dense)[16:]
@@ -143,6 +144,6 @@ def test_sparse_edits_keep_exactly_the_registers_a_plain_array_would(updates):
         assert list(value.registers()) == expected
         assert value.count() == hll.count_registers(expected)
         if value.encoding == SPARSE:
-            assert len(bytes(value)) <= hll.SPARSE_MAX_BYTES
+            assert len(bytes(value)) <= ENCODING.hll_sparse_max_bytes
             assert sum(int(run.split(":")[1].split(",")[-1])
                        for run in value.decode_sparse().split()) == hll.REGISTERS
