@@ -36,6 +36,12 @@ def fill(client: redis.Redis) -> None:
     client.sadd("set", "a", "b", "c")
     client.zadd("small-zset", {"a": 1.5, "b": -2})
     client.zadd("big-zset", {f"m{i}": i / 3 for i in range(200)})
+    client.set("chained", "y" * 20_000)
+    client.setrange("chained", 100, "patched")  # a large string's chain of extents
+    client.xadd("old-stream", {"a": "1"}, id="1-1")
+    client.xadd("old-stream", {"a": "2", "b": "3"}, id="2-1")
+    client.xgroup_create("old-stream", "group", id="0")
+    client.xreadgroup("group", "alice", {"old-stream": ">"}, count=1)
     client.expire("small-hash", 5000)
     client.expireat("list", 4_000_000_000)
     client.function_load(LIBRARY)
@@ -82,6 +88,10 @@ def replica(tmp_path, master):
 
 def test_a_full_sync_carries_every_type_with_its_ttl(master, replica):
     same_data(master.port, replica.port)
+    replica_client, client = redis.Redis(port=replica.port), master.client()
+    assert replica_client.xinfo_groups("old-stream") == client.xinfo_groups("old-stream")
+    assert replica_client.xpending("old-stream", "group") == \
+        client.xpending("old-stream", "group")
     library = redis.Redis(port=replica.port).function_list(withcode=True)[0]
     assert library[library.index(b"library_code") + 1] == LIBRARY.encode()
     fields = info(master.port)
