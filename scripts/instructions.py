@@ -3,10 +3,11 @@
 ``python -m scripts.instructions [--commands PING,GET,SET] [--pipelines 1,16]``
 
 ``--commands`` takes PING, GET, SET and these scripts sent with EVALSHA:
-EVALSHA_SET (``return redis.call('SET', KEYS[1], ARGV[1])``), EVALSHA_GET
-(``return redis.call('GET', KEYS[1])``), EVALSHA_GETSET (make bench's GET + SET) and
+EVALSHA_ARGV (``return ARGV[1]``: no redis.call), EVALSHA_SET (``return
+redis.call('SET', KEYS[1], ARGV[1])``), EVALSHA_GET (``return redis.call('GET',
+KEYS[1])``), EVALSHA_GETSET (make bench's GET + SET) and
 redis-py's Lock scripts: LOCK_RELEASE (one request is the SET NX PX that takes the lock
-and the release), LOCK_EXTEND, LOCK_REACQUIRE. ``--commands scripts`` runs those six.
+and the release), LOCK_EXTEND, LOCK_REACQUIRE. ``--commands scripts`` runs those seven.
 
 Instruction counts are deterministic, so unlike throughput they can be compared on a
 shared, noisy machine. Each case runs a worker under ``valgrind --tool=callgrind``
@@ -36,6 +37,7 @@ TOKEN = b"t" * 32  # a lock's token, as redis-py's Lock makes one (uuid1().hex)
 # The scripts of the EVALSHA cases: one redis.call each way, make bench's GET + SET,
 # and redis-py's Lock (release, extend, reacquire: sent with EVALSHA, as it sends them).
 SCRIPTS = {
+    "EVALSHA_ARGV": b"return ARGV[1]",  # what running a script costs, with no redis.call
     "EVALSHA_SET": b"return redis.call('SET', KEYS[1], ARGV[1])",
     "EVALSHA_GET": b"return redis.call('GET', KEYS[1])",
     "EVALSHA_GETSET": b"local old = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], "

@@ -46,7 +46,7 @@ class Script:
     compat: bool  # no shebang: Redis's "eval compatibility mode" (no flags declared)
 
 
-@dataclass
+@dataclass(slots=True)
 class ScriptRun:
     """The script in progress (script.c scriptRunCtx)."""
 
@@ -183,21 +183,18 @@ class Scripting:
         argv[3]) and return the caller's reply."""
         session = self._script_session(caller)
         run = self.running = ScriptRun(caller, session, name, argv, read_only, eval_mode)
-        keys, args = argv[3:3 + numkeys], argv[3 + numkeys:]
         watched = self.server.config["busy-reply-threshold"] > 0
         try:
             with self.server.engine.batch():
-                results = sandbox.entry.call(function, sandbox.array(keys), sandbox.array(args),
-                                             watched)
+                ok, value, *kind = sandbox.call(function, watched, argv[3:], numkeys)
         finally:
             self.running = None
             if run.busy:
                 self.server.log.warning("Slow script finished (%d ms)",
                                         (time.monotonic() - run.started) * 1000)
-        ok, value = _first_result(results)
         if not ok:
             return _error_reply(sandbox, value, run.name)
-        return conversions.lua_to_reply(sandbox, value, session.resp3, caller.resp3)
+        return conversions.lua_to_reply(sandbox, value, session.resp3, caller.resp3, kind)
 
     def _script_session(self, caller: Session) -> Session:
         """The script's client (Redis's lua_client): the caller's db and user, RESP2."""
@@ -425,13 +422,6 @@ def _argv(args: tuple) -> list[bytes] | bytes:
         else:
             return b"Lua redis lib command arguments must be strings or integers"
     return argv
-
-
-def _first_result(results: Any) -> tuple[bool, Any]:
-    """xpcall's (ok, first value) from what lupa returns for it."""
-    if not isinstance(results, tuple):
-        return bool(results), None
-    return results[0], results[1] if len(results) > 1 else None
 
 
 def _error_reply(sandbox: LuaSandbox, error: Any, name: bytes):
