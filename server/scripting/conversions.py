@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import lupa.lua51 as lupa
 
-from protocol.reply import Error, Raw, encode, encode_into
+from protocol.reply import OK, Error, Raw, encode, encode_into
 
 if TYPE_CHECKING:
     from server.scripting.sandbox import LuaSandbox
@@ -46,6 +46,13 @@ def error_table(sandbox: LuaSandbox, message: bytes, from_command: bool = False)
 
 def reply_to_lua(sandbox: LuaSandbox, reply: Any, resp3: bool) -> tuple[Any, bool]:
     """The Lua value of a command's reply, and whether it is an error."""
+    kind = type(reply)  # the common replies first, as their encoding would read back
+    if kind is bytes or kind is int:
+        return reply, False
+    if reply is None:  # a null bulk string (RESP2) is false, RESP3's null is nil
+        return (None if resp3 else False), False
+    if reply is OK:
+        return sandbox.runtime.table_from({b"ok": b"OK"}), False
     data = encode(reply, resp3)
     value, _ = _parse(sandbox, data, 0)
     return value, data[:1] == b"-"
