@@ -7,7 +7,7 @@ ARGS ?=
 # arq pins redis<6, which the test extra's kombu cannot share: tests/apps runs it from here.
 ARQ_VENV := $(VENV)/arq
 
-.PHONY: install run test test-peers bench cluster-demo lint clean
+.PHONY: install run test test-peers bench cluster-demo failover-demo lint clean
 
 # Byte-compiles caskd's sources too, as pip does for an installed package:
 # without .pyc files (PYTHONDONTWRITEBYTECODE=1, or a read-only tree) every
@@ -62,6 +62,11 @@ bench: install
 # N caskd nodes behind twemproxy (needs nutcracker): ARGS="--nodes 5 --base-port 7000"
 cluster-demo: install
 	$(PY) -m scripts.cluster_demo $(ARGS)
+
+# A caskd master, replicas and real redis-sentinels (needs redis-sentinel):
+# ARGS="--replicas 2 --sentinels 3 --base-port 7400"
+failover-demo: install
+	$(PY) -m scripts.failover_demo $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -118,7 +118,7 @@ def _check_hint(view: mmap.mmap, buf: memoryview, report: FileReport) -> None:
     for offset, put in iter_hint(steps):
         count += 1
         try:
-            rec = record.decode_at(buf, offset, report.records_end)
+            rec = record.decode_at(buf, offset, report.records_end, may_be_part=True)
         except CorruptRecord:
             rec = None
         matches = rec is not None and (

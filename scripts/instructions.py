@@ -2,7 +2,7 @@
 
 ``python -m scripts.instructions [--commands PING,GET,SET] [--pipelines 1,16]``
 
-``--commands`` takes PING, GET, SET and these scripts sent with EVALSHA:
+``--commands`` takes PING, GET, SET, MSET and these scripts sent with EVALSHA:
 EVALSHA_ARGV (``return ARGV[1]``: no redis.call), EVALSHA_SET (``return
 redis.call('SET', KEYS[1], ARGV[1])``), EVALSHA_GET (``return redis.call('GET',
 KEYS[1])``), EVALSHA_GETSET (make bench's GET + SET) and
@@ -70,6 +70,9 @@ def _request(command: str, n: int) -> bytes:
         return _encode(b"GET", key)
     if command == "SET":
         return _encode(b"SET", key, VALUE)
+    if command == "MSET":  # redis-benchmark's MSET: 10 keys, one batch record in the log
+        keys = [b"key:%06d" % ((10 * n + i) % KEYS) for i in range(10)]
+        return _encode(b"MSET", *(part for k in keys for part in (k, VALUE)))
     script = _script(command)
     if script is None:
         raise SystemExit(f"unknown command {command!r}")

@@ -19,7 +19,7 @@ TEST_FILES = (
 DESELECTED_MARKERS: dict[str, str] = {
     "onlycluster": "needs a Redis Cluster (caskd is a single node, as is the control)",
     "redismod": "needs Redis Stack's modules (caskd loads no modules)",
-    "replica": "needs a replica listening on localhost:6380 (caskd does not replicate)",
+    "replica": "needs a replica listening on localhost:6380 (not part of this setup)",
     "ssl": "needs a TLS listener on localhost:6666 (not part of this setup)",
 }
 

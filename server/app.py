@@ -33,10 +33,13 @@ from server.commands.table import COMMANDS, TABLE
 from server.config import Config
 from server.dispatch import Dispatcher
 from server.heap import HeapTrimmer
+from server.maxmemory import Maxmemory
 from server.notifications import Notifications
 from server.pause import ClientPause
 from server.pubsub import PubSub
 from server.replication import Replication
+from server.replication import state as replication_state
+from server.replication.replica import MasterLink
 from server.scripting.run import Scripting
 from server.security import DENIED, TlsConfigError, protected_mode_refuses, server_context
 from server.session import Session
@@ -99,9 +102,11 @@ class Server:
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
         self.scripting = Scripting(self)
         self.replication = Replication(self)
+        self.master_link: MasterLink | None = None  # while a replica (replicaof)
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.bgsave_scheduled = False
         self.heap = HeapTrimmer()
+        self.maxmemory = Maxmemory(self)
         objects.follow_config(config)
 
     # ------------------------------------------------------------- life cycle
@@ -128,7 +133,9 @@ class Server:
             auto_compact_min_size=config["auto-aof-rewrite-min-size"],
             auto_compact_dead_ratio=config["caskd-dead-ratio-percent"] / 100)
         self.refresh_observed()  # the new engine reports its changes if anyone listens
+        self.maxmemory.follow_config()
         self.scripting.load_libraries(self.engine.libraries)
+        self.replication.restore()
         stats = self.engine.stats
         self.log.info("DB loaded from disk: %.3f seconds, %d keys",
                       stats["load_seconds"], stats["loaded_keys"])
@@ -157,6 +164,7 @@ class Server:
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, self.request_shutdown, signum)
         cron = self.loop.create_task(self._cron())
+        self._start_replication()
         for kind, port in (("tcp", self.config["port"]), ("tls", self.config["tls-port"])):
             if port:
                 self.log.info("Ready to accept connections %s on %s port %s", kind,
@@ -164,6 +172,34 @@ class Server:
         await self._stopped.wait()
         cron.cancel()
         await self._shutdown()
+
+    def _start_replication(self) -> None:
+        """Follow the ``replicaof`` master, from the replication id and offset kept with
+        the data if any; a master drops them (its own writes would not be counted)."""
+        saved = replication_state.saved(self.engine)
+        if self.config["replicaof"]:
+            host, port = self.config["replicaof"].rsplit(" ", 1)
+            self.follow(host, int(port), saved)
+        elif saved is not None:
+            replication_state.save(self.engine, None)
+
+    def follow(self, host: str, port: int,
+               continue_from: replication_state.State | None) -> None:
+        """Become a replica of ``host``:``port`` (REPLICAOF, replicaof at start)."""
+        if self.master_link is not None:
+            self.master_link.stop()
+        self.master_link = MasterLink(self, host, port)
+        self.master_link.start(continue_from)
+        self.config.values["replicaof"] = f"{host} {port}"
+
+    def unfollow(self) -> None:
+        """Become a master (REPLICAOF NO ONE), keeping the data, as Redis's
+        replicationUnsetMaster: a new replication id, the old one kept as replid2."""
+        self.master_link.stop()
+        self.master_link = None
+        self.config.values["replicaof"] = ""
+        self.replication.shift_replid()
+        replication_state.save(self.engine, None)  # a master's writes are not counted there
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if not self.config["tls-port"]:
@@ -216,8 +252,11 @@ class Server:
             await self.http.stop()  # first: its requests under way still need the engine
         for listener in self._listeners:
             listener.close()
+        if self.master_link is not None:
+            self.master_link.stop()
         self.commit()
         self.engine.close()
+        self.replication.close()
         self.release()
         for session in list(self.clients.values()):
             session.close()
@@ -252,6 +291,7 @@ class Server:
         self.pubsub.forget(session)
         self.tracking.disable(session)
         self.set_monitoring(session, False)
+        self.replication.master.forget(session)
 
     def log_protocol_error(self, client: Connection, exc: ProtocolError) -> None:
         self.log.debug("Protocol error (%s) from client: id=%d addr=%s", exc,
@@ -294,6 +334,8 @@ class Server:
         self.open_storage()
         for session in self.clients.values():
             session.engine = self.engine
+        if self.master_link is not None:
+            self.master_link.engine_reopened()
         self.changes.flushed(None)
 
     # ------------------------------------------------------- replies and log
@@ -320,6 +362,7 @@ class Server:
         if self.tracking.prefixes:
             self.tracking.broadcast()  # BCAST: this iteration's changed keys, at once
         engine = self.engine
+        self.replication.persist()  # the stream's bytes first: see replication/durable.py
         engine.flush()
         # Where this iteration's writes end; a failed flush keeps them pending. While
         # the disk refuses writes, an iteration that added none (its writes got
@@ -358,6 +401,7 @@ class Server:
         while True:
             await asyncio.sleep(1 / self.config["hz"])
             self.engine.tick()
+            self.replication.cron()
             if self.tracking:
                 self.tracking.limit(self.config["tracking-table-max-keys"])
             if self.bgsave_scheduled and not self.engine.compacting:
@@ -398,16 +442,18 @@ class Server:
         self.slowlog_threshold = observe.slowlog_threshold(self.config["slowlog-log-slower-than"])
         self.slowlog.max_len = self.config["slowlog-max-len"]
         self.notifications.configure(self.config["notify-keyspace-events"])
+        self.replication.master.refresh_good_replicas()
         self.refresh_observed()
         self.slowlog.trim()
         objects.follow_config(self.config)
+        self.maxmemory.follow_config()
         if engine.fsync_policy != self.config["appendfsync"]:
             engine.set_fsync_policy(self.config["appendfsync"])
             self.release()
 
     def reset_stats(self) -> None:
         self.stats = info_module.Stats()
-        self.engine.stats["expired_keys"] = 0
+        self.engine.stats["expired_keys"] = self.engine.stats["evicted_keys"] = 0
         for command in self.all_commands():
             command.calls = command.usec = command.rejected_calls = command.failed_calls = 0
 

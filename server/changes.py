@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 UNMODIFIED_EVENTS = frozenset({"xsetid", "xgroup-create", "xgroup-setid", "xgroup-destroy",
                                "xgroup-createconsumer", "xgroup-delconsumer"})
 
+#: Deletions the master decides and propagates itself (propagateDeletion), with the
+#: lazyfree setting that makes them UNLINK.
+DELETIONS = {"expired": "lazyfree-lazy-expire", "evicted": "lazyfree-lazy-eviction"}
+
 
 class Changes:
     def __init__(self, server: Server) -> None:
@@ -39,6 +43,11 @@ class Changes:
             server.notifications.notify(db, key, event)
         if server.tracking and modified:
             server.tracking.changed(key)
+        if server.replication.propagating:
+            if event in DELETIONS:  # the stream gets the key's deletion, not the command
+                server.replication.master.deleted(db, key, DELETIONS[event])
+            else:
+                server.replication.dirty += 1
 
     def flushed(self, dbs: tuple[int, ...] | None) -> None:
         """Every key of ``dbs`` (None: of every db) changed: FLUSHDB, FLUSHALL, SWAPDB,
@@ -50,10 +59,11 @@ class Changes:
             server.blocking.signal_dbs(None if dbs is None else set(dbs))
         if server.tracking:
             server.tracking.flushed()
+        server.replication.dirty += 1
 
     @property
     def wanted(self) -> bool:
         """Whether anyone listens, so that the engine must report."""
         server = self.server
         return bool(server.watches or server.blocking.waiters or server.notifications
-                    or server.tracking)
+                    or server.tracking or server.replication.propagating)

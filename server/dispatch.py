@@ -38,6 +38,7 @@ from server.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from server.maxmemory import OOM
 from server.pubsub import ALLOWED_IN_RESP2, NOT_ALLOWED
 from server.replies import NO_REPLY
 from storage.datatypes import WrongType
@@ -53,6 +54,8 @@ class Dispatcher:
         self.server = server
         self.commands = commands  # name (as given, lower and upper case) -> row
         self._own_monitor_lines: list[bytes] = []  # a monitor's own commands: after its reply
+        # min-replicas-to-write unmet: writes get -NOREPLICAS (server/replication/master.py)
+        self.too_few_replicas = False
 
     def resolve(self, argv: list[bytes]) -> Command | None:
         """The table row ``argv`` names, a container's subcommand where it names one
@@ -98,10 +101,16 @@ class Dispatcher:
             denied = server.acl.deny(session, command, argv)
             if denied is not None:
                 return self._reject(session, command, denied)
+        if server.maxmemory.limit and server.maxmemory.refuses(session, command):
+            return self._reject(session, command, OOM)  # evicting was not enough
+        if server.master_link is not None:  # a replica: READONLY, MASTERDOWN, LOADING
+            refusal = server.master_link.refusal(session, command)
+            if refusal is not None:
+                return self._reject(session, command, refusal)
         if session.slow_path or server.pause.mode is not None:
             return self._execute_special(session, command, argv)
-        if command.is_write and not server.engine.writable:
-            return self._reject(session, command, self.misconf_error())
+        if command.is_write and (self.too_few_replicas or not server.engine.writable):
+            return self._reject(session, command, self.write_refusal())
         return self.call(session, command, argv)
 
     def _execute_special(self, session: Session, command: Command, argv: list[bytes]):
@@ -110,8 +119,9 @@ class Dispatcher:
         server = self.server
         if session.monitoring and (command.is_write or READONLY in command.flag_set):
             reply = self.refuse(session, command, "ERR Replica can't interact with the keyspace")
-        elif not server.engine.writable and self._writes(session, command):
-            reply = self.refuse(session, command, self.misconf_error())
+        elif (self.too_few_replicas or not server.engine.writable) and \
+                self._writes(session, command):
+            reply = self.refuse(session, command, self.write_refusal())
         elif session.pubsub and not session.resp3 and command.full_name not in ALLOWED_IN_RESP2:
             reply = self.refuse(session, command, NOT_ALLOWED.format(command.full_name))
         else:
@@ -153,6 +163,7 @@ class Dispatcher:
         observed = server.observed
         if observed:
             server.tracking.current = session
+            dirty = server.replication.before_command(session)
         session.last_command = command.full_name
         started = perf_counter_ns()
         try:
@@ -179,16 +190,19 @@ class Dispatcher:
         if usec >= server.slowlog_threshold and SKIP_SLOWLOG not in command.flag_set:
             server.slowlog.record(session, command.full_name, argv, usec)
         if observed:
-            reply = self._observe(session, command, argv, reply)
+            reply = self._observe(session, command, argv, reply, dirty)
         return reply
 
-    def _observe(self, session: Session, command: Command, argv: list[bytes], reply):
+    def _observe(self, session: Session, command: Command, argv: list[bytes], reply,
+                 dirty: int):
         """After a command: a tracking session remembers the keys it read, and hears of
         its own changes after its reply; clients blocked on keys it changed are served
         (once the command, or its whole transaction, is over: the engine's change
         events made those keys ready); MONITOR clients see every command but admin
         ones."""
         server = self.server
+        if server.replication.propagating:  # its effects go to the replicas (and backlog)
+            server.replication.master.after_command(session, command, argv, reply, dirty)
         if session.tracking is not None and READONLY in command.flag_set:
             server.tracking.remember(session, command, argv)
         if not session.in_exec:
@@ -230,6 +244,13 @@ class Dispatcher:
         if session.multi is not None:
             session.multi_failed = True
         return self.server.error_reply(message)
+
+    def write_refusal(self) -> str:
+        """Why writes are refused: the disk (MISCONF), or too few good replicas for
+        min-replicas-to-write (processCommand's order)."""
+        if not self.server.engine.writable:
+            return self.misconf_error()
+        return "NOREPLICAS Not enough good replicas to write."
 
     def misconf_error(self) -> str:
         return f"MISCONF Errors writing to the AOF file: {self.disk_error()}"

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication",
                     "cpu", "modules", "errorstats", "cluster", "keyspace")
-LRU_CLOCK_MAX = (1 << 24) - 1  # Redis's LRU clock: seconds, 24 bits
 
 ALL_SECTIONS = (*DEFAULT_SECTIONS[:-3], "commandstats", *DEFAULT_SECTIONS[-3:])
 
@@ -93,7 +92,7 @@ def _server(server: Server) -> dict:
         "uptime_in_days": uptime // 86400,
         "hz": server.config["hz"],
         "configured_hz": server.config["hz"],
-        "lru_clock": int(time.time()) & LRU_CLOCK_MAX,
+        "lru_clock": server.engine.access.clock,
         "executable": sys.argv[0],
         "config_file": server.config.config_file or "",
         "io_threads_active": 0,
@@ -132,9 +131,23 @@ def _memory(server: Server) -> dict:
         **_scripting_memory(server),
         "maxmemory": server.config["maxmemory"],
         "maxmemory_human": _human(server.config["maxmemory"]),
-        "maxmemory_policy": "noeviction",
+        "maxmemory_policy": server.config["maxmemory-policy"],
+        **_eviction_memory(server, rss),
         "mem_allocator": "libc",
     }
+
+
+def _eviction_memory(server: Server, used: int) -> dict:
+    """What maxmemory compares: the data set as caskd counts it (server/maxmemory.py),
+    counted only while maxmemory is set. mem_not_counted_for_evict is the rest of
+    used_memory, so that used_memory minus it is the compared figure, as in Redis
+    (0 when the counted figure is larger: values on disk count but are not resident)."""
+    if not server.maxmemory.limit:
+        return {"mem_not_counted_for_evict": 0}
+    counted = server.engine.data_size.total()
+    return {"mem_not_counted_for_evict": max(used - counted, 0),
+            "caskd_maxmemory_counted": counted,
+            "caskd_maxmemory_counted_human": _human(counted)}
 
 
 def _scripting_memory(server: Server) -> dict:
@@ -190,6 +203,7 @@ def _persistence(server: Server) -> dict:
         "caskd_load_seconds": f"{figures['load_seconds']:.3f}",
         "caskd_torn_bytes_dropped": figures["torn_bytes_dropped"],
         "caskd_damaged_records": figures["damaged_records"],
+        "caskd_compaction_paused": int(figures["compaction_paused"]),  # BGREWRITEAOF says why
         "caskd_last_write_error": last_error.strerror if last_error else "",
     }
 
@@ -202,19 +216,19 @@ def _stats(server: Server) -> dict:
         "total_commands_processed": total_commands(server),
         "instantaneous_ops_per_sec": _ops_per_sec(samples),
         "rejected_connections": stats.rejected_connections,
-        "sync_full": 0,
-        "sync_partial_ok": 0,
-        "sync_partial_err": 0,
+        "sync_full": server.replication.master.sync_full,
+        "sync_partial_ok": server.replication.master.sync_partial_ok,
+        "sync_partial_err": server.replication.master.sync_partial_err,
         "expired_keys": server.engine.stats["expired_keys"],
-        "evicted_keys": 0,
+        "evicted_keys": server.engine.stats["evicted_keys"],
         "evicted_clients": 0,
         "keyspace_hits": stats.keyspace_hits,
         "keyspace_misses": stats.keyspace_misses,
         "pubsub_channels": len(server.pubsub.channels),
         "pubsub_patterns": len(server.pubsub.patterns),
         "pubsubshard_channels": len(server.pubsub.shard_channels),
-        "latest_fork_usec": 0,
-        "total_forks": 0,
+        "latest_fork_usec": server.replication.master.latest_fork_usec,
+        "total_forks": server.replication.master.total_forks,
         "migrate_cached_sockets": 0,
         "slave_expires_tracked_keys": 0,
         "tracking_total_keys": len(server.tracking.table),
@@ -233,13 +247,7 @@ def _ops_per_sec(samples: list[tuple[float, int]]) -> int:
 
 
 def _replication(server: Server) -> dict:
-    return {"role": "master", "connected_slaves": 0, "master_failover_state": "no-failover",
-            "master_replid": server.replication.replid,
-            "master_replid2": server.replication.replid2,
-            "master_repl_offset": server.replication.offset,
-            "second_repl_offset": server.replication.second_replid_offset, "repl_backlog_active": 0,
-            "repl_backlog_size": 1048576, "repl_backlog_first_byte_offset": 0,
-            "repl_backlog_histlen": 0}
+    return server.replication.info_fields()
 
 
 def _cpu(server: Server) -> dict:
@@ -306,7 +314,8 @@ def render(server: Server, requested: list[str]) -> str:
 def _client_flags(client: Session) -> str:
     """Redis's letters, in Redis's order; N when none applies."""
     flags = "".join(letter for letter, on in (
-        ("O", client.monitoring), ("P", client.pubsub), ("x", client.multi is not None),
+        ("S", client.replica is not None), ("O", client.monitoring), ("P", client.pubsub),
+        ("x", client.multi is not None),
         ("b", client.blocked is not None), ("t", client.tracking is not None),
         ("R", client.tracking is not None and client.tracking.broken_redirect),
         ("B", client.tracking is not None and client.tracking.bcast), ("d", client.cas_dirty),

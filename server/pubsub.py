@@ -140,6 +140,8 @@ class PubSub:
     def output_limits(self, session: Session) -> tuple[int, int, int]:
         """The client-output-buffer-limit class that applies to ``session``."""
         limits = self.server.config["client-output-buffer-limit"]
+        if session.replica is not None:
+            return limits["slave"]
         return limits["pubsub" if session.pubsub else "normal"]
 
     # ------------------------------------------------------------ publish

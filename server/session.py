@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from server.app import Server
     from server.blocking import BlockState
     from server.commands.registry import Command
+    from server.replication.master import ReplicaLink
     from server.tracking import Tracking
 
 _session_ids = itertools.count(1)
@@ -101,6 +102,7 @@ class Session:
         self.shard_channels: dict[bytes, None] = {}
         self.patterns: list[bytes] = []
         self.tracking: Tracking | None = None  # CLIENT TRACKING ON (see server.tracking)
+        self.replica: ReplicaLink | None = None  # after its PSYNC (server/replication/master.py)
         self.slow_path = False  # MULTI, CLIENT REPLY OFF|SKIP, MONITOR, pub/sub: see above
         server.acl.set_default_auth(self)
 

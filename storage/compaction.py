@@ -14,7 +14,7 @@ its parent, so it can never publish outputs behind the back of a later opener.
 
 Inputs are always the oldest segments (a prefix of the log), so nothing older
 can hold a key they delete: their tombstones are dropped. So it is for function
-libraries: the outputs hold one record for each library live at the inputs' end.
+libraries and metadata: the outputs hold one record for each live at the inputs' end.
 
 A collection (see :mod:`storage.datatypes`) is rebuilt by replaying its
 operations and written as a snapshot of its contents. The live index holds the
@@ -25,6 +25,11 @@ relocation; one dropped as expired is reported with ``old`` = COLLECTION.
 waits for the child) and, once it is done, applies the relocations to the live
 keyspace in bounded slices on the owner's thread (the *fix-up*), then retires
 the inputs. The fix-up reports no change events: the data stays the same.
+
+A merge never copies a damaged record under a fresh checksum. It starts only
+while no known damage is unresolved (:attr:`Compactor.paused`), and then steps
+over the damage the engine knows of, which nothing depends on any more; damage
+it meets that nobody knew of makes it copy nothing, and is recorded.
 """
 
 from __future__ import annotations
@@ -42,12 +47,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage import datatypes, record
+from storage import datatypes, extents, record
 from storage.child import become_child, spawn
+from storage.damage import damage_at
 from storage.hints import HintBuilder, write_hint
 from storage.keyspace import Keyspace
 from storage.record import RecordType, iter_records
@@ -82,13 +89,32 @@ class MergeInput:
 
 
 class DamagedInput(Exception):
-    """A merge input holds a damaged record (damage start-up did not see: the
-    segment was loaded from its hint file). The merge copies nothing; the next
-    one stops before that segment (see :func:`undamaged_prefix`)."""
+    """A merge input holds damage the engine did not know of (start-up did not
+    see it: the segment was loaded from its hint file), from ``offset`` to
+    ``end``, naming ``keys`` ((db, key) pairs; none if its header is damaged).
+    The merge copies nothing; the engine records the damage (see
+    :meth:`Compactor._failed`), which pauses compaction until it is accepted or
+    repaired."""
 
-    def __init__(self, path: Path, offset: int, reason: str) -> None:
+    def __init__(self, path: Path, offset: int, reason: str, end: int | None = None,
+                 keys: Sequence[tuple[int, bytes]] = (), rtype: int = 0) -> None:
         super().__init__(f"{reason} in {path} at offset {offset}")
         self.path, self.offset, self.reason = Path(path), offset, reason
+        self.end = offset + 1 if end is None else end
+        self.keys = tuple(keys)
+        self.rtype = rtype  # the damaged record's type, 0 if unknown
+
+    def as_json(self) -> str:
+        """How the merge's child process reports it (see :func:`from_json`)."""
+        return json.dumps({"damaged": [str(self.path), self.offset, self.reason, self.end,
+                                       [[db, key.hex()] for db, key in self.keys],
+                                       self.rtype]})
+
+    @classmethod
+    def from_json(cls, fields: list) -> DamagedInput:
+        path, offset, reason, end, keys, rtype = fields
+        return cls(path, offset, reason, end, [(db, bytes.fromhex(key)) for db, key in keys],
+                   rtype)
 
 
 @dataclass
@@ -108,21 +134,27 @@ def merge(
     databases: int,
     progress: Callable[[float], None] = lambda fraction: None,
     before_publish: Callable[[MergeResult], None] = lambda result: None,
+    skippable: frozenset[int] = frozenset(),
 ) -> MergeResult:
     """Write the live contents of ``inputs`` as segments ``major-first_minor…``.
 
     ``inputs`` must be the oldest segments of the log, in log order: replaying
     them in another order would let an older value win. ``before_publish`` sees
     the result after the outputs are written and synced, before they are
-    renamed into place.
+    renamed into place. ``skippable`` holds the locations of damaged records
+    nothing depends on any more, which the merge steps over; any other damage
+    raises DamagedInput.
     """
     views = {item.number: map_file(item.path) for item in inputs}
     try:
-        live, expires, libraries = _latest_records(inputs, views, databases)
+        live, expires, libraries, metadata = _latest_records(inputs, views, databases,
+                                                             skippable)
         writer = _OutputWriter(directory, major, first_minor, segment_size)
         try:
             for name, code in libraries.items():  # one record per live library
                 writer.add_library(name, code)
+            for name, value in metadata.items():
+                writer.add_metadata(name, value)
             _write_live(writer, live, expires, views,
                         {item.number: item.path for item in inputs}, now_ms, progress)
             return writer.finish(before_publish)
@@ -149,7 +181,13 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, object]],
         db_expires = expires[db]
         for key, old in keys.items():
             expire_at = db_expires.get(key, 0)
-            if type(old) is not int:  # a collection
+            if type(old) is extents.Chain:  # a string with patches: written joined
+                if expire_at and expire_at <= now_ms:
+                    writer.result.relocations.append((db, key, old.newest, -1, 0))
+                else:
+                    value = extents.assemble(old, partial(_read, views, paths, db=db, key=key))
+                    writer.add(db, key, old.newest, value, expire_at)
+            elif type(old) is not int:  # a collection
                 if expire_at and expire_at <= now_ms:
                     writer.result.relocations.append((db, key, COLLECTION, -1, 0))
                 else:
@@ -157,23 +195,30 @@ def _write_live(writer: _OutputWriter, live: list[dict[bytes, object]],
             elif expire_at and expire_at <= now_ms:
                 writer.result.relocations.append((db, key, old, -1, 0))
             else:
-                number, offset = unpack_location(old)
-                try:
-                    value = record.value_at(views[number], offset)
-                except record.CorruptRecord as exc:  # damaged since the replay read it
-                    raise DamagedInput(paths[number], offset, exc.reason) from None
-                writer.add(db, key, old, value, expire_at)
+                writer.add(db, key, old, _read(views, paths, old, db=db, key=key), expire_at)
             done += 1
             if done % 10000 == 0:
                 progress(done / total)
 
 
-def _latest_records(inputs: list[MergeInput], views: dict, databases: int
+def _read(views: dict, paths: dict[int, Path], location: int, *, db: int, key: bytes) -> bytes:
+    """The value of an input's record (``key``'s, or a part of its chain), verified."""
+    number, offset = unpack_location(location)
+    try:
+        return record.value_at(views[number], offset)
+    except record.CorruptRecord as exc:  # damaged since the replay read it
+        raise DamagedInput(paths[number], offset, exc.reason,
+                           keys=[(db, key)], rtype=RecordType.PUT) from None
+
+
+def _latest_records(inputs: list[MergeInput], views: dict, databases: int,
+                    skippable: frozenset[int] = frozenset()
                     ) -> tuple[list[dict[bytes, object]], list[dict[bytes, int]],
-                               dict[bytes, bytes]]:
+                               dict[bytes, bytes], dict[bytes, bytes]]:
     """Replay the inputs (as recovery does, see :mod:`storage.replay`): per db,
     key -> latest record location (a string) or the collection as its operations
-    rebuild it, and key -> TTL; and the function libraries, name -> code."""
+    rebuild it, and key -> TTL; the function libraries, name -> code; and the
+    metadata, name -> value."""
     keyspace = Keyspace(databases)
     keyspace.loading = True  # no expiry heap: nothing here expires keys
     replay = Replay(keyspace)
@@ -181,12 +226,64 @@ def _latest_records(inputs: list[MergeInput], views: dict, databases: int
         view = views[item.number]
         if view is None:
             continue
+        for rec in _input_records(memoryview(view), item, skippable):
+            replay(rec, item.number, view)
+    return keyspace.keydirs, keyspace.expires, keyspace.libraries, keyspace.metadata
+
+
+def _input_records(buf: memoryview, item: MergeInput, skippable: frozenset[int]
+                   ) -> Iterator[record.Record]:
+    """The records of a merge input in order, batches unpacked, stepping over the
+    damage in ``skippable``; other damage raises DamagedInput."""
+    pos, end = 0, len(buf)
+    while pos < end:
         try:
-            for rec in iter_records(memoryview(view), 0, len(view)):
-                replay(rec, item.number, view)
-        except record.CorruptRecord as exc:
-            raise DamagedInput(item.path, exc.offset, exc.reason) from None
-    return keyspace.keydirs, keyspace.expires, keyspace.libraries
+            rec = record.decode_at(buf, pos, end)
+        except record.CorruptRecord:
+            rec = None
+        if rec is None:  # unused space to the end, or damage
+            pos = yield from _past_damage(buf, pos, item, skippable)
+        elif rec.type == RecordType.BATCH:
+            yield from iter_records(buf, rec.value_offset, rec.end, verify=False)
+            pos = rec.end
+        else:
+            yield rec
+            pos = rec.end
+
+
+def _past_damage(buf: memoryview, pos: int, item: MergeInput, skippable: frozenset[int]
+                 ) -> Iterator[record.Record]:
+    """Step over the damage at ``pos`` (yielding what is kept of it); returns where
+    the records resume. A damaged record is skipped if it is known and nothing
+    depends on it (``skippable``); of a damaged batch, the parts that pass their
+    own checksums are kept and each other part must be skippable itself: a hint
+    file loaded the batch whole, so its intact parts are live."""
+    damage = damage_at(buf, pos, len(buf))
+    if damage is None:
+        return len(buf)
+    number = item.number
+    if damage.framed and pack_location(number, pos) in skippable:
+        return damage.end
+    if damage.rtype != RecordType.BATCH:
+        raise DamagedInput(item.path, pos, damage.reason, damage.end, damage.keys,
+                           damage.rtype)
+    batch = record.decode_at(buf, pos, damage.end, verify=False)
+    kept = []
+    try:
+        for part in iter_records(buf, batch.value_offset, batch.end, verify=False):
+            if record.CRC.unpack_from(buf, part.offset)[0] == 0:  # an old log's: unverifiable
+                raise record.CorruptRecord(part.offset, damage.reason)
+            try:
+                kept.append(record.decode_at(buf, part.offset, part.end, may_be_part=True))
+            except record.CorruptRecord as exc:
+                if pack_location(number, part.offset) not in skippable:
+                    raise DamagedInput(item.path, part.offset, exc.reason, part.end,
+                                       [(part.db, part.key)], part.type) from None
+    except record.CorruptRecord:  # a part's framing, or a part that cannot be checked
+        raise DamagedInput(item.path, pos, damage.reason, damage.end, damage.keys,
+                           damage.rtype) from None
+    yield from kept
+    return damage.end
 
 
 class _OutputWriter:
@@ -230,6 +327,10 @@ class _OutputWriter:
     def add_library(self, name: bytes, code: bytes) -> None:
         self._rotate_if_full()
         self._add_record(RecordType.LIBRARY, 0, name, code, 0)
+
+    def add_metadata(self, name: bytes, value: bytes) -> None:
+        self._rotate_if_full()
+        self._add_record(RecordType.METADATA, 0, name, value, 0)
 
     def _rotate_if_full(self) -> None:
         if self.size and self.size + len(self.buffer) >= self.segment_size:
@@ -322,24 +423,6 @@ class CompactionState:
     process: object = None  # the merge's child process, while it runs
 
 
-def undamaged_prefix(sealed: list[Segment], damaged: set[int]) -> list[Segment]:
-    """The sealed segments before the first one known to hold a damaged record.
-
-    A merge copies each key's latest record under a fresh checksum, so it must
-    never read a damaged one; and its inputs must be a prefix of the log. So the
-    segments from the first damaged one on wait, untouched, until caskd-check
-    --fix removes the damage: the damaged record keeps marking its keys, and an
-    older intact record of them survives in the merged prefix, which the fix
-    brings back."""
-    for index, segment in enumerate(sealed):
-        if segment.number in damaged:
-            logger.warning("Compaction leaves %s and the segments after it alone: it holds "
-                           "a damaged record (run 'caskd-check --fix' with caskd stopped)",
-                           segment.path.name)
-            return sealed[:index]
-    return sealed
-
-
 class Compactor:
     """Runs compactions of ``log``'s sealed segments and applies their results to
     ``keyspace``. :attr:`state` is the compaction under way, if any."""
@@ -354,6 +437,7 @@ class Compactor:
         self.retry_at = 0.0
         self._failures = 0
         self.base_size = log.disk_size()  # log size after the last compaction (or at open)
+        self._paused_reported: str | None = None  # what due() last logged of paused
 
     @property
     def progress(self) -> float:
@@ -364,10 +448,12 @@ class Compactor:
         ``now`` is the time the merge judges expiry by."""
         if self.state is not None:
             return False
+        if self.paused is not None:
+            return True  # nothing starts: see paused
         log = self.log
         if log.active.size or log.pending:
             log.rotate()  # so the merge covers everything written until now
-        inputs = undamaged_prefix(log.sealed_segments(), log.damaged_segments)
+        inputs = log.sealed_segments()
         if not inputs:
             self._finished()
             return True
@@ -382,6 +468,7 @@ class Compactor:
                                 db_of=list(range(databases)))
         arguments = ([MergeInput(s.number, s.path) for s in inputs], log.directory,
                      major, first_minor, log.segment_size, now, databases)
+        skippable = frozenset(log.damage.seen)  # nothing holds them: see paused
 
         def progress(fraction: float) -> None:
             state.progress = fraction
@@ -391,13 +478,13 @@ class Compactor:
                 if in_child:
                     try:
                         state.result = merge_in_child(
-                            *arguments, progress=progress,
+                            *arguments, progress=progress, skippable=skippable,
                             started=lambda process: setattr(state, "process", process))
                         return
                     except OSError as exc:  # no process: merge here instead
                         logger.warning("Cannot run compaction in a child process (%s); "
                                     "merging in a thread", exc)
-                state.result = merge(*arguments, progress=progress)
+                state.result = merge(*arguments, progress=progress, skippable=skippable)
             except BaseException as exc:  # reported by step() on the owner
                 state.error = exc
 
@@ -438,15 +525,16 @@ class Compactor:
             keydir = keydirs[db]
             if old == COLLECTION:  # an expired collection the merge dropped
                 self._collection_dropped(state, db, key)
-            elif keydir.get(key) != old:
+            elif not extents.descends(keydir.get(key), old):
                 # Written again since the merge started: the newer write wins, and
                 # the copy just made is dead weight for the next compaction.
                 if output >= 0:
                     log.superseded(pack_location(numbers[output], offset))
-            elif output >= 0:
-                keydir[key] = pack_location(numbers[output], offset)
+            elif output >= 0:  # (a chain keeps the patches written since)
+                keydir[key] = extents.rebased(keydir[key], old,
+                                              pack_location(numbers[output], offset))
             else:
-                self._relocate_dropped(state, db, key, old)
+                self._relocate_dropped(state, db, key)
         state.applied += count
         if state.applied < len(result.relocations):
             return
@@ -465,8 +553,7 @@ class Compactor:
             while self.state is not None:
                 self.step(budget=1 << 30)
 
-    def _relocate_dropped(self, state: CompactionState, db: int, key: bytes,
-                          old: int) -> None:
+    def _relocate_dropped(self, state: CompactionState, db: int, key: bytes) -> None:
         """The merge dropped ``key`` as expired, and the index still points at the
         record it saw. Usually the key has expired here too; but if its TTL was
         changed (or removed) after the merge looked, its value exists only in an
@@ -475,8 +562,9 @@ class Compactor:
         if expire_at and expire_at <= state.now:
             self.keyspace.remove(db, key)  # its records leave with the inputs
             return
-        log = self.log
-        location = log.append(RecordType.PUT, db, key, log.read(old), expire_at)
+        log = self.log  # the value as it is now (a chain: with the patches since)
+        location = log.append(RecordType.PUT, db, key, log.read(self.keyspace.keydirs[db][key]),
+                              expire_at)
         self.keyspace.put(db, key, location, expire_at)
 
     def _collection_dropped(self, state: CompactionState, db: int, key: bytes) -> None:
@@ -487,7 +575,7 @@ class Compactor:
         or it is a new one), it is written again whole, so that nothing of it
         depends on the inputs about to be deleted."""
         value = self.keyspace.keydirs[db].get(key)
-        if value is None or type(value) is int:
+        if value is None or extents.is_string(value):
             return
         expire_at = self.keyspace.expires[db].get(key, 0)
         if expire_at and expire_at <= state.now:
@@ -508,27 +596,71 @@ class Compactor:
         delay = min(2 ** self._failures, 300)
         self.retry_at = time.monotonic() + delay
         if isinstance(error, DamagedInput):
-            self.log.damaged_segments.update(
-                s.number for s in self.log.segments.values() if s.path == error.path)
             logger.warning("Background compaction found a damaged record (%s): it copied "
-                           "nothing, and merges only the segments before that one until "
-                           "'caskd-check --fix' removes the damage", error)
+                           "nothing", error)
+            self._record_damage(error)
             return
         logger.warning("Background compaction failed: %s; automatic retry in %d s", error, delay)
+
+    def _record_damage(self, error: DamagedInput) -> None:
+        """Note damage a merge found (in one of its inputs, all still there). A
+        damaged PUT holds the keys that still read it (their reads fail too), and
+        is skipped once they are written again or deleted: a superseded value
+        matters to nobody. Skipping any other record (a delete, a TTL, a
+        collection's operation...) would change what the log means, so only
+        ``caskd-check --fix`` clears that."""
+        number = next(s.number for s in self.log.segments.values() if s.path == error.path)
+        start, end = pack_location(number, error.offset), pack_location(number, error.end)
+        damage = self.log.damage
+        self.log.damaged.add(start)  # counted in INFO, as what a read finds
+        if error.rtype != RecordType.PUT:
+            damage.needs_fix(start)
+            return
+        damage.seen.add(start)
+        keyspace = self.keyspace
+        for db, key in error.keys:
+            entry = keyspace.keydirs[db].get(key) if db < keyspace.databases else None
+            if type(entry) is int and start <= entry < end:
+                damage.hold(entry)
+
+    @property
+    def paused(self) -> str | None:
+        """Why compaction waits, if it does: damage is known in the log and not
+        yet repaired or accepted (see :class:`storage.damage.KnownDamage`), and a
+        merge would drop it for good. The reason says how to resume."""
+        damage, directory = self.log.damage, self.log.directory
+        if damage.fix_only:
+            return (f"the log holds {len(damage.fix_only)} damaged record(s) whose keys are "
+                    f"unknown or that no write replaces; stop caskd and run 'caskd-check "
+                    f"--fix {directory}' to remove them")
+        if damage.held:
+            return (f"{sum(damage.held.values())} key(s) read a damaged record (the server "
+                    f"log names them); write or delete them to accept the loss, or stop "
+                    f"caskd and run 'caskd-check --fix {directory}' to remove the damage "
+                    f"(they then read as the log's older records leave them)")
+        return None
 
     def due(self, percentage: int, min_size: int, dead_ratio: float) -> bool:
         """Whether automatic compaction should start: the log has grown by
         ``percentage`` since the last one (Redis's auto-aof-rewrite-percentage), or
-        ``dead_ratio`` of it is dead (Bitcask's), and it is at least ``min_size``."""
+        ``dead_ratio`` of it is dead (Bitcask's), and it is at least ``min_size``;
+        never while it is :attr:`paused`."""
         if self.state is not None or time.monotonic() < self.retry_at:
             return False
-        if self.log.damaged_segments:  # nothing written since could be merged: see
-            return False  # undamaged_prefix (BGREWRITEAOF still merges what it can)
         size = self.log.disk_size()
         if size < min_size:
             return False
         grown = percentage > 0 and size >= self.base_size * (100 + percentage) / 100
-        return grown or self.log.dead_size() >= size * dead_ratio
+        if not grown and self.log.dead_size() < size * dead_ratio:
+            return False
+        reason = self.paused
+        if reason != self._paused_reported:  # said once, when it changes
+            if reason is not None:
+                logger.warning("Automatic compaction is paused: %s", reason)
+            else:
+                logger.warning("Automatic compaction resumes: the damage is accepted")
+            self._paused_reported = reason
+        return reason is None
 
 
 # ---------------------------------------------------------------- in a child process
@@ -595,7 +727,7 @@ def merge_in_child(inputs: list[MergeInput], directory: Path, major: int, first_
                    segment_size: int, now_ms: int, databases: int,
                    progress: Callable[[float], None] = lambda fraction: None,
                    started: Callable[[subprocess.Popen], None] = lambda process: None,
-                   ) -> MergeResult:
+                   skippable: frozenset[int] = frozenset()) -> MergeResult:
     """:func:`merge` in a child process. Blocks (without holding the GIL) until
     it is done, so call it from a thread. On any failure, removes whatever the
     child left (temp files, and outputs it may have published) and raises."""
@@ -603,7 +735,7 @@ def merge_in_child(inputs: list[MergeInput], directory: Path, major: int, first_
     spec = {"inputs": [[item.number, str(item.path)] for item in inputs],
             "directory": str(directory), "major": major, "first_minor": first_minor,
             "segment_size": segment_size, "now_ms": now_ms, "databases": databases,
-            "relocations": str(relocations),
+            "relocations": str(relocations), "skippable": sorted(skippable),
             # The child rebuilds collections: with the server's encoding thresholds.
             "encoding": dataclasses.asdict(datatypes.ENCODING)}
     # One pipe for both streams: a child that filled an unread stderr would hang.
@@ -619,7 +751,7 @@ def merge_in_child(inputs: list[MergeInput], directory: Path, major: int, first_
             elif line.startswith("{"):
                 summary = json.loads(line)
                 if "damaged" in summary:
-                    raise DamagedInput(*summary["damaged"])
+                    raise DamagedInput.from_json(summary["damaged"])
             else:
                 other.append(line)
         code = process.wait()
@@ -662,9 +794,10 @@ def _child_main(argument: str) -> None:
         result = merge(inputs, Path(spec["directory"]), spec["major"], spec["first_minor"],
                        spec["segment_size"], spec["now_ms"], spec["databases"],
                        progress=report, before_publish=lambda result: write_relocations(
-                           relocations, result.relocations))
+                           relocations, result.relocations),
+                       skippable=frozenset(spec["skippable"]))
     except DamagedInput as exc:  # told to the parent as a fact, not a traceback
-        print(json.dumps({"damaged": [str(exc.path), exc.offset, exc.reason]}), flush=True)
+        print(exc.as_json(), flush=True)
         sys.exit(1)
     print(json.dumps({"outputs": result.outputs, "bytes_written": result.bytes_written}),
           flush=True)

@@ -22,8 +22,20 @@ A length is trusted only if it lands exactly on the next intact record: a
 damaged length that reached past it would swallow intact records.
 
 A torn tail (a crash's half-written last record) looks like damage after which
-nothing valid follows; telling the two apart is the caller's business (only
-the last segment can have a torn tail).
+nothing valid follows, and only the last segment can have one (the caller says
+which segment that is). Of damage there, :attr:`Damage.torn` tells what a
+crash can leave from what it cannot:
+
+- a record whose header is damaged, or that runs past the end of the data, or
+  whose last byte is zero (a write that stopped short leaves the zeros of the
+  preallocated tail, or of a file extended but not yet written, in its place):
+  torn, cut;
+- a whole record (its lengths lead to the clean tail: zeros to the end, or the
+  end of the file) whose last byte was written, yet whose checksum fails:
+  damaged, and kept as damage like any other, not silently cut.
+
+(A value that ends in zero bytes, damaged elsewhere, is taken for torn: the two
+cannot be told apart.)
 """
 
 from __future__ import annotations
@@ -36,7 +48,8 @@ from storage.record import HEADER, HEADER_SIZE, VALID_TYPES, RecordType
 
 #: The record types whose key (and, for a rename, target) a damaged record names.
 KEYED_TYPES = frozenset({RecordType.PUT, RecordType.DELETE, RecordType.EXPIRE, RecordType.OP,
-                         RecordType.SNAPSHOT, RecordType.RENAME})
+                         RecordType.SNAPSHOT, RecordType.RENAME,
+                         RecordType.PATCH})
 
 
 class Damage(NamedTuple):
@@ -48,7 +61,7 @@ class Damage(NamedTuple):
     reason: str
     rtype: int  # the damaged record's type if framed, else 0
     keys: tuple[tuple[int, bytes], ...]  # (db, key) a framed record names
-    followed: bool  # an intact record lies somewhere after it (else: a torn tail?)
+    torn: bool  # what a crash's torn write leaves, if in the last segment (see above)
 
     @property
     def framed(self) -> bool:
@@ -80,15 +93,29 @@ def damage_at(buf: memoryview, pos: int, end: int) -> Damage | None:
     if framed is not None:
         rtype = buf[pos + 4]
         return Damage(pos, framed, reason, rtype, _keys_of(buf, pos, framed, rtype),
-                      resume is not None)
-    return Damage(pos, end if resume is None else resume, reason, 0, (), resume is not None)
+                      resume is None and buf[framed - 1] == 0)
+    return Damage(pos, end if resume is None else resume, reason, 0, (), resume is None)
+
+
+def damage_of_hinted(buf: memoryview, pos: int, end: int) -> Damage | None:
+    """The damage of the record a hint file names at ``pos``, which failed its
+    checksum. It may be a part of a batch, which no scan for the next intact
+    record can frame (a part never passes for a whole record): so its own header
+    frames it, if that fits; else it is damage as :func:`damage_at` finds it."""
+    try:
+        rec = record.decode_at(buf, pos, end, verify=False)
+    except record.CorruptRecord:
+        rec = None
+    if rec is None:
+        return damage_at(buf, pos, end)
+    return Damage(pos, rec.end, "checksum mismatch", rec.type, _named(buf, rec), False)
 
 
 def ends_the_records(damage: Damage | None, is_last: bool) -> bool:
     """Whether what :func:`damage_at` found is where a segment's records end:
-    unused space (None), or, in the last segment, damage that nothing valid
-    follows: a crash's torn tail, cut rather than stepped over."""
-    return damage is None or (is_last and not damage.followed)
+    unused space (None), or, in the last segment, a crash's torn tail, cut rather
+    than stepped over."""
+    return damage is None or (is_last and damage.torn)
 
 
 #: How many damaged records side by side framing may chain through (each
@@ -177,3 +204,43 @@ def has_data(buf: memoryview, start: int, end: int) -> bool:
     chunk = 1 << 20
     return any(bytes(buf[pos:min(end, pos + chunk)]).strip(b"\0")
                for pos in range(start, end, chunk))
+
+
+class KnownDamage:
+    """The damage an engine knows of in its log, and what still depends on it.
+
+    Compaction drops what it does not copy, so a damaged record it skipped would
+    be gone for good: the error its keys answer, and the older values that
+    ``caskd-check --fix`` would bring back. So compaction waits (see
+    :attr:`storage.compaction.Compactor.paused`) while an index entry still points
+    at a damaged record (a key answering the checksum error: *held*), or while
+    damage whose keys are unknown exists (only ``caskd-check --fix`` clears that).
+    Writing or deleting a key releases its hold: the user has accepted the loss,
+    and a merge may then step over the record (locations in :attr:`seen`).
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()  # locations of every damaged record (or part) known
+        self.held: dict[int, int] = {}  # location -> index entries pointing at it
+        self.fix_only: set[int] = set()  # damage no write can accept (its keys are unknown)
+
+    def hold(self, location: int) -> None:
+        """One more index entry points at the damaged record at ``location``."""
+        self.seen.add(location)
+        self.held[location] = self.held.get(location, 0) + 1
+
+    def release(self, location: int) -> None:
+        """An index entry pointing at ``location`` was replaced or removed."""
+        count = self.held.pop(location, 0) - 1
+        if count > 0:
+            self.held[location] = count
+
+    def release_all(self) -> None:
+        """Every index entry is gone (FLUSHALL)."""
+        self.held.clear()
+
+    def needs_fix(self, location: int) -> None:
+        """Damage at ``location`` that no write can accept: its keys are unknown, or
+        skipping it would change what the log means (a delete, a TTL change...)."""
+        self.seen.add(location)
+        self.fix_only.add(location)

@@ -12,6 +12,8 @@ merge and locks apart):
   (the one place a record's meaning is written, shared with compaction);
 - :mod:`storage.compaction`: the merge and its fix-up of the live index;
 - :mod:`storage.hinter`: scheduling the child that writes hint files.
+- :mod:`storage.access`, :mod:`storage.datasize`, :mod:`storage.eviction`: each key's
+  LRU/LFU data, the data set's size and the choice of keys to evict, for maxmemory.
 
 A change is appended to the log's buffer and applied to the keyspace at once;
 :meth:`Engine.flush`, called once per event-loop iteration, writes the buffer
@@ -29,15 +31,24 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from storage import datatypes, record, recovery
+from storage import datatypes, extents, record, recovery
 from storage.compaction import RELOCATIONS_PER_STEP, Compactor
+from storage.datasize import DataSize
 from storage.datatypes import WrongType
 from storage.errors import CorruptValue, DirectoryLocked, StorageError
 from storage.events import OP_EVENTS, ChangeListener, op_changed
+from storage.eviction import Evictor
 from storage.hinter import HintWriter
 from storage.keyspace import Keyspace
 from storage.log import FSYNC_POLICIES, Log
-from storage.record import CHECKED_LENGTHS, HEADER_SIZE, LENGTHS, LENGTHS_OFFSET, RecordType
+from storage.record import (
+    CHECKED_LENGTHS,
+    HEADER_SIZE,
+    LENGTHS,
+    LENGTHS_OFFSET,
+    PART_MASK,
+    RecordType,
+)
 from storage.segment import NUMBER_SHIFT, OFFSET_MASK
 
 __all__ = ["CorruptValue", "DirectoryLocked", "Engine", "StorageError",
@@ -51,6 +62,10 @@ MAX_SEGMENT_SIZE = 1 << 31  # + one 512 MB value stays below the 4 GiB an offset
 # Bound once: get() is the hottest path.
 _unpack_checked_lengths = CHECKED_LENGTHS.unpack_from
 _crc32 = zlib.crc32
+
+
+# Engine.expiry's choices.
+DELETE_EXPIRED, HIDE_EXPIRED, KEEP_EXPIRED = "delete", "hide", "keep"
 
 
 def now_ms() -> int:
@@ -96,8 +111,12 @@ class Engine:
         self.auto_compact_dead_ratio = auto_compact_dead_ratio
         #: Told of every change (see :mod:`storage.events`); None: nobody listens.
         self.changes: ChangeListener | None = None
-        self.stats = {"expired_keys": 0, "torn_bytes_dropped": 0, "damaged_records": 0,
-                      "loaded_keys": 0, "load_seconds": 0.0}
+        #: What a key past its TTL is (a replica's choice, as Redis's expireIfNeeded):
+        #: DELETE_EXPIRED deletes it (a master); HIDE_EXPIRED reads as gone but waits
+        #: for the master's DEL; KEEP_EXPIRED is still there (the master's own commands).
+        self.expiry = DELETE_EXPIRED
+        self.stats = {"expired_keys": 0, "evicted_keys": 0, "torn_bytes_dropped": 0,
+                      "damaged_records": 0, "loaded_keys": 0, "load_seconds": 0.0}
         self._closed = False
 
         self._hints = HintWriter()
@@ -113,6 +132,12 @@ class Engine:
             self._log.abandon()
             raise
         self._compactor = Compactor(self._log, self._keyspace, self._hints)
+        #: Per key, when it was last used or how often (storage.access): LRU/LFU data.
+        self.access = self._keyspace.access
+        #: The data set's size as maxmemory counts it (storage.datasize).
+        self.data_size = DataSize(self._log, self._keyspace)
+        #: Which key to evict next, by the maxmemory policy (storage.eviction).
+        self.evictor = Evictor(self._keyspace)
 
     # ------------------------------------------------------------------ reads
 
@@ -125,10 +150,17 @@ class Engine:
             return None
         if keyspace.expires[db] and self._expire_if_due(db, key):
             return None
+        access = keyspace.access  # Access.touch, inlined for LRU: every GET passes here
+        if access.lfu:
+            access.touch(db, key)
+        else:
+            access.maps[db][key] = access.clock
         # Log.read, inlined with unpack_location: this is the hottest path of the server.
         try:
             number = location >> NUMBER_SHIFT
-        except TypeError:  # a collection object, not a location: costs nothing otherwise
+        except TypeError:  # not a location: costs nothing otherwise
+            if type(location) is extents.Chain:  # a large string with patches
+                return self._log.read(location)
             raise WrongType from None
         offset = location & OFFSET_MASK
         log = self._log
@@ -140,7 +172,7 @@ class Engine:
         crc, key_len, value_len = _unpack_checked_lengths(view, offset)
         start = offset + HEADER_SIZE + key_len
         end = start + value_len
-        if crc and _crc32(view[offset + 4:end]) != crc:
+        if crc and (actual := _crc32(view[offset + 4:end])) != crc and actual ^ PART_MASK != crc:
             raise log.corrupt_value(location)
         return view[start:end]
 
@@ -154,10 +186,32 @@ class Engine:
         if not self.exists(db, key):
             return None
         location = self._keyspace.keydirs[db][key]
+        if type(location) is extents.Chain:
+            return location.length
         if type(location) is not int or location in self._keyspace.damaged:
             raise self.wrong_type(location)
         buf, offset = self._log.record_buffer(location)
         return LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)[1]
+
+    def get_range(self, db: int, key: bytes, start: int, end: int) -> bytes | None:
+        """Bytes ``start`` to ``end`` (exclusive; cut at the value's end) of the
+        string at ``key``, None if there is none. A chain of extents (see
+        :mod:`storage.extents`), or a large value, reads only what the range needs."""
+        keyspace = self._keyspace
+        value = keyspace.keydirs[db].get(key)
+        if value is None or not self.exists(db, key):
+            return None
+        if type(value) is int and value not in keyspace.damaged:
+            length = self.value_length(db, key)
+            if length >= extents.MIN_LENGTH:  # a chain of no patches from now on: its
+                value = extents.Chain(value, length)  # base is checked once, then sliced
+                keyspace.keydirs[db][key] = value
+        if type(value) is not extents.Chain:  # small, damaged, or a collection (WrongType)
+            return self.get(db, key)[start:end]
+        end = min(end, value.length)
+        if start >= end:
+            return b""
+        return extents.read_range(value, start, end, self._log.read, self._log.record_buffer)
 
     def get_object(self, db: int, key: bytes) -> object:
         """What ``key`` holds: its collection object (dict, deque, set or ZSet, to
@@ -166,7 +220,8 @@ class Engine:
         value = self._keyspace.keydirs[db].get(key)
         if value is None or (self._keyspace.expires[db] and self._expire_if_due(db, key)):
             return None
-        return value
+        self.access.touch(db, key)
+        return value.newest if type(value) is extents.Chain else value
 
     def wrong_type(self, value: object) -> WrongType | CorruptValue:
         """What to raise for ``value`` (what a key holds) met by a command of
@@ -222,7 +277,13 @@ class Engine:
         changes = self.changes
         created = changes is not None and not self.exists(db, key)
         location = self._log.append(RecordType.PUT, db, key, value, expire_at)
-        self._keyspace.put(db, key, location, expire_at)
+        keyspace = self._keyspace
+        access = keyspace.access  # Access.touch, inlined for LRU: every SET passes here
+        if access.lfu:
+            access.touch(db, key, new=key not in keyspace.keydirs[db])
+        else:
+            access.maps[db][key] = access.clock
+        keyspace.put(db, key, location, expire_at)
         if changes is not None:
             if created:
                 changes.changed(db, key, "new")
@@ -230,6 +291,31 @@ class Engine:
             if expire_at and not keep_ttl and event is None:  # SET ... EX, SETEX
                 changes.changed(db, key, "expire")
         return True
+
+    def write_at(self, db: int, key: bytes, offset: int, data: bytes, *, event: str) -> int:
+        """Write ``data`` at ``offset`` of the string at ``key``, zero-filling any
+        gap, creating the key if there is none; its TTL stays (SETRANGE, APPEND,
+        SETBIT, BITFIELD). Returns the value's new length. A large value gets a
+        patch record, costing the change, not the value (see :mod:`storage.extents`).
+        Raises WrongType if the key holds a collection."""
+        if not self.exists(db, key):
+            self.put(db, key, bytes(offset) + data, event=event)
+            return offset + len(data)
+        current = self._keyspace.keydirs[db][key]
+        length = self.value_length(db, key)  # raises for a collection or damage
+        new_length = max(length, offset + len(data))
+        if extents.needs_rewrite(current, length, len(data)):
+            value = bytearray(self.get(db, key))
+            extents.write_into(value, offset, data)
+            self.put(db, key, bytes(value), keep_ttl=True, event=event)
+            return new_length
+        location = self._log.append(RecordType.PATCH, db, key,
+                                    extents.encode_patch(offset, new_length, data))
+        self._keyspace.keydirs[db][key] = extents.extend(current, location, offset,
+                                                         len(data), new_length)
+        self.data_size.grown(new_length - length)
+        self._report(db, key, event)
+        return new_length
 
     def delete(self, db: int, key: bytes, *, event: str | None = None) -> bool:
         """Remove ``key``; False if it did not exist."""
@@ -274,7 +360,12 @@ class Engine:
         if current is not None and type(current) is not datatypes.KIND[op]:
             raise self.wrong_type(current)
         self._log.append(RecordType.OP, db, key, datatypes.encode(op, args))
+        members = len(current) if current is not None else 0
         value, result = datatypes.apply(current, op, args)
+        if value:
+            self.access.touch(db, key, new=current is None)
+        if current is not None:  # changed in place: maxmemory's count follows
+            self.data_size.resized(len(current) - members)
         if not value:
             if current is not None:
                 keyspace.remove(db, key)
@@ -300,6 +391,7 @@ class Engine:
             return
         created = self.changes is not None and not self.exists(db, key)
         self._log.append_snapshot(db, key, value, expire_at)
+        self.access.touch(db, key, new=key not in self._keyspace.keydirs[db])
         self._keyspace.put(db, key, value, expire_at)
         if created:
             self._report(db, key, "new")
@@ -319,9 +411,10 @@ class Engine:
         log, keyspace = self._log, self._keyspace
         expire_at = keyspace.expires[db].get(key, 0)
         if type(value) is int:  # a string: its value is written under the new name
+            keyspace.access.move(db, key, target_db, target)
             with log.batch():
-                location = log.append(RecordType.PUT, target_db, target, log.read(value),
-                                      expire_at)
+                location = log.append(RecordType.PUT, target_db, target,
+                                      log.read(keyspace.keydirs[db][key]), expire_at)
                 keyspace.put(target_db, target, location, expire_at)
                 log.append(RecordType.DELETE, db, key)
                 keyspace.remove(db, key)
@@ -341,10 +434,20 @@ class Engine:
             return False
         expire_at = self._keyspace.expires[db].get(key, 0)
         if type(value) is int:
-            self.put(target_db, target, self._log.read(value), expire_at, event="copy_to")
+            self.put(target_db, target, self._log.read(self._keyspace.keydirs[db][key]),
+                     expire_at, event="copy_to")
         else:
             self.put_object(target_db, target, datatypes.copy(value), expire_at, event="copy_to")
         return True
+
+    def evict(self, db: int, key: bytes) -> None:
+        """Delete ``key`` to free memory (maxmemory): logged as a delete, reported as
+        "evicted", counted in ``stats["evicted_keys"]``."""
+        self._log.append(RecordType.DELETE, db, key)
+        self._keyspace.remove(db, key)
+        self.evictor.evicted(db)
+        self.stats["evicted_keys"] += 1
+        self._report(db, key, "evicted")
 
     def flushdb(self, db: int) -> None:
         self._log.append(RecordType.FLUSHDB, db, b"")
@@ -399,6 +502,19 @@ class Engine:
             for name, code in libraries.items():
                 self.put_library(name, code)
 
+    # ------------------------------------------------------------- metadata
+
+    @property
+    def metadata(self) -> dict[bytes, bytes]:
+        """The server's own state stored with the data, by name (read-only): written
+        in the log like any change, so it is exactly as durable as the data beside it."""
+        return self._keyspace.metadata
+
+    def put_metadata(self, name: bytes, value: bytes) -> None:
+        """Store ``value`` under ``name`` (empty: delete it)."""
+        self._log.append(RecordType.METADATA, 0, name, value)
+        self._keyspace.set_metadata(name, value)
+
     def batch(self):
         """A context manager: every change inside is one atomic unit in the log (nests)."""
         return self._log.batch()
@@ -414,6 +530,8 @@ class Engine:
         expire_at = self._keyspace.expires[db].get(key)
         if not expire_at or expire_at > now_ms():
             return False
+        if self.expiry != DELETE_EXPIRED:
+            return self.expiry == HIDE_EXPIRED
         if self.writable:  # while the disk refuses writes the key just reads as gone
             self._log.append(RecordType.DELETE, db, key)
             self._keyspace.remove(db, key)
@@ -426,7 +544,7 @@ class Engine:
         keyspace = self._keyspace
         removed = 0
         now = now_ms()
-        while removed < max_keys and self.writable:
+        while removed < max_keys and self.writable and self.expiry == DELETE_EXPIRED:
             due = keyspace.pop_due(now)
             if due is None:
                 break
@@ -517,8 +635,15 @@ class Engine:
         """The log's size after the last compaction (or at open)."""
         return self._compactor.base_size
 
+    @property
+    def compaction_paused(self) -> str | None:
+        """Why compaction waits, if it does (known damage, not yet repaired or
+        accepted): then :meth:`start_compaction` starts nothing."""
+        return self._compactor.paused
+
     def start_compaction(self) -> bool:
-        """Start merging the sealed segments in the background; False if one runs."""
+        """Start merging the sealed segments in the background; False if one runs.
+        (While :attr:`compaction_paused`, nothing starts.)"""
         return self._compactor.start(now_ms(), self.merge_in_child)
 
     def compaction_step(self, budget: int = RELOCATIONS_PER_STEP) -> None:
@@ -532,6 +657,7 @@ class Engine:
         write, active expiry, compaction fix-up and automatic compaction."""
         if self._log.write_error is not None:
             self.flush()
+        self.access.tick()
         self.expire_cycle()
         compactor = self._compactor
         if compactor.state is not None:
@@ -552,6 +678,7 @@ class Engine:
             "compaction_progress": self.compaction_progress,
             "compaction_status": self.compaction_status,
             "compaction_count": self.compaction_count,
+            "compaction_paused": self.compaction_paused is not None,
             "last_fsync_time": self._log.syncer.last_sync_time,
             "pending_bytes": self.pending_bytes,
             "write_error": str(self.last_error) if self.last_error else None,

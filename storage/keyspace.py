@@ -7,7 +7,8 @@ collection object itself for a hash, list, set or sorted set (see
 :mod:`storage.datatypes`). So ``type(value) is int`` means a string.
 ``expires[db]`` maps the keys that have a TTL to it (absolute ms).
 ``libraries`` maps a function library's name to its code (no db: FLUSHALL keeps
-them, as Redis's does).
+them, as Redis's does); ``metadata`` the server's own named state kept with the
+data (a replica's replication offset), which FLUSHALL keeps too.
 
 Whatever an index change replaces is handed to ``superseded`` (the log counts
 its dead bytes for automatic compaction). The live engine, recovery and
@@ -22,6 +23,8 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from itertools import islice
+
+from storage.access import Access
 
 SCAN_SNAPSHOTS = 32  # key lists kept for running scans (each holds a db's keys)
 SCAN_CURSORS = 4096  # scans whose start is remembered, to resume without a list
@@ -50,10 +53,15 @@ class Keyspace:
         self.expires: list[dict[bytes, int]] = [{} for _ in range(databases)]
         self.expiry_heap: list[tuple[int, int, bytes]] = []
         self.loading = False
+        self.access = Access(databases)  # when each key was last used (LRU/LFU)
+        #: Told of every key's change while maxmemory's count of the data set runs
+        #: (a storage.datasize.DataSize); None: nobody counts.
+        self.sized = None
         #: Locations of damaged records that keys point at (see storage.recovery):
         #: such a key reads as a checksum error, whatever command reads it.
         self.damaged: set[int] = set()
         self.libraries: dict[bytes, bytes] = {}
+        self.metadata: dict[bytes, bytes] = {}
         self.removals = [0] * databases  # keys removed per db: lets a scan resume safely
         self._scan_lists: OrderedDict[int, list[bytes]] = OrderedDict()
         self._scan_meta: OrderedDict[int, tuple[int, int]] = OrderedDict()  # id -> (db, removals)
@@ -67,6 +75,8 @@ class Keyspace:
         keydir[key] = value
         if old is not None:
             self.superseded(old)
+        if self.sized is not None:
+            self.sized.changed(key, old, value)
         if expire_at:
             self.set_expire(db, key, expire_at)
         elif self.expires[db]:
@@ -96,7 +106,10 @@ class Keyspace:
         if old is None:
             return False
         self.superseded(old)
+        if self.sized is not None:
+            self.sized.changed(key, old, None)
         self.expires[db].pop(key, None)
+        self.access.forget(db, key)
         self.removals[db] += 1
         return True
 
@@ -105,7 +118,10 @@ class Keyspace:
         expire_at = self.expires[db].pop(key, 0)
         value = self.keydirs[db].pop(key)
         self.removals[db] += 1
+        if self.sized is not None:
+            self.sized.changed(key, value, None)
         self.put(target_db, target, value, expire_at)
+        self.access.move(db, key, target_db, target)
 
     def set_expire(self, db: int, key: bytes, expire_at: int) -> None:
         """Set (or, with 0, remove) the TTL of a key that exists."""
@@ -126,20 +142,33 @@ class Keyspace:
         else:
             self.libraries.pop(name, None)
 
+    def set_metadata(self, name: bytes, value: bytes) -> None:
+        """A METADATA record's change: ``name`` := ``value``; empty deletes it."""
+        if value:
+            self.metadata[name] = value
+        else:
+            self.metadata.pop(name, None)
+
     def flushdb(self, db: int) -> None:
-        for value in self.keydirs[db].values():
+        for key, value in self.keydirs[db].items():
             self.superseded(value)
+            if self.sized is not None:
+                self.sized.changed(key, value, None)
         self.removals[db] += len(self.keydirs[db])
         self.keydirs[db] = {}
         self.expires[db] = {}
+        self.access.flushdb(db)
 
     def clear(self) -> None:
         """Empty every db without handing each value to ``superseded``: the
         caller accounts for everything at once (FLUSHALL)."""
+        if self.sized is not None:
+            self.sized.cleared()
         for db in range(self.databases):
             self.removals[db] += len(self.keydirs[db])
             self.keydirs[db] = {}
             self.expires[db] = {}
+            self.access.flushdb(db)
 
     def swapdb(self, db: int, other: int) -> None:
         kd, ex = self.keydirs, self.expires
@@ -147,6 +176,7 @@ class Keyspace:
         self.removals[other] += len(kd[other])
         kd[db], kd[other] = kd[other], kd[db]
         ex[db], ex[other] = ex[other], ex[db]
+        self.access.swapdb(db, other)
         if not self.loading:
             self.rebuild_expiry_heap()
 

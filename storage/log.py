@@ -22,10 +22,19 @@ from collections.abc import Callable
 from contextlib import nullcontext, suppress
 from pathlib import Path
 
-from storage import datatypes, record
+from storage import datatypes, extents, record
+from storage.damage import KnownDamage
 from storage.errors import CorruptValue
 from storage.lock import lock_directory
-from storage.record import BODY, CRC, HEADER_SIZE, LENGTHS, LENGTHS_OFFSET, RecordType
+from storage.record import (
+    BODY,
+    CRC,
+    HEADER_SIZE,
+    LENGTHS,
+    LENGTHS_OFFSET,
+    PART_MASK,
+    RecordType,
+)
 from storage.segment import (
     FILE_MODE,
     MAX_RECORD_OFFSET,
@@ -82,9 +91,10 @@ class Log:
         self.segments: dict[int, Segment] = {}  # by number, kept in log order
         self.views: dict[int, mmap.mmap | None] = {}  # number -> map, for reads
         self.dead_bytes: dict[int, int] = {}  # number -> bytes no longer live
-        #: Segments known to hold a damaged record: compaction leaves them (and
-        #: every later one) alone until caskd-check --fix removes the damage.
-        self.damaged_segments: set[int] = set()
+        #: The damage known in the log, and what still depends on it: compaction
+        #: waits while anything does (see storage.damage.KnownDamage).
+        self.damage = KnownDamage()
+        self._damage_held = self.damage.held  # (the same dict: superseded() is hot)
         self.damaged: set[int] = set()  # locations of records a read found damaged
         self._next_number = 0
         # Until start(): a stand-in no location refers to (number -1).
@@ -185,16 +195,21 @@ class Log:
             return self.pending, offset - active.size  # not yet flushed
         return self.views[number], offset
 
-    def read(self, location: int) -> bytes:
+    def read(self, location: int | extents.Chain) -> bytes:
+        """The value at ``location`` (or of a chain of extents), verified."""
+        if type(location) is extents.Chain:
+            return extents.assemble(location, self.read)
         try:
             return record.value_at(*self.record_buffer(location))
         except record.CorruptRecord:
             raise self.corrupt_value(location) from None
 
     def corrupt_value(self, location: int) -> CorruptValue:
+        """The error for a key whose record at ``location`` failed its checksum."""
         self.damaged.add(location)
+        if location not in self.damage.held:  # a key points at it: the one read
+            self.damage.hold(location)
         number, offset = unpack_location(location)
-        self.damaged_segments.add(number)
         error = CorruptValue(self.segments[number].path, offset)
         log.error("%s", error)
         return error
@@ -208,7 +223,13 @@ class Log:
         one makes dead is not tracked. Its log still shrinks to one snapshot at the
         next compaction, which the log's growth triggers."""
         if type(location) is not int:
+            if type(location) is extents.Chain:  # every record of it
+                for each in location.locations():
+                    self.superseded(each)
             return
+        held = self._damage_held
+        if held and location in held:  # a key that read as damaged is written or deleted
+            self.damage.release(location)
         buf, offset = self.record_buffer(location)
         key_len, value_len = _unpack_lengths(buf, offset + LENGTHS_OFFSET)
         number = location >> NUMBER_SHIFT  # unpack_location, inlined: every overwrite
@@ -218,6 +239,7 @@ class Log:
     def superseded_all(self, number: int, end: int) -> None:
         """Every record before offset ``end`` of segment ``number`` is dead (a
         FLUSHALL ends there); segments after it are not counted yet."""
+        self.damage.release_all()
         for segment in self.segments.values():
             if segment.number == number:
                 self.dead_bytes[number] = end
@@ -242,9 +264,9 @@ class Log:
             if self.active.size + len(self.pending) >= self.segment_size:
                 self.rotate()
             crc = zlib.crc32(rest)
-        else:  # inside a batch, whose own CRC covers this record
+        else:  # a part of a batch: its own CRC, masked (see storage.record)
             self._check_batch_room(len(rest))
-            crc = 0
+            crc = zlib.crc32(rest) ^ PART_MASK
         pending = self.pending
         offset = self.active.size + len(pending)
         pending += CRC.pack(crc)

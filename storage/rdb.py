@@ -7,10 +7,10 @@ else LZF-compressed when that saves at least four bytes, else raw; lists as
 QUICKLIST_2 of listpacks cut at 8 KB as list-max-listpack-size -2 cuts them;
 hashes and sorted sets as a listpack or as HASH / ZSET_2; sets as an intset or
 as SET. Reading takes every value encoding Redis 7.0 can load (rdbLoadObject),
-the older ziplist, zipmap and plain ones included, except modules and streams.
+the older ziplist, zipmap and plain ones included, streams too; not modules.
 
 caskd's values: ``bytes`` (a string), ``dict`` (hash), ``deque`` (list), ``set``,
-:class:`~storage.datatypes.ZSet`.
+:class:`~storage.datatypes.ZSet`, :class:`~storage.streams.Stream`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections import deque
 import anycrc
 import lzf
 
+from storage import streams
 from storage.datatypes import ZSet
 
 RDB_VERSION = 10
@@ -39,9 +40,11 @@ TYPE_SET_INTSET = 11
 TYPE_ZSET_ZIPLIST = 12
 TYPE_HASH_ZIPLIST = 13
 TYPE_LIST_QUICKLIST = 14
+TYPE_STREAM_LISTPACKS = 15
 TYPE_HASH_LISTPACK = 16
 TYPE_ZSET_LISTPACK = 17
 TYPE_LIST_QUICKLIST_2 = 18
+TYPE_STREAM_LISTPACKS_2 = 19
 
 _ENCVAL = 3  # a length whose first two bits are set: a special string encoding
 _ENC_INT8, _ENC_INT16, _ENC_INT32, _ENC_LZF = 0, 1, 2, 3
@@ -57,6 +60,8 @@ _HALF_LLONG_MAX = float(_LLONG_MAX // 2)
 _CANONICAL_INT = re.compile(rb"-?[1-9][0-9]{0,19}|0")
 
 _U16, _U32, _U64 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<Q")
+_I64 = struct.Struct("<q")
+_U64_MAX = (1 << 64) - 1
 _BE32, _BE64 = struct.Struct(">I"), struct.Struct(">Q")
 _DOUBLE = struct.Struct("<d")
 
@@ -496,6 +501,92 @@ def _load_zset_listpack(reader: Reader) -> ZSet:
                  for member, score in _pairs(listpack_items(reader.string())))
 
 
+def _load_stream(reader: Reader, version: int) -> streams.Stream:
+    """RDB_TYPE_STREAM_LISTPACKS(_2), as rdbLoadObject reads it: the listpack nodes
+    (each keyed by its master id), the length and ids, then the consumer groups with
+    their PEL and consumers. Deleted entries (tombstones) are left out."""
+    stream = streams.Stream()
+    for _ in range(reader.length()):
+        master = reader.string()
+        if len(master) != 16:
+            raise RdbError("a stream node key that is not an id")
+        _stream_node(stream, streams.unpack_id(master), listpack_items(reader.string()))
+    length, stream.last_id = reader.length(), _length_id(reader)
+    if version == 2:
+        _length_id(reader)  # the first id: caskd's is its first entry's
+        stream.max_deleted = _length_id(reader)
+        stream.entries_added = reader.length()
+    else:
+        stream.entries_added = length
+    if length != len(stream):
+        raise RdbError("a stream whose length is not its entries'")
+    for _ in range(reader.length()):
+        _stream_group(reader, stream, version)
+    return stream
+
+
+def _length_id(reader: Reader) -> int:
+    return reader.length() << 64 | reader.length()
+
+
+# t_stream.c's entry flags.
+_STREAM_DELETED, _STREAM_SAMEFIELDS = 1, 2
+
+
+def _stream_node(stream: streams.Stream, master: int, items: list[bytes]) -> None:
+    """One listpack: the master entry (count, deleted, the master fields, 0), then
+    each entry: flags, the id's deltas from the master id, the fields and values
+    (only the values when they are the master's fields), its element count."""
+    try:
+        field_count = int(items[2])
+        master_fields = items[3:3 + field_count]
+        pos = 4 + field_count
+        while pos < len(items):
+            flags = int(items[pos])
+            ms = (master >> 64) + int(items[pos + 1])
+            seq = (master & streams.SEQ_MASK) + int(items[pos + 2])
+            pos += 3
+            if flags & _STREAM_SAMEFIELDS:
+                values = items[pos:pos + field_count]
+                fields = tuple(part for pair in zip(master_fields, values, strict=True)
+                               for part in pair)
+                pos += field_count
+            else:
+                count = int(items[pos])
+                fields = tuple(items[pos + 1:pos + 1 + 2 * count])
+                pos += 1 + 2 * count
+            pos += 1  # the entry's element count, for walking backwards
+            if not flags & _STREAM_DELETED:
+                stream.append(ms << 64 | seq, fields)
+    except (IndexError, ValueError):
+        raise RdbError("a malformed stream listpack") from None
+
+
+def _stream_group(reader: Reader, stream: streams.Stream, version: int) -> None:
+    name = reader.string()
+    last_id = _length_id(reader)
+    if version == 2:  # SCG_INVALID_ENTRIES_READ (-1) is saved as an unsigned length
+        entries_read = reader.length()
+        entries_read = streams.NO_ENTRIES_READ if entries_read == _U64_MAX else entries_read
+    else:
+        entries_read = stream.estimate_read(last_id)
+    group = stream.groups[name] = streams.Group(last_id, entries_read)
+    unowned: dict[int, tuple[int, int]] = {}  # the group's PEL: id -> (time, count)
+    for _ in range(reader.length()):
+        stream_id = streams.unpack_id(reader.take(16))
+        unowned[stream_id] = (_I64.unpack(reader.take(8))[0], reader.length())
+    for _ in range(reader.length()):
+        consumer = streams.Consumer(reader.string(), _I64.unpack(reader.take(8))[0])
+        group.consumers[consumer.name] = consumer
+        for _ in range(reader.length()):
+            stream_id = streams.unpack_id(reader.take(16))
+            if stream_id not in unowned:
+                raise RdbError("a consumer's pending entry not in its group's PEL")
+            group.deliver(consumer, stream_id, *unowned.pop(stream_id))
+    if unowned:
+        raise RdbError("a pending entry without a consumer")
+
+
 _LOADERS = {
     TYPE_STRING: _load_string, TYPE_LIST: _load_list, TYPE_SET: _load_set,
     TYPE_ZSET: _load_zset, TYPE_HASH: _load_hash, TYPE_ZSET_2: _load_zset_2,
@@ -504,6 +595,8 @@ _LOADERS = {
     TYPE_HASH_ZIPLIST: _load_hash_ziplist, TYPE_LIST_QUICKLIST: _load_quicklist,
     TYPE_HASH_LISTPACK: _load_hash_listpack, TYPE_ZSET_LISTPACK: _load_zset_listpack,
     TYPE_LIST_QUICKLIST_2: _load_quicklist_2,
+    TYPE_STREAM_LISTPACKS: lambda reader: _load_stream(reader, 1),
+    TYPE_STREAM_LISTPACKS_2: lambda reader: _load_stream(reader, 2),
 }
 
 
@@ -674,6 +767,10 @@ class FileWriter:
         expiry = bytes((_OPCODE_EXPIRETIME_MS,)) + _U64.pack(expire_at) if expire_at else b""
         return self._out(expiry + encoded[:1] + encode_string(key) + encoded[1:])
 
+    def function(self, code: bytes) -> bytes:
+        """One function library (rdbSaveFunctions: FUNCTION2 and the library's code)."""
+        return self._out(bytes((_OPCODE_FUNCTION2,)) + encode_string(code))
+
     def end(self) -> bytes:
         self._out(bytes((_OPCODE_EOF,)))
         return bytes((_OPCODE_EOF,)) + _U64.pack(self._crc if self._checksum else 0)
@@ -696,7 +793,7 @@ class FileReader:
     its keys in order; ``aux`` (the AUX fields) and ``functions`` (the FUNCTION2
     libraries' code) fill as they are met. The CRC64 at the end is checked unless it
     is zero. RdbError for anything Redis would refuse, and for what caskd cannot hold
-    (module values and aux data, streams)."""
+    (module values and aux data)."""
 
     def __init__(self, data: bytes) -> None:
         if len(data) < 9 or data[:5] != _MAGIC or not data[5:9].isdigit():

@@ -5,9 +5,16 @@ Every record is ``crc32 | type | db | expire_at_ms | key_len | value_len | key |
 or bit-flipped record is always detected. Type 0 is never written: a preallocated,
 zero-filled segment tail therefore never parses as a record.
 
-A BATCH record wraps several inner records as its value, so a multi-key change
-(MSET, DEL k1 k2, MULTI/EXEC) is one checksummed unit: recovery applies all of it
-or none. Inner records carry a CRC of 0; the batch's CRC covers them.
+A BATCH record wraps several inner records (*parts*) as its value, so a
+multi-key change (MSET, DEL k1 k2, MULTI/EXEC) is one checksummed unit: recovery
+applies all of it or none. Each part carries its own CRC too, XORed with
+PART_MASK, so that a read of one value in a batch is verified on its own (see
+:func:`value_at`), while a part can never pass for a whole record: the scan for
+the next intact record after damage (storage/damage.py) never resumes inside a
+batch. Logs written before parts had checksums hold 0 there: such a part is
+read unverified (its batch's CRC, which recovery checks, covers it). The format
+is otherwise unchanged, so old logs read as before, and an older caskd reads new
+ones (it ignores a part's CRC).
 """
 
 from __future__ import annotations
@@ -25,6 +32,9 @@ CRC = struct.Struct("<I")
 LENGTHS = struct.Struct("<II")  # key_len, value_len: at LENGTHS_OFFSET in a header
 LENGTHS_OFFSET = 14
 CHECKED_LENGTHS = struct.Struct("<I10xII")  # crc, key_len, value_len: what a read needs
+
+#: What a part's CRC is XORed with ("PART"): see the module's docstring.
+PART_MASK = 0x50415254
 
 # Redis's proto-max-bulk-len ceiling; also what a location can address (30 bits).
 MAX_VALUE_SIZE = 512 * 1024 * 1024
@@ -47,6 +57,12 @@ class RecordType(IntEnum):
     # Function libraries, stored as bytes by name (no db): key = a library's name,
     # value = its code; an empty value deletes the name, an empty key drops them all.
     LIBRARY = 19
+    # The server's own state kept with the data (a replica's master replid and offset):
+    # key = a name, value = its bytes (empty: deleted). No db; FLUSHALL keeps it.
+    METADATA = 20
+    # A partial update of a large string (see storage/extents.py): value = where the
+    # bytes go and the value's length after them, then the bytes; its TTL is kept.
+    PATCH = 21
 
 
 VALID_TYPES = frozenset(int(t) for t in RecordType)
@@ -82,11 +98,13 @@ def encode(rtype: int, db: int, key: bytes, value: bytes = b"", expire_at: int =
     return b"".join((CRC.pack(crc), body, key, value))
 
 
-def decode_at(buf: memoryview, pos: int, end: int, *, verify: bool = True) -> Record | None:
+def decode_at(buf: memoryview, pos: int, end: int, *, verify: bool = True,
+              may_be_part: bool = False) -> Record | None:
     """Decode the record at ``pos``; None where the space is unused (zero type byte).
 
     Raises CorruptRecord when the record does not fit before ``end`` or its
-    checksum does not match.
+    checksum does not match: a whole record's, or, if ``may_be_part``, also a
+    batch part's (which an old log leaves 0: unverified).
     """
     if end - pos < HEADER_SIZE:
         if any(buf[pos:end]):
@@ -100,8 +118,10 @@ def decode_at(buf: memoryview, pos: int, end: int, *, verify: bool = True) -> Re
     record_end = value_offset + value_len
     if rtype not in VALID_TYPES or record_end > end:
         raise CorruptRecord(pos, "bad record header")
-    if verify and zlib.crc32(buf[pos + 4 : record_end]) != crc:
-        raise CorruptRecord(pos, "checksum mismatch")
+    if verify:
+        actual = zlib.crc32(buf[pos + 4 : record_end])
+        if actual != crc and not (may_be_part and crc in (0, actual ^ PART_MASK)):
+            raise CorruptRecord(pos, "checksum mismatch")
     return Record(rtype, db, expire_at, bytes(buf[key_start:value_offset]), value_offset,
                   value_len, record_end, pos)
 
@@ -111,14 +131,16 @@ def value_at(buf, offset: int) -> bytes:
     (CorruptRecord if it fails: the disk changed the record since it was written).
 
     The index stores only where a record starts; its lengths are read back from
-    the header, which keeps each index entry one small int. A record inside a batch
-    has a zero checksum (the batch's covers it): it is not verified here.
+    the header, which keeps each index entry one small int. A part of a batch is
+    verified by its own (masked) checksum; one an old log left 0 is not.
     """
     crc, key_len, value_len = CHECKED_LENGTHS.unpack_from(buf, offset)
     start = offset + HEADER_SIZE + key_len
     value = bytes(buf[start:start + value_len])
-    if crc and zlib.crc32(value, zlib.crc32(buf[offset + 4:start])) != crc:
-        raise CorruptRecord(offset, "checksum mismatch")
+    if crc:
+        actual = zlib.crc32(value, zlib.crc32(buf[offset + 4:start]))
+        if actual != crc and actual ^ PART_MASK != crc:
+            raise CorruptRecord(offset, "checksum mismatch")
     return value
 
 
@@ -127,8 +149,8 @@ def iter_records(buf: memoryview, pos: int, end: int, *, verify: bool = True
     """Yield the records of a segment in order, batches unpacked into their parts.
 
     Stops at the first unused (zero) header; raises CorruptRecord on damage. The
-    parts of a batch are covered by the batch's checksum, so they are not
-    verified again.
+    parts of a batch are covered by the batch's checksum, so their own are not
+    checked again.
     """
     while pos < end:
         rec = decode_at(buf, pos, end, verify=verify)

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterable
 
 from storage import record
-from storage.damage import Damage, damage_at, ends_the_records
+from storage.damage import Damage, damage_at, damage_of_hinted, ends_the_records
 from storage.errors import StorageError
 from storage.hinter import HintWriter
 from storage.hints import PUTS, Step, locations_of, offsets_of, read_hint
@@ -104,16 +104,15 @@ def _load_hints(log: Log, keyspace: Keyspace, replay: Replay, segment: Segment,
 def _replay_hinted(log: Log, keyspace: Keyspace, replay: Replay, segment: Segment,
                    offset: int, stats: dict) -> None:
     """Replay the record a hint names at ``offset``, verified: a PUT's value is
-    verified when it is read, but an operation is applied now. A part of a batch
-    has a zero checksum (the batch's covers it, and the hint vouches that the
-    batch was whole): it is replayed unverified."""
+    verified when it is read, but an operation is applied now. It may be a part
+    of a batch (verified by its own checksum; one an old log left 0 is replayed
+    unverified: the hint vouches that its batch was whole)."""
     view = segment.view
-    checked = record.CRC.unpack_from(view, offset)[0] != 0
     try:
-        rec = record.decode_at(view, offset, len(view), verify=checked)
+        rec = record.decode_at(view, offset, len(view), may_be_part=True)
     except record.CorruptRecord:
         with memoryview(view) as buf:
-            damage = damage_at(buf, offset, len(buf))
+            damage = damage_of_hinted(buf, offset, len(buf))
         if damage is not None:
             _step_over(log, keyspace, segment, damage, stats)
         return
@@ -184,9 +183,11 @@ def _step_over(log: Log, keyspace: Keyspace, segment: Segment, damage: Damage,
     marked = [(db, key) for db, key in damage.keys if db < keyspace.databases]
     for db, key in marked:
         keyspace.put(db, key, location, 0)
+        log.damage.hold(location)  # until the key is written again or deleted
     if marked:
         keyspace.damaged.add(location)
-    log.damaged_segments.add(segment.number)
+    else:  # nothing a write could accept: only caskd-check --fix clears it
+        log.damage.needs_fix(location)
     stats["damaged_records"] += 1
     logger.error("Damaged record in %s: %s. Skipped; %s; run 'caskd-check --fix %s' "
                  "with caskd stopped to remove it", segment.path, damage.describe(),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from storage import datatypes
+from storage import datatypes, extents
 from storage.keyspace import Keyspace
 from storage.record import Record, RecordType
 from storage.segment import pack_location
@@ -64,6 +64,21 @@ class Replay:
             keyspace.swapdb(db, int(key))
         elif rtype == RecordType.LIBRARY:
             keyspace.set_library(key, bytes(buf[rec.value_offset:rec.end]))
+        elif rtype == RecordType.METADATA:
+            keyspace.set_metadata(key, bytes(buf[rec.value_offset:rec.end]))
+        elif rtype == RecordType.PATCH:
+            self._patch(db, key, pack_location(number, rec.offset), buf, rec)
+
+    def _patch(self, db: int, key: bytes, location: int, buf, rec: Record) -> None:
+        """A large string's partial update: the key's value becomes a chain (its
+        TTL stays; nothing is superseded). A key marked damaged stays so."""
+        keydir = self.keyspace.keydirs[db]
+        current = keydir.get(key)
+        if type(current) is int and current in self.keyspace.damaged:
+            return
+        chain = extents.replay_patch(current, location, buf, rec.value_offset, rec.value_len)
+        if chain is not None:
+            keydir[key] = chain
 
     def _op(self, db: int, key: bytes, data: bytes) -> None:
         """A collection's operation, as Engine.apply made it: an emptied

@@ -16,7 +16,7 @@ from fractions import Fraction
 _SIGNIFICAND_BITS = 64
 _MIN_EXPONENT = -16382  # of a normal number's leading bit; below it numbers are subnormal
 _LIMIT = 1 << 16384  # the first power of two past the largest finite long double
-_MAX_CHARS = 5 * 1024  # Redis's MAX_LONG_DOUBLE_CHARS: longer text is never a float
+MAX_CHARS = 5 * 1024  # Redis's MAX_LONG_DOUBLE_CHARS: longer text is never a float
 # strtold's syntax, which Redis requires to cover the whole argument.
 _DECIMAL = re.compile(rb"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
 _HEX = re.compile(rb"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?")
@@ -34,7 +34,7 @@ def parse(text: bytes) -> Fraction | float | None:
     """The long double ``strtold`` reads from ``text``, or None where Redis's
     string2ld refuses it: not wholly a float, NaN, overflow or underflow to zero
     (ERANGE). "inf" and "infinity" parse, as float infinities."""
-    if not text or len(text) >= _MAX_CHARS:
+    if not text or len(text) >= MAX_CHARS:
         return None
     if match := _DECIMAL.fullmatch(text):
         base, digit_bits = 10, _LOG2_10

@@ -76,6 +76,10 @@ def config_rewrite(client, argv: list[bytes]):
 
 
 def bgrewriteaof(client, argv: list[bytes]):
+    paused = client.server.engine.compaction_paused
+    if paused is not None:  # bgrewriteaofCommand's words when a rewrite cannot start, and why
+        raise CommandError(f"ERR Can't execute an AOF background rewriting: compaction is "
+                           f"paused while {paused}")
     if not client.server.engine.start_compaction():
         raise CommandError("ERR Background append only file rewriting already in progress")
     return SimpleString("Background append only file rewriting started")

@@ -3,18 +3,19 @@ BITOP, BITFIELD, BITFIELD_RO, as Redis's bitops.c.
 
 Bit 0 is the most significant bit of the first byte. A read beyond the end of a
 value reads zeros; a write beyond it grows the value with zero bytes. Offsets are
-checked against ``proto-max-bulk-len`` (in bytes) as Redis checks them. Each write
-reads the value and puts it back whole (an O(value) change, as APPEND and SETRANGE
-are today). Reads Redis makes with lookupKeyRead are counted as keyspace hits or
-misses; a write's lookup is not.
+checked against ``proto-max-bulk-len`` (in bytes) as Redis checks them. A write
+reads and writes only the bytes it changes (the engine's ``write_at``: a large
+value gets a patch, see storage/extents.py), and GETBIT, BITCOUNT with a range and
+BITFIELD read only the bytes they need. Reads Redis makes with lookupKeyRead are
+counted as keyspace hits or misses; a write's lookup is not.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 
-from server.commands.strings import read
+from server.commands.strings import read, read_length, read_range
 from server.errors import NOT_INTEGER, SYNTAX, CommandError, parse_int
 
 BAD_OFFSET = "ERR bit offset is not an integer or out of range"
@@ -35,15 +36,20 @@ def _bit_offset(client, arg: bytes, field_bits: int = 0) -> int:
     return offset
 
 
-def _string_for_write(client, key: bytes) -> bytearray:
-    """The value to change (lookupKeyWrite: not counted; WrongType for a collection)."""
-    return bytearray(client.engine.get(client.db, key) or b"")
+def _bytes_for_write(client, key: bytes, start: int, end: int) -> tuple[int, bytearray]:
+    """The value's length (0: no key) and its bytes ``start`` to ``end``, zero-padded
+    past its end: what a write changes (lookupKeyWrite: not counted; WrongType for
+    a collection)."""
+    engine = client.engine
+    length = engine.value_length(client.db, key) or 0
+    found = engine.get_range(client.db, key, start, end) if start < length else b""
+    return length, bytearray(found.ljust(end - start, b"\0"))
 
 
-def _store(client, key: bytes, value: bytearray) -> None:
-    """A changed value back in place, keeping its TTL (Redis changes it in place);
-    SETBIT and BITFIELD both report "setbit", as Redis does."""
-    client.engine.put(client.db, key, bytes(value), keep_ttl=True, event="setbit")
+def _store(client, key: bytes, offset: int, data: bytes) -> None:
+    """Changed bytes back in place at ``offset``, keeping the TTL (Redis changes the
+    value in place); SETBIT and BITFIELD both report "setbit", as Redis does."""
+    client.engine.write_at(client.db, key, offset, data, event="setbit")
 
 
 # ------------------------------------------------------------- SETBIT, GETBIT
@@ -54,25 +60,21 @@ def setbit(client, argv: list[bytes]):
     bit = parse_int(argv[3], BAD_BIT)
     if bit not in (0, 1):
         raise CommandError(BAD_BIT)
-    value = _string_for_write(client, argv[1])
     byte, mask = offset >> 3, 0x80 >> (offset & 7)
-    grown = byte >= len(value)
-    if grown:
-        value.extend(bytes(byte + 1 - len(value)))
-    old = 1 if value[byte] & mask else 0
-    if grown or old != bit:  # unchanged: nothing written, nothing WATCH would see
-        value[byte] = value[byte] | mask if bit else value[byte] & ~mask
-        _store(client, argv[1], value)
+    length, found = _bytes_for_write(client, argv[1], byte, byte + 1)
+    old = 1 if found[0] & mask else 0
+    if byte >= length or old != bit:  # unchanged: nothing written, nothing WATCH would see
+        _store(client, argv[1], byte, bytes((found[0] | mask if bit else found[0] & ~mask,)))
     return old
 
 
 def getbit(client, argv: list[bytes]):
     offset = _bit_offset(client, argv[2])
-    value = read(client, argv[1])
     byte = offset >> 3
-    if value is None or byte >= len(value):
+    found = read_range(client, argv[1], byte, byte + 1)
+    if not found:  # no key, or past its end
         return 0
-    return 1 if value[byte] & (0x80 >> (offset & 7)) else 0
+    return 1 if found[0] & (0x80 >> (offset & 7)) else 0
 
 
 # ------------------------------------------------------------ BITCOUNT, BITPOS
@@ -102,23 +104,28 @@ def _bits(value: bytes, start: int, end: int) -> int:
 
 
 def bitcount(client, argv: list[bytes]):
-    value = read(client, argv[1])
-    if value is None:
-        return 0
+    """BITCOUNT key [start end [BYTE|BIT]]: reads only the bytes of the range."""
+    engine, db, key = client.engine, client.db, argv[1]
     if len(argv) == 2:
-        return int.from_bytes(value, "big").bit_count()
+        value = read(client, key)
+        return 0 if value is None else int.from_bytes(value, "big").bit_count()
+    length = read_length(client, key)
+    if length is None:
+        return 0
     if len(argv) not in (4, 5):
         raise CommandError(SYNTAX)
     start, end = parse_int(argv[2]), parse_int(argv[3])
     if start < 0 and end < 0 and start > end:  # before the unit is looked at, as Redis
         return 0
     in_bits = len(argv) == 5 and _unit_is_bit(argv[4])
-    start, end = _clamp(start, end, len(value) * (8 if in_bits else 1))
+    start, end = _clamp(start, end, length * (8 if in_bits else 1))
     if start > end:
         return 0
-    if in_bits:
-        return _bits(value, start, end).bit_count()
-    return int.from_bytes(value[start:end + 1], "big").bit_count()
+    if not in_bits:
+        return int.from_bytes(engine.get_range(db, key, start, end + 1), "big").bit_count()
+    first = start >> 3  # the bits' bytes, then the bits within them
+    found = engine.get_range(db, key, first, (end >> 3) + 1)
+    return _bits(found, start - first * 8, end - first * 8).bit_count()
 
 
 def _first(bit: int, value: bytes, start: int, end: int) -> int:
@@ -300,21 +307,36 @@ def _run(op: FieldOp, value: bytearray) -> int | None:
     return new if op.name == b"incrby" else old
 
 
+def _byte_span(ops: list[FieldOp]) -> tuple[int, int]:
+    """The bytes (start, end exclusive) the fields of ``ops`` lie in."""
+    return (min(op.offset for op in ops) >> 3,
+            (max(op.offset + op.bits - 1 for op in ops) >> 3) + 1)
+
+
 def _bitfield(client, argv: list[bytes], read_only_command: bool):
+    """The fields are read and changed in a window of the bytes they lie in (zeros
+    past the value's end, as Redis reads them); only the bytes the writes span go
+    back, and only if they changed or the value grew."""
     ops = parse_field_ops(client, argv)
     writes = [op for op in ops if op.name != b"get"]
     if not writes:
-        value = read(client, argv[1]) or b""
-        return [_get_field(value, op) for op in ops]
+        if not ops:
+            read(client, argv[1])  # a lookup all the same
+            return []
+        start, end = _byte_span(ops)
+        window = (read_range(client, argv[1], start, end) or b"").ljust(end - start, b"\0")
+        return [_get_field(window, replace(op, offset=op.offset - start * 8)) for op in ops]
     if read_only_command:
         raise CommandError("ERR BITFIELD_RO only supports the GET subcommand")
-    value = _string_for_write(client, argv[1])
-    before = bytes(value)
-    highest = max(op.offset + op.bits - 1 for op in writes)
-    value.extend(bytes(max(0, (highest >> 3) + 1 - len(value))))
-    replies = [_get_field(value, op) if op.name == b"get" else _run(op, value) for op in ops]
-    if value != before or not client.engine.exists(client.db, argv[1]):
-        _store(client, argv[1], value)  # grown, or a field changed
+    start, end = _byte_span(ops)
+    length, window = _bytes_for_write(client, argv[1], start, end)
+    write_start, write_end = _byte_span(writes)
+    before = window[write_start - start:write_end - start]
+    replies = [_get_field(window, shifted) if op.name == b"get" else _run(shifted, window)
+               for op in ops for shifted in (replace(op, offset=op.offset - start * 8),)]
+    changed = window[write_start - start:write_end - start]
+    if changed != before or write_end > length:  # a field changed, or the value grows
+        _store(client, argv[1], write_start, bytes(changed))
     return replies
 
 

@@ -99,7 +99,8 @@ def hello(client, argv: list[bytes]):
     client.protocol = version
     client.resp3 = version == 3
     return {b"server": b"redis", b"version": client.server.redis_version.encode(),
-            b"proto": version, b"id": client.id, b"mode": b"standalone", b"role": b"master",
+            b"proto": version, b"id": client.id, b"mode": b"standalone",
+            b"role": b"master" if client.server.master_link is None else b"replica",
             b"modules": []}
 
 
@@ -155,8 +156,10 @@ def client_list(client, argv: list[bytes]):
 
 
 def client_type(session) -> str:
-    """Redis's getClientType: "pubsub" while subscribed, else "normal" (MONITOR clients
-    included, as in Redis)."""
+    """Redis's getClientType: "replica" for a replica, "pubsub" while subscribed,
+    else "normal" (MONITOR clients included, as in Redis)."""
+    if session.replica is not None:
+        return "replica"
     return "pubsub" if session.pubsub else "normal"
 
 
@@ -210,6 +213,9 @@ def client_kill(client, argv: list[bytes]):
 def _kill(client, filters: dict, skipme: bool) -> int:
     """Close every client matching ``filters``; the caller itself after this reply."""
     killed = 0
+    link = client.server.master_link  # TYPE master: a replica's link (Redis's server.master)
+    if filters.get("type") == "master" and link is not None and link.drop_connection():
+        killed += 1
     for other in list(client.server.clients.values()):
         if ("id" in filters and other.id != filters["id"]) \
                 or ("type" in filters and filters["type"] != client_type(other)) \

@@ -1,15 +1,19 @@
-"""DEBUG SLEEP, DEBUG RELOAD and DEBUG LOADAOF, allowed as Redis 7.0 allows DEBUG: only when
-``enable-debug-command`` is ``yes``, or ``local`` and the client is on loopback."""
+"""DEBUG SLEEP, DEBUG RELOAD, DEBUG LOADAOF and DEBUG OBJECT, allowed as Redis 7.0 allows
+DEBUG: only when ``enable-debug-command`` is ``yes``, or ``local`` and the client is on
+loopback."""
 
 from __future__ import annotations
 
 import math
 import time
 
-from protocol.reply import OK
+from protocol.reply import OK, SimpleString
 from server.algorithms.doubles import strtod
-from server.errors import CommandError, bad_subcommand_usage
+from server.commands.keys import EMBSTR_LIMIT, string_encoding
+from server.commands.objects import encoding
+from server.errors import NO_SUCH_KEY, CommandError, bad_subcommand_usage
 from server.security import LOCAL_HOSTS
+from storage import rdb
 from storage.engine import StorageError
 
 _NOT_ALLOWED = ("ERR DEBUG command not allowed. If the enable-debug-command option is set "
@@ -37,7 +41,32 @@ def debug(client, argv: list[bytes]):
         return _reload(client, argv[2:])
     if sub == b"loadaof" and len(argv) == 2:  # caskd's log is its AOF: the same reload
         return _reload(client, [])
+    if sub == b"object" and len(argv) == 3:
+        return _object(client, argv[2])
     raise bad_subcommand_usage("debug", argv[1])
+
+
+def _object(client, key: bytes) -> SimpleString:
+    """DEBUG OBJECT key, as Redis's debugCommand words it: the key is looked at, not
+    used (its LRU/LFU data stays). A list's quicklist figures (``ql_nodes``...) are
+    left out."""
+    engine, db = client.engine, client.db
+    with engine.access.notouch(db, key):
+        value = engine.get_object(db, key)
+        if value is None:
+            raise CommandError(NO_SUCH_KEY)
+        if type(value) is int:
+            data = engine.get(db, key)
+            kind = string_encoding(data if len(data) <= EMBSTR_LIMIT else None)
+            serialized = rdb.encode_value(data, kind)
+        else:
+            kind = encoding(value)
+            serialized = rdb.encode_value(value, kind)
+    access = engine.access
+    return SimpleString(
+        f"Value at:{id(value):#x} refcount:1 encoding:{kind} "
+        f"serializedlength:{len(serialized) - 1} lru:{access.lru_field(db, key)} "
+        f"lru_seconds_idle:{access.idle_ms(db, key) // 1000}")
 
 
 def _reload(client, options: list[bytes]):

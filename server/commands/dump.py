@@ -1,8 +1,8 @@
 """DUMP and RESTORE: a value as Redis's serialized payload (see storage.rdb), so keys
 move between caskd and redis-server in either direction.
 
-caskd keeps no access times or LFU counters, so RESTORE's IDLETIME and FREQ are
-checked as Redis checks them and then have nothing to set (OBJECT IDLETIME stays 0).
+RESTORE's IDLETIME and FREQ set the key's LRU or LFU data (storage.access), whichever
+the maxmemory policy keeps, as Redis's objectSetLRUOrLFU does.
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ def dump(client, argv: list[bytes]):
     return rdb.dump_payload(value, encoding(value))
 
 
-def _parse_restore_options(argv: list[bytes]) -> tuple[bool, bool]:
+def _parse_restore_options(argv: list[bytes]
+                           ) -> tuple[bool, bool, int | None, int | None]:
     """REPLACE, ABSTTL, IDLETIME seconds, FREQ frequency, as Redis's restoreCommand
-    reads them: IDLETIME and FREQ exclude each other. Returns (replace, absttl)."""
+    reads them: IDLETIME and FREQ exclude each other. Returns (replace, absttl,
+    idletime, freq), None for those not given."""
     replace = absttl = False
     idletime = freq = None
     i = 4
@@ -58,14 +60,14 @@ def _parse_restore_options(argv: list[bytes]) -> tuple[bool, bool]:
         else:
             raise CommandError(SYNTAX)
         i += 1
-    return replace, absttl
+    return replace, absttl, idletime, freq
 
 
 def restore(client, argv: list[bytes]):
     """RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]:
     checked in Redis's order, and nothing changes unless the payload loads."""
     engine, db, key = client.engine, client.db, argv[1]
-    replace, absttl = _parse_restore_options(argv)
+    replace, absttl, idletime, freq = _parse_restore_options(argv)
     if not replace and engine.exists(db, key):
         raise CommandError(BUSYKEY)
     ttl = parse_int(argv[2])
@@ -87,4 +89,5 @@ def restore(client, argv: list[bytes]):
         engine.put(db, key, value, expire_at, event="restore")
     else:
         engine.put_object(db, key, value, expire_at, event="restore")
+    engine.access.set(db, key, idletime, freq)
     return OK

@@ -37,6 +37,9 @@ EMBSTR_LIMIT = 44  # longer strings are "raw" in Redis
 LFU_ONLY = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
             "Please note that when switching between policies at runtime LRU and LFU data "
             "will take some time to adjust.")
+LRU_ONLY = ("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note "
+            "that when switching between policies at runtime LRU and LFU data will take "
+            "some time to adjust.")
 OBJECT_HELP = (
     "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>",
@@ -97,11 +100,19 @@ def exists(client, argv: list[bytes]):
 
 
 def touch(client, argv: list[bytes]):
-    return sum(_exists(client, key) for key in argv[1:])
+    """Looks each key up as a read does, so that it counts as used (LRU, LFU)."""
+    return sum(_used(client, key) for key in argv[1:])
+
+
+def _used(client, key: bytes) -> bool:
+    found = client.engine.get_object(client.db, key) is not None
+    client.server.count_lookup(found)
+    return found
 
 
 def type_(client, argv: list[bytes]):
-    value = client.engine.get_object(client.db, argv[1])
+    with client.engine.access.notouch(client.db, argv[1]):
+        value = client.engine.get_object(client.db, argv[1])
     client.server.count_lookup(value is not None)
     return SimpleString("none" if value is None else type_name(value))
 
@@ -257,18 +268,20 @@ def _counted_peek(client, key: bytes) -> tuple[int, bytes | None] | None:
 
 
 def object_encoding(client, argv: list[bytes]):
-    value = _collection(client, argv[2])
-    if value is not None:
-        return encoding(value).encode()
-    found = _counted_peek(client, argv[2])
+    with client.engine.access.notouch(client.db, argv[2]):  # OBJECT looks, never uses
+        value = _collection(client, argv[2])
+        if value is not None:
+            return encoding(value).encode()
+        found = _counted_peek(client, argv[2])
     return None if found is None else string_encoding(found[1]).encode()
 
 
 def object_refcount(client, argv: list[bytes]):
     """Redis shares the objects of small integers (refcount INT_MAX); others have 1."""
-    if _collection(client, argv[2]) is not None:
-        return 1
-    found = _counted_peek(client, argv[2])
+    with client.engine.access.notouch(client.db, argv[2]):
+        if _collection(client, argv[2]) is not None:
+            return 1
+        found = _counted_peek(client, argv[2])
     if found is None:
         return None
     number = None if found[1] is None else stored_int(found[1])
@@ -276,15 +289,23 @@ def object_refcount(client, argv: list[bytes]):
 
 
 def object_idletime(client, argv: list[bytes]):
-    """caskd keeps no access time per key (memory holds only the index): always 0."""
-    return 0 if _exists(client, argv[2]) else None
+    """Seconds since the key was last used, by the LRU clock (estimateObjectIdleTime);
+    an error under an LFU policy, which keeps counters instead."""
+    if not _exists(client, argv[2]):
+        return None
+    if client.engine.access.lfu:
+        raise CommandError(LRU_ONLY)
+    return client.engine.access.idle_ms(client.db, argv[2]) // 1000
 
 
 def object_freq(client, argv: list[bytes]):
-    """caskd never evicts, so there is no LFU policy: Redis's answer without one."""
+    """The key's logarithmic access counter (LFUDecrAndReturn); an error unless the
+    policy is an LFU one."""
     if not _exists(client, argv[2]):
         return None
-    raise CommandError(LFU_ONLY)
+    if not client.engine.access.lfu:
+        raise CommandError(LFU_ONLY)
+    return client.engine.access.counter(client.db, argv[2])
 
 
 def object_help(client, argv: list[bytes]):

@@ -45,15 +45,33 @@ SET_OPTIONS = {b"NX": (frozenset({b"XX"}), False), b"XX": (frozenset({b"NX"}), F
 GETEX_OPTIONS = {option: _ttl_rule(option) for option in (*EXPIRE_UNITS, b"PERSIST")}
 
 
-def read(client, key: bytes) -> bytes | None:
-    """A value read as Redis's lookupKeyRead does: counted as a hit or a miss."""
+def _looked_up(client, engine_read, key: bytes, *args):
+    """``engine_read(db, key, *args)`` as Redis's lookupKeyRead: counted as a hit
+    or a miss (None); a collection answers WRONGTYPE, counted as a hit."""
     try:
-        value = client.engine.get(client.db, key)
+        found = engine_read(client.db, key, *args)
     except WrongType:
         client.server.count_lookup(True)
         raise CommandError(WRONGTYPE) from None
-    client.server.count_lookup(value is not None)
-    return value
+    client.server.count_lookup(found is not None)
+    return found
+
+
+def read(client, key: bytes) -> bytes | None:
+    """A value read as Redis's lookupKeyRead does: counted as a hit or a miss."""
+    return _looked_up(client, client.engine.get, key)
+
+
+def read_range(client, key: bytes, start: int, end: int) -> bytes | None:
+    """Bytes ``start`` to ``end`` (exclusive) of a value, read as :func:`read` reads
+    it; of a large value with patches, only what the range needs (see
+    storage/extents.py)."""
+    return _looked_up(client, client.engine.get_range, key, start, end)
+
+
+def read_length(client, key: bytes) -> int | None:
+    """A value's length (None: no key), looked up as :func:`read` does."""
+    return _looked_up(client, client.engine.value_length, key)
 
 
 def stored_int(value: bytes) -> int | None:
@@ -239,33 +257,24 @@ def msetnx(client, argv: list[bytes]):
 
 
 def append(client, argv: list[bytes]):
+    """As Redis's appendCommand; a large value gets the tail as a patch: O(tail)."""
     engine, db, key, tail = client.engine, client.db, argv[1], argv[2]
-    old = engine.get(db, key)
-    if old is None:
-        engine.put(db, key, tail, event="append")
-        return len(tail)
-    _check_size(client, len(old) + len(tail))
-    engine.put(db, key, old + tail, keep_ttl=True, event="append")
-    return len(old) + len(tail)
+    length = engine.value_length(db, key) or 0
+    _check_size(client, length + len(tail))
+    return engine.write_at(db, key, length, tail, event="append")
 
 
 def strlen(client, argv: list[bytes]):
-    try:
-        length = client.engine.value_length(client.db, argv[1])
-    except WrongType:
-        client.server.count_lookup(True)
-        raise CommandError(WRONGTYPE) from None
-    client.server.count_lookup(length is not None)
-    return length or 0
+    return read_length(client, argv[1]) or 0
 
 
 def getrange(client, argv: list[bytes]):
-    """GETRANGE / SUBSTR key start end, with Redis 7.0's clamping of the range."""
+    """GETRANGE / SUBSTR key start end, with Redis 7.0's clamping of the range;
+    reads only the range (of a value with patches: the patches it overlaps)."""
     start, end = parse_int(argv[2]), parse_int(argv[3])
-    value = read(client, argv[1])
-    if value is None or (start < 0 and end < 0 and start > end):
+    length = read_length(client, argv[1])
+    if length is None or (start < 0 and end < 0 and start > end):
         return b""
-    length = len(value)
     if start < 0:
         start = max(start + length, 0)
     if end < 0:
@@ -273,25 +282,20 @@ def getrange(client, argv: list[bytes]):
     end = min(end, length - 1)
     if start > end or length == 0:
         return b""
-    return value[start:end + 1]
+    return client.engine.get_range(client.db, argv[1], start, end + 1)
 
 
 def setrange(client, argv: list[bytes]):
+    """As Redis's setrangeCommand; a large value gets a patch: O(len(value argument))."""
     engine, db, key, patch = client.engine, client.db, argv[1], argv[3]
     offset = parse_int(argv[2])
     if offset < 0:
         raise CommandError("ERR offset is out of range")
-    old = engine.get(db, key)
+    length = engine.value_length(db, key)
     if not patch:  # nothing to write: the current length
-        return 0 if old is None else len(old)
+        return length or 0
     _check_size(client, offset + len(patch))
-    if old is None:
-        engine.put(db, key, bytes(offset) + patch, event="setrange")
-        return offset + len(patch)
-    head = old[:offset].ljust(offset, b"\0")
-    value = head + patch + old[offset + len(patch):]
-    engine.put(db, key, value, keep_ttl=True, event="setrange")
-    return len(value)
+    return engine.write_at(db, key, offset, patch, event="setrange")
 
 
 # ----------------------------------------------------------------- counters
@@ -299,6 +303,8 @@ def setrange(client, argv: list[bytes]):
 
 def _increment(client, key: bytes, delta: int) -> int:
     engine, db = client.engine, client.db
+    if (engine.value_length(db, key) or 0) > 20:  # no integer is longer: not read
+        raise CommandError(NOT_INTEGER)
     old = engine.get(db, key)
     current = 0 if old is None else stored_int(old)
     if current is None:
@@ -332,6 +338,8 @@ def decrby(client, argv: list[bytes]):
 def incrbyfloat(client, argv: list[bytes]):
     """Added in long double and formatted as Redis does; a bulk string in RESP3 too."""
     engine, db, key = client.engine, client.db, argv[1]
+    if (engine.value_length(db, key) or 0) >= longdouble.MAX_CHARS:  # never a float: not read
+        raise CommandError(NOT_FLOAT)
     old = engine.get(db, key)
     current = Fraction(0) if old is None else longdouble.parse(old)
     increment = longdouble.parse(argv[2])

@@ -69,6 +69,7 @@ CASKD_GAUGES = {
     "caskd_load_seconds": "caskd_load_seconds",
     "caskd_torn_bytes_dropped": "caskd_torn_bytes_dropped",
     "caskd_damaged_records": "caskd_damaged_records",
+    "caskd_compaction_paused": "caskd_compaction_paused",
 }
 COUNTERS = {  # prometheus_client adds the _total suffix
     "total_connections_received": "redis_connections_received",

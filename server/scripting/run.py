@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.reply import Error, Raw
 from server.acl import DENIED_CMD
-from server.commands.registry import NOSCRIPT, Command
+from server.commands.registry import DENYOOM, NOSCRIPT, Command
 from server.errors import CommandError
+from server.maxmemory import OOM
+from server.replication.replica import MASTERDOWN_ERROR, READONLY_ERROR
 from server.scripting import busy, conversions
 from server.scripting.functions import Libraries, LibraryError, register_function
 from server.scripting.libraries import Lrand48, lua_number, lua_number_text, lua_type
@@ -72,6 +74,7 @@ class Scripting:
         self.random = Lrand48()
         self.scripts: dict[bytes, Script] = {}
         self.running: ScriptRun | None = None
+        self.allow_oom = False  # the script about to run (or running) declared allow-oom
         self._session: Session | None = None
         self.eval_sandbox = self._new_sandbox(functions_engine=False)
         self.libraries = Libraries()
@@ -131,8 +134,18 @@ class Scripting:
     def prepare(self, caller: Session, flags: frozenset[str], compat: bool,
                 read_only: bool) -> None:
         """scriptPrepareForRun's refusals for a script that declared its flags."""
+        # Its first write may then run under OOM (SCRIPT_ALLOW_OOM; read by _check).
+        self.allow_oom = not compat and "allow-oom" in flags
+        # A replica's refusals: Redis's processCommand gives them, a script's declared
+        # flags being its command flags there (scriptFlagsToCmdFlags).
+        link = self.server.master_link
+        if not compat and link is not None and "allow-stale" not in flags and \
+                link.refuses_stale(caller):
+            raise CommandError(MASTERDOWN_ERROR)
         if compat or "no-writes" in flags:
             return
+        if link is not None and link.refuses_writes(caller):
+            raise CommandError(READONLY_ERROR)
         if not self.server.engine.writable:
             raise CommandError("MISCONF Redis is configured to persist data to AOF, but it's "
                                "currently unable to persist to disk. Writable scripts are "
@@ -141,6 +154,9 @@ class Scripting:
         if read_only:
             raise CommandError("ERR Can not execute a script with write flag using *_ro "
                                "command.")
+        if self.server.maxmemory.oom and not self.allow_oom:
+            # processCommand refuses it so: the script's flags make EVAL denyoom
+            raise CommandError(OOM)
 
     def kill(self, eval_mode: bool) -> None:
         """SCRIPT KILL / FUNCTION KILL, sent while a script is busy (scriptKill)."""
@@ -260,8 +276,14 @@ class Scripting:
         elif command.is_write:
             if run.read_only:
                 message = "Write commands are not allowed from read-only scripts."
+            elif not run.wrote and server.master_link is not None and \
+                    server.master_link.refuses_writes(run.caller):
+                message = "-" + READONLY_ERROR
             elif not run.wrote and not server.engine.writable:
                 message = "-" + server.dispatcher.misconf_error()
+            elif not run.wrote and server.maxmemory.oom and not self.allow_oom and \
+                    DENYOOM in command.flag_set:  # scriptVerifyOOM
+                message = "-" + OOM
             else:
                 run.wrote = True
         if message is None:

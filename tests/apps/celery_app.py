@@ -46,9 +46,18 @@ def flaky(self, counter: str) -> int:
 
 
 @app.task
-def record(done_set: str, item: int, seconds: float) -> int:
+def record(done_set: str, item: int, seconds: float, gate: str | None = None) -> int:
     """Works for ``seconds``, then notes ``item`` as done (a set: a task run twice
-    after a crash counts once)."""
+    after a crash counts once). Given a ``gate``, it first notes ``item`` in the set
+    ``<gate>:waiting`` and waits until the key ``gate`` exists."""
+    client = _redis()
+    if gate is not None:
+        client.sadd(f"{gate}:waiting", item)
+        deadline = time.monotonic() + 60
+        while not client.exists(gate):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{gate} never opened")
+            time.sleep(0.02)
     time.sleep(seconds)
-    _redis().sadd(done_set, item)
+    client.sadd(done_set, item)
     return item

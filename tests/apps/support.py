@@ -3,6 +3,7 @@ each with its output in a file the failure message shows, and a deadline."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,6 +36,17 @@ class AppProcess:
             self.stop(signal.SIGKILL)
             raise AssertionError(f"{self.proc.args[:3]} still running after {timeout}s:\n"
                                  f"{self.log()[-4000:]}") from None
+
+    def kill_with_children(self) -> None:
+        """kill -9 the process, then the children it had (a worker's pool): the whole
+        worker gone at once, as when its machine fails. The parent goes first, so it
+        never sees a child die and acts on it."""
+        children = [int(pid) for path in Path(f"/proc/{self.proc.pid}/task").glob("*/children")
+                    for pid in path.read_text().split()]
+        self.stop(signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
         if self.proc.poll() is None:

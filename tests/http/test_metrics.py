@@ -20,7 +20,7 @@ REDIS_EXPORTER_NAMES = (
 )
 CASKD_NAMES = ("caskd_log_bytes", "caskd_dead_bytes", "caskd_compaction_in_progress",
                "caskd_compactions_total", "caskd_fsync_seconds_bucket",
-               "caskd_damaged_records")
+               "caskd_damaged_records", "caskd_compaction_paused")
 
 
 def scrape(client: HttpClient) -> dict[tuple[str, tuple], float]:

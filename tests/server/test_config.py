@@ -117,8 +117,8 @@ def test_misleading_settings_are_warned_about_only_when_set():
     warnings = " ".join(config.warnings())
     assert "appendonly no has no effect" in warnings
     assert "no RDB snapshots" in warnings
-    assert "maxmemory is not enforced" in warnings
-    assert len(config.warnings()) == 3
+    assert "maxmemory" not in warnings  # enforced now: server/maxmemory.py
+    assert len(config.warnings()) == 2
 
 
 def test_every_redis_setting_without_effect_says_so():

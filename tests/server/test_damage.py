@@ -10,7 +10,7 @@ import sys
 import pytest
 import redis
 
-from tests.support import ROOT
+from tests.support import ROOT, wait_until
 
 SEGMENT = "4096"
 
@@ -104,3 +104,28 @@ def test_caskd_check_fix_removes_only_the_damage(damaged_server):
     assert client.hgetall("hash") == {b"f2": b"two"}  # the later operation stands
     assert client.get("after") == b"intact too"
     assert client.mget([f"filler:{i}" for i in range(200)]) == [b"x" * 40] * 200
+
+
+def test_bgrewriteaof_says_why_compaction_waits_and_resumes_once_the_loss_is_accepted(
+        damaged_server):
+    client = damaged_server.client()
+    assert client.info("persistence")["caskd_compaction_paused"] == 1
+    with pytest.raises(redis.ResponseError) as excinfo:
+        client.bgrewriteaof()
+    message = str(excinfo.value)
+    assert message.startswith("Can't execute an AOF background rewriting: compaction is "
+                              "paused while 4 key(s) read a damaged record")
+    assert "write or delete them" in message
+    assert f"caskd-check --fix {damaged_server.dir}" in message
+    client.set("victim", "new")
+    client.delete("hash")
+    client.mset({"m1": "1", "m2": "2"})
+    assert client.info("persistence")["caskd_compaction_paused"] == 0
+    assert client.bgrewriteaof()
+    wait_until(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0)
+    assert client.info("persistence")["aof_last_bgrewrite_status"] == "ok"
+    damaged_server.restart()  # the damaged records went with the compacted segments
+    client = damaged_server.client()
+    assert client.info("persistence")["caskd_damaged_records"] == 0
+    assert client.mget(["victim", "m1", "m2", "hash", "after"]) == [
+        b"new", b"1", b"2", None, b"intact too"]

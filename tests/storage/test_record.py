@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from storage import record
+from storage.damage import find_next_record
 from storage.record import HEADER_SIZE, CorruptRecord, RecordType
 
 
@@ -81,3 +82,47 @@ def test_batch_is_one_checksummed_unit():
     damaged[-1] ^= 1
     with pytest.raises(CorruptRecord, match="checksum"):
         list(record.iter_records(memoryview(bytes(damaged)), 0, len(damaged)))
+
+
+def batch_part(key: bytes, value: bytes) -> bytes:
+    """A part of a batch as the log writes it: its own CRC, masked."""
+    whole = bytearray(record.encode(RecordType.PUT, 0, key, value))
+    (crc,) = record.CRC.unpack_from(whole)
+    record.CRC.pack_into(whole, 0, crc ^ record.PART_MASK)
+    return bytes(whole)
+
+
+def test_a_batch_part_is_verified_on_its_own():
+    parts = batch_part(b"a", b"first") + batch_part(b"b", b"second")
+    second = len(batch_part(b"a", b"first"))
+    assert record.value_at(parts, 0) == b"first"
+    assert record.value_at(parts, second) == b"second"
+    damaged = bytearray(parts)
+    damaged[-1] ^= 1  # the second value's last byte
+    assert record.value_at(bytes(damaged), 0) == b"first"  # its neighbour reads fine
+    with pytest.raises(CorruptRecord, match="checksum"):
+        record.value_at(bytes(damaged), second)
+    assert record.decode_at(memoryview(parts), second, len(parts), may_be_part=True).key == b"b"
+    with pytest.raises(CorruptRecord, match="checksum"):
+        record.decode_at(memoryview(bytes(damaged)), second, len(damaged), may_be_part=True)
+
+
+def test_a_batch_part_never_passes_for_a_whole_record():
+    """The scan for the next intact record after damage must never resume inside a
+    batch: that would apply part of it, and a batch is all or nothing."""
+    part = batch_part(b"a", b"1")
+    with pytest.raises(CorruptRecord, match="checksum"):
+        decode(part)
+    assert not record.is_record_at(memoryview(part), 0, len(part))
+    batch = bytearray(record.encode(RecordType.BATCH, 0, b"", part + batch_part(b"b", b"2")))
+    batch[HEADER_SIZE + 2] ^= 1  # the batch's first part is damaged
+    assert find_next_record(memoryview(bytes(batch)), 0, len(batch)) is None
+
+
+def test_a_part_an_older_log_wrote_with_a_zero_checksum_reads_unverified():
+    old = bytearray(record.encode(RecordType.PUT, 0, b"a", b"value"))
+    record.CRC.pack_into(old, 0, 0)
+    assert record.value_at(bytes(old), 0) == b"value"
+    assert record.decode_at(memoryview(bytes(old)), 0, len(old), may_be_part=True).key == b"a"
+    batch = record.encode(RecordType.BATCH, 0, b"", bytes(old))
+    assert [r.key for r in record.iter_records(memoryview(batch), 0, len(batch))] == [b"a"]
