@@ -2,6 +2,13 @@
 
 ``python -m scripts.instructions [--commands PING,GET,SET] [--pipelines 1,16]``
 
+``--commands`` takes PING, GET, SET, MSET and these scripts sent with EVALSHA:
+EVALSHA_ARGV (``return ARGV[1]``: no redis.call), EVALSHA_SET (``return
+redis.call('SET', KEYS[1], ARGV[1])``), EVALSHA_GET (``return redis.call('GET',
+KEYS[1])``), EVALSHA_GETSET (make bench's GET + SET) and
+redis-py's Lock scripts: LOCK_RELEASE (one request is the SET NX PX that takes the lock
+and the release), LOCK_EXTEND, LOCK_REACQUIRE. ``--commands scripts`` runs those seven.
+
 Instruction counts are deterministic, so unlike throughput they can be compared on a
 shared, noisy machine. Each case runs a worker under ``valgrind --tool=callgrind``
 twice, with ``--requests`` and with twice as many requests; the difference divided by
@@ -15,6 +22,7 @@ would run. System calls (the log's write) are the kernel's work, not counted her
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import subprocess
@@ -24,21 +32,71 @@ from collections.abc import Callable
 
 KEYS = 1000  # the keys a case cycles through, all present in the index for GET
 VALUE = b"x" * 100  # redis-benchmark's -d 100
+TOKEN = b"t" * 32  # a lock's token, as redis-py's Lock makes one (uuid1().hex)
+
+# The scripts of the EVALSHA cases: one redis.call each way, make bench's GET + SET,
+# and redis-py's Lock (release, extend, reacquire: sent with EVALSHA, as it sends them).
+SCRIPTS = {
+    "EVALSHA_ARGV": b"return ARGV[1]",  # what running a script costs, with no redis.call
+    "EVALSHA_SET": b"return redis.call('SET', KEYS[1], ARGV[1])",
+    "EVALSHA_GET": b"return redis.call('GET', KEYS[1])",
+    "EVALSHA_GETSET": b"local old = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], "
+                      b"ARGV[1]) return old",
+}
+
+
+def _lock_scripts() -> dict[str, bytes]:
+    from redis.lock import Lock
+    return {"LOCK_RELEASE": Lock.LUA_RELEASE_SCRIPT.encode(),
+            "LOCK_EXTEND": Lock.LUA_EXTEND_SCRIPT.encode(),
+            "LOCK_REACQUIRE": Lock.LUA_REACQUIRE_SCRIPT.encode()}
+
+
+def _script(command: str) -> bytes | None:
+    if command.startswith("LOCK_"):
+        return _lock_scripts().get(command)
+    return SCRIPTS.get(command)
+
+
+def _encode(*argv: bytes) -> bytes:
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in argv)
 
 
 def _request(command: str, n: int) -> bytes:
     key = b"key:%06d" % (n % KEYS)
     if command == "PING":
-        return b"*1\r\n$4\r\nPING\r\n"
+        return _encode(b"PING")
     if command == "GET":
-        return b"*2\r\n$3\r\nGET\r\n$10\r\n%b\r\n" % key
+        return _encode(b"GET", key)
     if command == "SET":
-        return b"*3\r\n$3\r\nSET\r\n$10\r\n%b\r\n$100\r\n%b\r\n" % (key, VALUE)
+        return _encode(b"SET", key, VALUE)
     if command == "MSET":  # redis-benchmark's MSET: 10 keys, one batch record in the log
-        keys = (b"key:%06d" % ((10 * n + i) % KEYS) for i in range(10))
-        pairs = b"".join(b"$10\r\n%b\r\n$100\r\n%b\r\n" % (k, VALUE) for k in keys)
-        return b"*21\r\n$4\r\nMSET\r\n" + pairs
-    raise SystemExit(f"unknown command {command!r}")
+        keys = [b"key:%06d" % ((10 * n + i) % KEYS) for i in range(10)]
+        return _encode(b"MSET", *(part for k in keys for part in (k, VALUE)))
+    script = _script(command)
+    if script is None:
+        raise SystemExit(f"unknown command {command!r}")
+    sha = hashlib.sha1(script).hexdigest().encode()
+    if command == "LOCK_RELEASE":  # the lock is taken again first, so that each release frees it
+        return (_encode(b"SET", key, TOKEN, b"NX", b"PX", b"100000")
+                + _encode(b"EVALSHA", sha, b"1", key, TOKEN))
+    if command == "LOCK_EXTEND":  # Lock.extend(10, replace_ttl=True)
+        return _encode(b"EVALSHA", sha, b"1", key, TOKEN, b"10000", b"1")
+    if command == "LOCK_REACQUIRE":  # Lock.reacquire() with a 100 s timeout
+        return _encode(b"EVALSHA", sha, b"1", key, TOKEN, b"100000")
+    return _encode(b"EVALSHA", sha, b"1", key, VALUE)
+
+
+def _setup(command: str) -> list[bytes]:
+    """What a case sends before the warm-up: its script loaded, the locks it holds."""
+    script = _script(command)
+    if script is None:
+        return []
+    setup = [_encode(b"SCRIPT", b"LOAD", script)]
+    if command.startswith("LOCK_"):
+        setup += [_encode(b"SET", b"key:%06d" % n, TOKEN, b"PX", b"100000000")
+                  for n in range(KEYS)]
+    return setup
 
 
 class _Transport:
@@ -95,6 +153,9 @@ def work(command: str, pipeline: int, rounds: int) -> None:
         for n in range(KEYS):
             server.engine.put(0, b"key:%06d" % n, VALUE)
         server.engine.flush()
+        for data in _setup(command):
+            connection.data_received(data)
+            server.loop.run_ready()
         reads = [b"".join(_request(command, r * pipeline + i) for i in range(pipeline))
                  for r in range(KEYS)]
         for data in reads[:100]:  # warm-up: the same in both runs, so it cancels out
@@ -144,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"instructions per command ({status()[1]})\n")
     print("| command | " + " | ".join(f"-P {p}" for p in pipelines) + " |")
     print("|---|" + "--:|" * len(pipelines))
-    for command in args.commands.split(","):
+    commands = args.commands.replace("scripts", ",".join([*SCRIPTS, *_lock_scripts()]))
+    for command in commands.split(","):
         counts = [per_command(command, p, max(1, args.requests // p)) for p in pipelines]
         print(f"| {command} | " + " | ".join(f"{c:,.0f}" for c in counts) + " |")
     return 0

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import lupa.lua51 as lupa
 
-from protocol.reply import Error, Raw, encode, encode_into
+from protocol.reply import OK, Error, Raw, encode, encode_into
 
 if TYPE_CHECKING:
     from server.scripting.sandbox import LuaSandbox
@@ -46,6 +46,13 @@ def error_table(sandbox: LuaSandbox, message: bytes, from_command: bool = False)
 
 def reply_to_lua(sandbox: LuaSandbox, reply: Any, resp3: bool) -> tuple[Any, bool]:
     """The Lua value of a command's reply, and whether it is an error."""
+    kind = type(reply)  # the common replies first, as their encoding would read back
+    if kind is bytes or kind is int:
+        return reply, False
+    if reply is None:  # a null bulk string (RESP2) is false, RESP3's null is nil
+        return (None if resp3 else False), False
+    if reply is OK:
+        return sandbox.runtime.table_from({b"ok": b"OK"}), False
     data = encode(reply, resp3)
     value, _ = _parse(sandbox, data, 0)
     return value, data[:1] == b"-"
@@ -105,15 +112,23 @@ def _parse(sandbox: LuaSandbox, data: bytes, pos: int) -> tuple[Any, int]:
 
 # ------------------------------------------------------------------ Lua -> Redis
 
-def lua_to_reply(sandbox: LuaSandbox, value: Any, script_resp3: bool, caller_resp3: bool):
+def lua_to_reply(sandbox: LuaSandbox, value: Any, script_resp3: bool, caller_resp3: bool,
+                 kind: list | tuple = ()):
     """The reply for a script's return value: an Error for an error (the dispatcher
-    counts it), or its RESP bytes for the caller's protocol."""
-    if _is_table(value):
-        kind, *fields = sandbox.entry.reply_kind(value)
-        if kind == b"err":
-            return Error(fields[0].decode("utf-8", "surrogateescape"))
+    counts it), or its RESP bytes for the caller's protocol. ``kind`` is what
+    reply_kind makes of a table ``value``, where the caller has it already."""
+    if type(value) is bytes:  # the common replies, as any command returns them
+        return value
+    if type(value) is int:
+        return _long_long(value)
     out: list[bytes] = []
-    _write(sandbox, value, script_resp3, caller_resp3, out)
+    if _is_table(value):
+        kind = kind or sandbox.reply_kind(value)
+        if kind[0] == b"err":
+            return Error(kind[1].decode("utf-8", "surrogateescape"))
+        _write_table(sandbox, kind, script_resp3, caller_resp3, out)
+    else:
+        _write(sandbox, value, script_resp3, caller_resp3, out)
     return Raw(b"".join(out))
 
 
@@ -132,14 +147,15 @@ def _write(sandbox: LuaSandbox, value: Any, script_resp3: bool, resp3: bool,
     elif kind is int or kind is float:
         out.append(b":%d\r\n" % _long_long(value))
     elif _is_table(value):
-        _write_table(sandbox, value, script_resp3, resp3, out)
+        _write_table(sandbox, sandbox.reply_kind(value), script_resp3, resp3, out)
     else:  # nil, a function, a userdata...
         encode_into(out, None, resp3)
 
 
-def _write_table(sandbox: LuaSandbox, table: Any, script_resp3: bool, resp3: bool,
-                 out: list[bytes]) -> None:
-    kind, *fields = sandbox.entry.reply_kind(table)
+def _write_table(sandbox: LuaSandbox, table_kind: list | tuple, script_resp3: bool,
+                 resp3: bool, out: list[bytes]) -> None:
+    """A table, given as reply_kind makes it out."""
+    kind, *fields = table_kind
     if kind == b"err":
         out.append(b"-" + _one_line(fields[0]) + b"\r\n")
     elif kind == b"ok":

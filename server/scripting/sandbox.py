@@ -32,7 +32,7 @@ USER_FUNCTION = b"@user_function"
 _BOOTSTRAP = r"""
 local bridge, libs, functions_engine = ...
 local G = _G
-local error, type, tostring = error, type, tostring
+local error, type, tostring, select = error, type, tostring, select
 local rawset, rawget, setmetatable = rawset, rawget, setmetatable
 local dbg, clock = debug, os.clock
 local load_chunk, xpcall, lua_pcall, setfenv = loadstring, xpcall, pcall, setfenv
@@ -212,12 +212,51 @@ local function count_hook()
   end
 end
 
--- Run f as Redis runs a script: under the error handler, its first result only.
+-- What a table returned to Redis is (luaReplyToRedisReply's order of checks).
+local function reply_kind(t)
+  local v = rawget(t, "err")
+  if type(v) == "string" then return "err", v end
+  v = rawget(t, "ok")
+  if type(v) == "string" then return "ok", v end
+  v = rawget(t, "double")
+  if type(v) == "number" then return "double", v end
+  v = rawget(t, "big_number")
+  if type(v) == "string" then return "big_number", v end
+  v = rawget(t, "verbatim_string")
+  if type(v) == "table" then
+    local format, s = rawget(v, "format"), rawget(v, "string")
+    if type(format) == "string" and type(s) == "string" then return "verbatim", s, format end
+  end
+  v = rawget(t, "map")
+  if type(v) == "table" then return "map", v end
+  v = rawget(t, "set")
+  if type(v) == "table" then return "set", v end
+  local items, n = {}, 0
+  while rawget(t, n + 1) ~= nil do
+    n = n + 1
+    items[n] = rawget(t, n)
+  end
+  return "array", items, n
+end
+entry.reply_kind = reply_kind
+
+-- Run f as Redis runs a script: under the error handler, its first result only; a
+-- table comes with what reply_kind makes of it, which spares Python a call back.
 local function guarded(watched, f)
   if watched then dbg.sethook(count_hook, "", 100000) end
   local ok, result = xpcall(f, error_handler)
   if watched then dbg.sethook() end
+  if ok and type(result) == "table" then return ok, result, reply_kind(result) end
   return ok, result
+end
+
+-- KEYS and ARGV from a call's arguments (luaCreateArray): made here, they cost a
+-- fraction of two tables made from Python.
+local function split_arguments(numkeys, ...)
+  local given, keys, argv = {...}, {}, {}
+  for i = 1, numkeys do keys[i] = given[i] end
+  for i = numkeys + 1, select("#", ...) do argv[i - numkeys] = given[i] end
+  return keys, argv
 end
 
 if functions_engine then
@@ -261,7 +300,7 @@ if functions_engine then
     end
     return true
   end
-  entry.call = function(f, keys, argv, watched)
+  entry.call = function(f, watched, keys, argv)
     return guarded(watched, function() return f(keys, argv) end)
   end
 else
@@ -271,43 +310,26 @@ else
   entry.compile = function(code)
     return load_chunk(code, "@user_script")
   end
-  entry.call = function(f, keys, argv, watched)
+  entry.call = function(f, watched, keys, argv)
     rawset(G, "KEYS", keys)
     rawset(G, "ARGV", argv)
     return guarded(watched, f)
   end
 end
 
--- What a table returned to Redis is (luaReplyToRedisReply's order of checks).
-entry.reply_kind = function(t)
-  local v = rawget(t, "err")
-  if type(v) == "string" then return "err", v end
-  v = rawget(t, "ok")
-  if type(v) == "string" then return "ok", v end
-  v = rawget(t, "double")
-  if type(v) == "number" then return "double", v end
-  v = rawget(t, "big_number")
-  if type(v) == "string" then return "big_number", v end
-  v = rawget(t, "verbatim_string")
-  if type(v) == "table" then
-    local format, s = rawget(v, "format"), rawget(v, "string")
-    if type(format) == "string" and type(s) == "string" then return "verbatim", s, format end
-  end
-  v = rawget(t, "map")
-  if type(v) == "table" then return "map", v end
-  v = rawget(t, "set")
-  if type(v) == "table" then return "set", v end
-  local items, n = {}, 0
-  while rawget(t, n + 1) ~= nil do
-    n = n + 1
-    items[n] = rawget(t, n)
-  end
-  return "array", items, n
+local call = entry.call
+entry.call_unpacked = function(f, watched, numkeys, ...)
+  return call(f, watched, split_arguments(numkeys, ...))
 end
 entry.where = where
 entry.memory = function() return collectgarbage("count") * 1024 end
 return entry
 """
+
+
+# Arguments up to this many are handed to Lua on its C stack (which takes 8000 at
+# most), for the bootstrap to make KEYS and ARGV; more go as two tables.
+_UNPACKED_ARGUMENTS = 1000
 
 
 class LuaRaise(Exception):
@@ -338,6 +360,11 @@ class LuaSandbox:
                     self, null, lambda value: same(value, null)).items()}
         self.entry = bootstrap(self.table({**make_bridge(self), "take_raised": self._take_raised}),
                                self.table(libs), functions_engine)
+        # The entry points a script's run uses, read once: reading a Lua table's field
+        # from Python (an AttributeError first, then a new wrapper) costs more than a
+        # call into Lua.
+        self._call, self._call_unpacked = self.entry.call, self.entry.call_unpacked
+        self.reply_kind, self.where = self.entry.reply_kind, self.entry.where
 
     def error(self, value: Any) -> LuaRaise:
         """The exception that, raised from Python, raises ``value`` in Lua."""
@@ -347,7 +374,7 @@ class LuaSandbox:
     def error_here(self, message: str | bytes) -> LuaRaise:
         """A library error at the script's line, as luaL_error writes it."""
         text = message.encode() if isinstance(message, str) else message
-        return self.error(self.entry.where() + text)
+        return self.error(self.where() + text)
 
     def _take_raised(self) -> Any:
         value, self._raised = self._raised, None
@@ -368,6 +395,15 @@ class LuaSandbox:
 
     def array(self, items: list) -> Any:
         return self.runtime.table_from(items)
+
+    def call(self, function: Any, watched: bool, arguments: list[bytes], numkeys: int
+             ) -> tuple:
+        """Run a script or function for KEYS ``arguments[:numkeys]`` and ARGV the rest:
+        (True, its result[, reply_kind's answer for a table]) or (False, the error)."""
+        if len(arguments) <= _UNPACKED_ARGUMENTS:
+            return self._call_unpacked(function, watched, numkeys, *arguments)
+        return self._call(function, watched, self.array(arguments[:numkeys]),
+                          self.array(arguments[numkeys:]))
 
     def memory(self) -> int:
         return int(self.entry.memory())

@@ -218,6 +218,19 @@ def test_eval_arguments(pair):
         ("EVAL", "#!lua\nerror('line two')", "0"))
 
 
+@pytest.mark.parametrize("count", [0, 1, 999, 1000, 1001, 5000])
+def test_keys_and_argv_of_any_size(pair, count):
+    """Up to 1000 arguments reach Lua on its stack, more as two tables: the same
+    KEYS and ARGV either way, for scripts and functions."""
+    keys = [f"k{n}" for n in range(count // 2)]
+    args = [f"a{n}" for n in range(count - len(keys))]
+    script = "return {#KEYS, #ARGV, KEYS[1], KEYS[#KEYS], ARGV[1], ARGV[#ARGV]}"
+    pair.check("EVAL", script, len(keys), *keys, *args)
+    pair.check("FUNCTION", "LOAD", "REPLACE", "#!lua name=sizes\nredis.register_function("
+               "'sizes', function(keys, argv) return {#keys, #argv, keys[1], argv[#argv]} end)")
+    pair.check("FCALL", "sizes", len(keys), *keys, *args)
+
+
 def test_evalsha_and_script_cache(pair):
     sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"  # return 1
     run(pair,

@@ -18,7 +18,7 @@ def lua():
 
     def run(code: str):
         function = sandbox.entry.compile(code.encode())
-        ok, value = sandbox.entry.call(function, sandbox.array([]), sandbox.array([]), False)
+        ok, value, *_ = sandbox.call(function, False, [], 0)
         assert ok, dict(value.items())
         return value
 
