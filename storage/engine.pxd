@@ -19,7 +19,5 @@ cdef class Engine:
     cdef public Log _log
     cdef public Keyspace _keyspace
 
-    @cython.locals(keyspace=Keyspace, log=Log, number=Py_ssize_t, offset=Py_ssize_t,
-                   start=Py_ssize_t, end=Py_ssize_t, key_len=Py_ssize_t,
-                   value_len=Py_ssize_t)
+    @cython.locals(keyspace=Keyspace, log=Log)
     cpdef get(self, Py_ssize_t db, key)

@@ -34,9 +34,8 @@ cdef class Log:
     cdef public object syncer
     cdef public int _lock_fd
 
-    @cython.locals(number=Py_ssize_t, offset=Py_ssize_t)
     cpdef tuple record_buffer(self, location)
-    @cython.locals(key_len=Py_ssize_t, value_len=Py_ssize_t, number=Py_ssize_t, dead=dict)
+    @cython.locals(dead=dict)
     cpdef superseded(self, location)
-    @cython.locals(pending=bytearray, offset=Py_ssize_t, rest=bytes)
+    @cython.locals(pending=bytearray, rest=bytes)
     cpdef append(self, int rtype, int db, key, value=*, expire_at=*)
