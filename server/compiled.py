@@ -21,7 +21,8 @@ import os
 import sys
 from importlib.machinery import ModuleSpec
 
-MODULES = ("protocol.parser", "protocol.reply", "storage.record")
+MODULES = ("protocol.parser", "protocol.reply", "storage.record", "storage.log",
+           "storage.keyspace", "storage.engine", "server.dispatch", "server.commands.strings")
 # Written in Cython (.pyx) where typed C clearly beats compiling the Python: each one's
 # docstring names the Python function that is its reference, which the importing
 # module uses instead when the extension is missing, and the tests compare them.

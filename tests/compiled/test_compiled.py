@@ -79,7 +79,8 @@ def test_log_and_info_say_which(pure, caskd_factory, monkeypatch):
     assert info["caskd_compiled"] == ("no" if pure else "yes")
     expected = ("Running in pure Python (CASKD_PURE_PYTHON=1)" if pure
                 else "Compiled core: protocol.parser, protocol.reply, storage.record, "
-                     "protocol._canonical")
+                     "storage.log, storage.keyspace, storage.engine, server.dispatch, "
+                     "server.commands.strings, protocol._canonical")
     assert expected in server.log()
 
 
@@ -95,3 +96,29 @@ def test_every_extension_is_newer_than_its_sources():
         sources = [stem.with_suffix(ext) for ext in (".py", ".pxd", ".pyx")]
         for source in filter(Path.exists, sources):
             assert source.stat().st_mtime <= built, f"{source} changed: run make install"
+
+
+# The request path's classes that the compiled core makes C types (cdef classes, whose
+# typed attributes their .pxd declares), where each is built.
+CDEF_CLASSES = {"storage.log": "Log", "storage.keyspace": "Keyspace",
+                "storage.engine": "Engine", "server.dispatch": "Dispatcher"}
+
+
+def test_the_hot_classes_are_c_types_that_still_take_new_attributes():
+    """Compiled, Log, Keyspace, Engine and Dispatcher are C types (a Python class is a
+    heap type); each keeps an instance dict, so an attribute its .pxd does not declare
+    (one added to the .py later) still works, in both modes."""
+    code = ("import importlib\nfrom tests.compiled.test_compiled import CDEF_CLASSES\n"
+            "for module, name in CDEF_CLASSES.items():\n"
+            "    cls = getattr(importlib.import_module(module), name)\n"
+            "    instance = cls.__new__(cls)\n"
+            "    instance.not_in_the_pxd = 42\n"
+            "    assert instance.not_in_the_pxd == 42\n"
+            "    print(bool(cls.__flags__ & (1 << 9)))\n")  # Py_TPFLAGS_HEAPTYPE
+    for switch, heap_type in (("1", True), ("0", False)):
+        if not heap_type and not _built():
+            continue
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                                text=True, check=True,
+                                env={**os.environ, compiled.SWITCH: switch})
+        assert result.stdout.split() == [str(heap_type)] * len(CDEF_CLASSES)

@@ -1,0 +1,19 @@
+# C types for server/dispatch.py when Cython compiles it (see server/compiled.py).
+# The .py file stays the one description of dispatch; this file only adds types.
+#
+# ``cdef dict __dict__``: an attribute not declared here still works (kept in the
+# instance's dict, at Python speed), so adding one to Dispatcher needs no change
+# here; declare it here once it is on the hot path.
+
+cimport cython
+
+cdef class Dispatcher:
+    cdef dict __dict__
+    cdef public object server
+    cdef public dict commands
+    cdef public list _own_monitor_lines
+
+    @cython.locals(commands=dict, arity=Py_ssize_t)
+    cpdef execute(self, session, argv)
+    @cython.locals(started=cython.longlong, usec=cython.longlong, observed=bint)
+    cpdef call(self, session, command, argv)
