@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from scripts.twemproxy import (
@@ -141,8 +142,12 @@ def start_cluster(opts: argparse.Namespace, workdir: Path, stack: contextlib.Exi
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    opts = parse_args(argv)
+def serve_until_stopped(prog: str, directory: Path | None, temp_prefix: str,
+                        start: Callable[[Path, contextlib.ExitStack, threading.Event], bool],
+                        what: str) -> int:
+    """Run a demo: ``start(workdir, stack, stop)`` starts its processes, then it serves
+    until Ctrl-C or SIGTERM, and ``stack`` stops them in reverse order. Data go to
+    ``directory`` (kept) or a temp dir removed on exit."""
     # Ctrl-C and SIGTERM only note the request. Raised as KeyboardInterrupt, one
     # arriving inside subprocess.Popen would lose the child being started. SIGINT
     # needs its handler set too: a shell starts background jobs with it ignored.
@@ -150,22 +155,29 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda signum, frame: stop.set())
     with contextlib.ExitStack() as stack:
-        if opts.dir is None:
+        if directory is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(
-                prefix="caskd-cluster-")))
+                prefix=temp_prefix)))
         else:
-            workdir = opts.dir.resolve()
+            workdir = directory.resolve()
             workdir.mkdir(parents=True, exist_ok=True)
         try:
-            if start_cluster(opts, workdir, stack, stop):
+            if start(workdir, stack, stop):
                 stop.wait()
         except RuntimeError as exc:
-            print(f"cluster_demo: {exc}", file=sys.stderr)
+            print(f"{prog}: {exc}", file=sys.stderr)
             return 1
-        print("\nstopping the proxy and the nodes…", flush=True)
+        print(f"\nstopping {what}…", flush=True)
     print("stopped.", flush=True)
     return 0
 
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    return serve_until_stopped(
+        "cluster_demo", opts.dir, "caskd-cluster-",
+        lambda workdir, stack, stop: start_cluster(opts, workdir, stack, stop),
+        "the proxy and the nodes")
 
 if __name__ == "__main__":
     sys.exit(main())

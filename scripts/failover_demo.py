@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
-from scripts.cluster_demo import Node, check_free
+from scripts.cluster_demo import Node, check_free, serve_until_stopped
 from scripts.sentinel import MASTER_NAME, Sentinel, Watch, find_sentinel
 from scripts.twemproxy import HOST
 
@@ -83,26 +81,10 @@ def start_all(opts: argparse.Namespace, workdir: Path, stack: contextlib.ExitSta
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    stop = threading.Event()  # signals only note the request (see scripts/cluster_demo.py)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda signum, frame: stop.set())
-    with contextlib.ExitStack() as stack:
-        if opts.dir is None:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(
-                prefix="caskd-failover-")))
-        else:
-            workdir = opts.dir.resolve()
-            workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            if start_all(opts, workdir, stack, stop):
-                stop.wait()
-        except RuntimeError as exc:
-            print(f"failover_demo: {exc}", file=sys.stderr)
-            return 1
-        print("\nstopping the sentinels and the nodes…", flush=True)
-    print("stopped.", flush=True)
-    return 0
-
+    return serve_until_stopped(
+        "failover_demo", opts.dir, "caskd-failover-",
+        lambda workdir, stack, stop: start_all(opts, workdir, stack, stop),
+        "the sentinels and the nodes")
 
 if __name__ == "__main__":
     sys.exit(main())
