@@ -36,10 +36,13 @@ def link_up(port: int) -> bool:
 
 
 def wait_caught_up(master_port: int, replica_port: int, timeout: float = 10) -> None:
-    """Until the replica has applied the master's whole stream so far."""
+    """Until the replica's link is up and it has applied the master's whole stream so
+    far."""
     def caught_up() -> bool:
         master_offset = info(master_port)["master_repl_offset"]
-        return info(replica_port).get("slave_repl_offset") == master_offset
+        fields = info(replica_port)
+        return fields.get("master_link_status") == "up" and \
+            fields.get("slave_repl_offset") == master_offset
     wait_until(caught_up, timeout=timeout, what="the replica to catch up with its master")
 
 
