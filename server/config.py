@@ -438,7 +438,7 @@ _EFFECTIVE = (
 _NO_SNAPSHOTS = "caskd writes no RDB snapshots: every write is in its log already"
 
 # Accepted, shown by CONFIG GET and written by CONFIG REWRITE; nothing in caskd reads
-# them (no replication, cluster, RDB, eviction or modules; one thread).
+# them (no RDB files, cluster mode or modules; one thread).
 _NO_EFFECT = (
     _bool("rdbchecksum", True, mutable=False),
     _bool("daemonize", False, mutable=False,
