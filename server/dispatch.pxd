@@ -6,6 +6,7 @@
 # here; declare it here once it is on the hot path.
 
 cimport cython
+from server.commands.registry cimport Command
 
 cdef class Dispatcher:
     cdef dict __dict__
@@ -13,7 +14,7 @@ cdef class Dispatcher:
     cdef public dict commands
     cdef public list _own_monitor_lines
 
-    @cython.locals(commands=dict, arity=Py_ssize_t)
+    @cython.locals(commands=dict, arity=Py_ssize_t, command=Command)
     cpdef execute(self, session, argv)
     @cython.locals(started=cython.longlong, usec=cython.longlong, observed=bint)
-    cpdef call(self, session, command, argv)
+    cpdef call(self, session, Command command, argv)

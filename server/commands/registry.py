@@ -8,7 +8,6 @@ else describes a command.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -48,42 +47,52 @@ _GROUP_CATEGORY = {"string": "string", "generic": "keyspace", "connection": "con
                    "scripting": "scripting"}
 
 
-@dataclass(eq=False)
 class Command:
-    """One row of the command table. ``arity`` counts the name: N exact, -N at least N."""
+    """One row of the command table. ``arity`` counts the name: N exact, -N at least N.
 
-    name: str
-    arity: int
-    flags: str
-    first_key: int
-    last_key: int
-    step: int
-    handler: Handler | None
-    summary: str
-    group: str
-    since: str = "1.0.0"
-    subcommands: dict[bytes, Command] = field(default_factory=dict)
-    # The ACL categories Redis declares for the command ("@keyspace @dangerous"); None: the
-    # group's (a container: none). Its flags add the implied ones (see acl_categories).
-    acl: str | None = None
-    # For "movablekeys" commands (ZUNIONSTORE …): where their keys are, from argv.
-    movable_keys: Callable[[list[bytes]], list[int]] | None = None
-    # The pub/sub commands: how their arguments from argv[1] name channels, for ACL
-    # (PUBLISH's one channel; SUBSCRIBE's channels; PSUBSCRIBE's patterns). The shard
-    # commands' channels stand where keys would (cluster slots) but are not keys.
-    channels: str = ""  # "", "publish", "subscribe", "pattern" or "unsubscribe"
-    # Filled in at run time, read by INFO commandstats.
-    calls: int = 0
-    usec: int = 0
-    rejected_calls: int = 0
-    failed_calls: int = 0
+    A plain class with its ``__init__`` written out, not a dataclass: compiled (see
+    server/compiled.py) it is a C type whose hot attributes, declared in registry.pxd,
+    are struct fields that dispatch reads and counts in C."""
 
-    def __post_init__(self) -> None:
-        self.flag_set = frozenset(self.flags.split())
+    def __init__(self, name: str, arity: int, flags: str, first_key: int, last_key: int,
+                 step: int, handler: Handler | None, summary: str, group: str,
+                 since: str = "1.0.0", subcommands: dict[bytes, Command] | None = None,
+                 acl: str | None = None,
+                 movable_keys: Callable[[list[bytes]], list[int]] | None = None,
+                 channels: str = "") -> None:
+        self.name = name
+        self.arity = arity
+        self.flags = flags
+        self.first_key = first_key
+        self.last_key = last_key
+        self.step = step
+        self.handler = handler
+        self.summary = summary
+        self.group = group
+        self.since = since
+        self.subcommands = {} if subcommands is None else subcommands
+        # The ACL categories Redis declares for the command ("@keyspace @dangerous"); None:
+        # the group's (a container: none). Its flags add the implied ones (acl_categories).
+        self.acl = acl
+        # For "movablekeys" commands (ZUNIONSTORE …): where their keys are, from argv.
+        self.movable_keys = movable_keys
+        # The pub/sub commands: how their arguments from argv[1] name channels, for ACL
+        # (PUBLISH's one channel; SUBSCRIBE's channels; PSUBSCRIBE's patterns). The shard
+        # commands' channels stand where keys would (cluster slots) but are not keys.
+        self.channels = channels  # "", "publish", "subscribe", "pattern" or "unsubscribe"
+        # Counted at run time, read by INFO commandstats.
+        self.calls = 0
+        self.usec = 0
+        self.rejected_calls = 0
+        self.failed_calls = 0
+        self.flag_set = frozenset(flags.split())
         self.is_write = WRITE in self.flag_set
         self.queued_in_multi = ALLOW_IN_MULTI not in self.flag_set
         self.needs_auth = NO_AUTH not in self.flag_set
-        self.full_name = self.name
+        self.full_name = name
+
+    def __repr__(self) -> str:
+        return f"Command({self.full_name!r})"
 
     def arity_ok(self, argc: int) -> bool:
         return argc == self.arity if self.arity > 0 else argc >= -self.arity

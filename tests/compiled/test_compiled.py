@@ -80,7 +80,8 @@ def test_log_and_info_say_which(pure, caskd_factory, monkeypatch):
     expected = ("Running in pure Python (CASKD_PURE_PYTHON=1)" if pure
                 else "Compiled core: protocol.parser, protocol.reply, storage.record, "
                      "storage.log, storage.keyspace, storage.engine, server.dispatch, "
-                     "server.commands.strings, protocol._canonical")
+                     "server.commands.strings, server.commands.registry, "
+                     "protocol._canonical")
     assert expected in server.log()
 
 
@@ -101,7 +102,8 @@ def test_every_extension_is_newer_than_its_sources():
 # The request path's classes that the compiled core makes C types (cdef classes, whose
 # typed attributes their .pxd declares), where each is built.
 CDEF_CLASSES = {"storage.log": "Log", "storage.keyspace": "Keyspace",
-                "storage.engine": "Engine", "server.dispatch": "Dispatcher"}
+                "storage.engine": "Engine", "server.dispatch": "Dispatcher",
+                "server.commands.registry": "Command"}
 
 
 def test_the_hot_classes_are_c_types_that_still_take_new_attributes():
