@@ -179,5 +179,6 @@ def main(argv: list[str] | None = None) -> int:
         lambda workdir, stack, stop: start_cluster(opts, workdir, stack, stop),
         "the proxy and the nodes")
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -86,5 +86,6 @@ def main(argv: list[str] | None = None) -> int:
         lambda workdir, stack, stop: start_all(opts, workdir, stack, stop),
         "the sentinels and the nodes")
 
+
 if __name__ == "__main__":
     sys.exit(main())
