@@ -63,6 +63,7 @@ from storage.segment import (
     FILE_MODE,
     fsync_directory,
     hint_path,
+    location_of,
     map_file,
     pack_location,
     segment_name,
@@ -531,8 +532,8 @@ class Compactor:
                 if output >= 0:
                     log.superseded(pack_location(numbers[output], offset))
             elif output >= 0:  # (a chain keeps the patches written since)
-                keydir[key] = extents.rebased(keydir[key], old,
-                                              pack_location(numbers[output], offset))
+                self.keyspace.set_entry(db, key, extents.rebased(
+                    keydir[key], old, pack_location(numbers[output], offset)))
             else:
                 self._relocate_dropped(state, db, key)
         state.applied += count
@@ -620,8 +621,8 @@ class Compactor:
         keyspace = self.keyspace
         for db, key in error.keys:
             entry = keyspace.keydirs[db].get(key) if db < keyspace.databases else None
-            if type(entry) is int and start <= entry < end:
-                damage.hold(entry)
+            if type(entry) is int and start <= location_of(entry) < end:
+                damage.hold(location_of(entry))
 
     @property
     def paused(self) -> str | None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from storage.extents import Chain
 from storage.record import LENGTHS, LENGTHS_OFFSET
+from storage.segment import location_of
 
 if TYPE_CHECKING:
     from storage.keyspace import Keyspace
@@ -73,7 +74,7 @@ class DataSize:
             return KEY_OVERHEAD + len(key) + (value.length if self.values else 0)
         if type(value) is not int:
             return KEY_OVERHEAD + len(key) + MEMBER_OVERHEAD * len(value)
-        if not self.values or value in self.keyspace.damaged:
+        if not self.values or location_of(value) in self.keyspace.damaged:
             return KEY_OVERHEAD + len(key)
         buf, offset = self.log.record_buffer(value)
         return KEY_OVERHEAD + len(key) + _unpack_lengths(buf, offset + LENGTHS_OFFSET)[1]

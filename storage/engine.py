@@ -49,7 +49,7 @@ from storage.record import (
     PART_MASK,
     RecordType,
 )
-from storage.segment import NUMBER_SHIFT, OFFSET_MASK
+from storage.segment import ACCESS_FIELD, NUMBER_SHIFT, OFFSET_MASK, WITHOUT_ACCESS, location_of
 
 __all__ = ["CorruptValue", "DirectoryLocked", "Engine", "StorageError",
            "WrongType", "now_ms"]
@@ -148,23 +148,25 @@ class Engine:
         """The value of ``key``, or None if it does not exist (or has expired).
         Raises WrongType if it holds a collection."""
         keyspace = self._keyspace
-        location = keyspace.keydirs[db].get(key)
+        keydir = keyspace.keydirs[db]
+        location = keydir.get(key)
         if location is None:
             return None
         if keyspace.expires[db] and self._expire_if_due(db, key):
             return None
-        access = keyspace.access  # Access.touch, inlined for LRU: every GET passes here
-        if access.lfu:
-            access.touch(db, key)
-        else:
-            access.maps[db][key] = access.clock
         # Log.read, inlined with unpack_location: this is the hottest path of the server.
         try:
             number = location >> NUMBER_SHIFT
         except TypeError:  # not a location: costs nothing otherwise
+            keyspace.access.touch(db, key)
             if type(location) is extents.Chain:  # a large string with patches
                 return self._log.read(location)
             raise WrongType from None
+        access = keyspace.access  # Access.touch, inlined for LRU: every GET passes here
+        if access.lfu:
+            access.touch(db, key)
+        elif location & ACCESS_FIELD != access.clock_field:  # at most once a second a key
+            keydir[key] = location & WITHOUT_ACCESS | access.clock_field
         offset = location & OFFSET_MASK
         log = self._log
         active = log.active
@@ -191,7 +193,7 @@ class Engine:
         location = self._keyspace.keydirs[db][key]
         if type(location) is extents.Chain:
             return location.length
-        if type(location) is not int or location in self._keyspace.damaged:
+        if type(location) is not int or location_of(location) in self._keyspace.damaged:
             raise self.wrong_type(location)
         buf, offset = self._log.record_buffer(location)
         return LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)[1]
@@ -204,11 +206,11 @@ class Engine:
         value = keyspace.keydirs[db].get(key)
         if value is None or not self.exists(db, key):
             return None
-        if type(value) is int and value not in keyspace.damaged:
+        if type(value) is int and location_of(value) not in keyspace.damaged:
             length = self.value_length(db, key)
             if length >= extents.MIN_LENGTH:  # a chain of no patches from now on: its
                 value = extents.Chain(value, length)  # base is checked once, then sliced
-                keyspace.keydirs[db][key] = value
+                keyspace.set_entry(db, key, value)
         if type(value) is not extents.Chain:  # small, damaged, or a collection (WrongType)
             return self.get(db, key)[start:end]
         end = min(end, value.length)
@@ -230,7 +232,7 @@ class Engine:
         """What to raise for ``value`` (what a key holds) met by a command of
         another type: WrongType, or the checksum error of a key whose record
         was damaged on disk (see storage.recovery), whatever its type was."""
-        if type(value) is int and value in self._keyspace.damaged:
+        if type(value) is int and location_of(value) in self._keyspace.damaged:
             return self._log.corrupt_value(value)
         return WrongType()
 
@@ -282,10 +284,10 @@ class Engine:
         location = self._log.append(RecordType.PUT, db, key, value, expire_at)
         keyspace = self._keyspace
         access = keyspace.access  # Access.touch, inlined for LRU: every SET passes here
-        if access.lfu:
+        if access.lfu:  # (the key's field, then put() moves it into the new location)
             access.touch(db, key, new=key not in keyspace.keydirs[db])
         else:
-            access.maps[db][key] = access.clock
+            location |= access.clock_field
         keyspace.put(db, key, location, expire_at)
         if changes is not None:
             if created:
@@ -314,8 +316,8 @@ class Engine:
             return new_length
         location = self._log.append(RecordType.PATCH, db, key,
                                     extents.encode_patch(offset, new_length, data))
-        self._keyspace.keydirs[db][key] = extents.extend(current, location, offset,
-                                                         len(data), new_length)
+        self._keyspace.set_entry(db, key, extents.extend(current, location, offset,
+                                                         len(data), new_length))
         self.data_size.grown(new_length - length)
         self._report(db, key, event)
         return new_length

@@ -39,6 +39,7 @@ from array import array
 from collections.abc import Callable, Iterator
 
 from storage.record import HEADER_SIZE, LENGTHS, LENGTHS_OFFSET
+from storage.segment import location_of
 
 PATCH_HEADER = struct.Struct("<QQ")  # offset of the bytes, the value's length after them
 
@@ -61,7 +62,9 @@ class Chain:
     __slots__ = ("base", "length", "offsets", "patches", "sizes", "verified", "weight")
 
     def __init__(self, base: int, length: int = 0) -> None:
-        self.base = base  # location of the PUT record
+        """``base``: the PUT record's index entry (its access data goes elsewhere:
+        see storage.access)."""
+        self.base = location_of(base)  # location of the PUT record
         self.patches = array("Q")  # location of each PATCH record, in log order
         self.offsets = array("Q")  # where each patch's bytes go
         self.sizes = array("Q")  # how many bytes each patch writes
@@ -169,15 +172,16 @@ def descends(current: object, old: int) -> bool:
     """Whether the index entry ``current`` is the string state at ``old`` (a
     location compaction's merge saw as a key's newest record), perhaps with
     patches written since."""
-    if current == old:
-        return True
+    if type(current) is int:
+        return location_of(current) == old
     return type(current) is Chain and (current.base == old or old in current.patches)
 
 
 def rebased(current: int | Chain, old: int, new: int) -> int | Chain:
     """``current`` (which :func:`descends` from ``old``) once everything up to
     ``old`` is the one record at ``new`` (compaction's joined copy); patches
-    written since stay as they are."""
+    written since stay as they are. (A location returned takes the key's access
+    data from the index: Keyspace.set_entry.)"""
     if type(current) is not Chain:
         return new
     if current.base != old:

@@ -139,11 +139,17 @@ def offsets_of(packed: bytes) -> array:
 def locations_of(number: int, packed: bytes) -> list[int]:
     """A step's records as index locations in segment ``number`` (see
     :func:`storage.segment.pack_location`), made without a Python operation per
-    record: each offset is 8 bytes whose high half is zero, so writing the
-    number's bytes into every high half makes the locations themselves."""
+    record: each offset is 8 bytes whose high bytes are zero, so writing the
+    number's bytes into every high byte (above the offset and access data: none
+    yet, see storage.access) makes the locations themselves. A number too large
+    for them (256 segments and more, in the 1-byte field above bit 56) takes
+    one operation per record."""
+    low_bytes = NUMBER_SHIFT // 8
+    if number >> (64 - NUMBER_SHIFT):
+        base = number << NUMBER_SHIFT
+        return [base | offset for offset in offsets_of(packed)]
     located = bytearray(packed)
     count = len(packed) // 8
-    low_bytes = NUMBER_SHIFT // 8
     for index, byte in enumerate(number.to_bytes(8 - low_bytes, "little")):
         if byte:
             located[low_bytes + index::8] = bytes((byte,)) * count

@@ -16,6 +16,7 @@ cdef class Keyspace:
     cdef public list expiry_heap
     cdef public bint loading
     cdef public set damaged
+    cdef public object access
     cdef public dict libraries
     cdef public list removals
     cdef public object _scan_lists
@@ -24,3 +25,5 @@ cdef class Keyspace:
 
     @cython.locals(keydir=dict, expires=dict)
     cpdef put(self, Py_ssize_t db, key, value, expire_at)
+    @cython.locals(others=dict)
+    cdef object _with_access(self, Py_ssize_t db, key, old, value)

@@ -2,7 +2,8 @@
 cursors: in-memory state only, no I/O.
 
 Per database, ``keydirs[db]`` maps key -> a location (one packed int, see
-:mod:`storage.segment`) for a string, whose value stays on disk, or the
+:mod:`storage.segment`, which also holds the key's access data: see
+:mod:`storage.access`) for a string, whose value stays on disk, or the
 collection object itself for a hash, list, set or sorted set (see
 :mod:`storage.datatypes`). So ``type(value) is int`` means a string.
 ``expires[db]`` maps the keys that have a TTL to it (absolute ms).
@@ -24,7 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from itertools import islice
 
-from storage.access import Access
+from storage.access import Access, field_of
+from storage.segment import ACCESS_FIELD, ACCESS_SHIFT
 
 SCAN_SNAPSHOTS = 32  # key lists kept for running scans (each holds a db's keys)
 SCAN_CURSORS = 4096  # scans whose start is remembered, to resume without a list
@@ -53,7 +55,8 @@ class Keyspace:
         self.expires: list[dict[bytes, int]] = [{} for _ in range(databases)]
         self.expiry_heap: list[tuple[int, int, bytes]] = []
         self.loading = False
-        self.access = Access(databases)  # when each key was last used (LRU/LFU)
+        #: When each key was last used (LRU/LFU): kept in the index's ints, mostly.
+        self.access = Access(databases, keydirs=self.keydirs)
         #: Told of every key's change while maxmemory's count of the data set runs
         #: (a storage.datasize.DataSize); None: nobody counts.
         self.sized = None
@@ -70,9 +73,11 @@ class Keyspace:
     # ------------------------------------------------------------------ changes
 
     def put(self, db: int, key: bytes, value: object, expire_at: int) -> None:
+        """``key`` := ``value``. A location without access data (fresh from the
+        log) takes the key's: see :meth:`_with_access`."""
         keydir = self.keydirs[db]
         old = keydir.get(key)
-        keydir[key] = value
+        keydir[key] = self._with_access(db, key, old, value)
         if old is not None:
             self.superseded(old)
         if self.sized is not None:
@@ -100,6 +105,30 @@ class Keyspace:
                 del db_expires[key]
         db_expires.update(expires)
 
+    def set_entry(self, db: int, key: bytes, value: object) -> None:
+        """Change ``key``'s index entry in place, superseding nothing: compaction
+        moved its record, or a string became (or stopped being) a chain of extents.
+        Its TTL and access data stay."""
+        keydir = self.keydirs[db]
+        keydir[key] = self._with_access(db, key, keydir[key], value)
+
+    def _with_access(self, db: int, key: bytes, old: object, value: object) -> object:
+        """``value`` as ``key``'s new entry, replacing ``old`` (None: no key): the
+        key's access data moves into it if it is a location without any, or out
+        of ``old`` into ``access.others`` if it is not a location."""
+        others = self.access.others[db]
+        if type(value) is int:
+            if not value & ACCESS_FIELD:
+                if type(old) is int:
+                    return value | old & ACCESS_FIELD
+                if others:
+                    return value | others.pop(key, 0) << ACCESS_SHIFT
+            elif others:
+                others.pop(key, None)
+        elif type(old) is int and old & ACCESS_FIELD:
+            others[key] = field_of(old)
+        return value
+
     def remove(self, db: int, key: bytes) -> bool:
         """Remove ``key``; False if it was not there."""
         old = self.keydirs[db].pop(key, None)
@@ -114,14 +143,15 @@ class Keyspace:
         return True
 
     def rename(self, db: int, key: bytes, target_db: int, target: bytes) -> None:
-        """Move ``key``'s value and TTL to ``target`` (which must differ), replacing it."""
+        """Move ``key``'s value, TTL and access data to ``target`` (which must
+        differ), replacing it."""
+        self.access.move(db, key, target_db, target)
         expire_at = self.expires[db].pop(key, 0)
         value = self.keydirs[db].pop(key)
         self.removals[db] += 1
         if self.sized is not None:
             self.sized.changed(key, value, None)
         self.put(target_db, target, value, expire_at)
-        self.access.move(db, key, target_db, target)
 
     def set_expire(self, db: int, key: bytes, expire_at: int) -> None:
         """Set (or, with 0, remove) the TTL of a key that exists."""

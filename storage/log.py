@@ -39,9 +39,11 @@ from storage.segment import (
     FILE_MODE,
     MAX_RECORD_OFFSET,
     NUMBER_SHIFT,
+    WITHOUT_ACCESS,
     Segment,
     fsync_directory,
     hint_path,
+    location_of,
     map_file,
     segment_name,
     unpack_location,
@@ -205,7 +207,9 @@ class Log:
             raise self.corrupt_value(location) from None
 
     def corrupt_value(self, location: int) -> CorruptValue:
-        """The error for a key whose record at ``location`` failed its checksum."""
+        """The error for a key whose record at ``location`` (or index entry) failed
+        its checksum."""
+        location = location_of(location)
         self.damaged.add(location)
         if location not in self.damage.held:  # a key points at it: the one read
             self.damage.hold(location)
@@ -228,8 +232,8 @@ class Log:
                     self.superseded(each)
             return
         held = self._damage_held
-        if held and location in held:  # a key that read as damaged is written or deleted
-            self.damage.release(location)
+        if held and (location & WITHOUT_ACCESS) in held:  # a key that read as damaged
+            self.damage.release(location & WITHOUT_ACCESS)  # is written or deleted
         buf, offset = self.record_buffer(location)
         key_len, value_len = _unpack_lengths(buf, offset + LENGTHS_OFFSET)
         number = location >> NUMBER_SHIFT  # unpack_location, inlined: every overwrite

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from storage import datatypes, extents
 from storage.keyspace import Keyspace
 from storage.record import Record, RecordType
-from storage.segment import pack_location
+from storage.segment import location_of, pack_location
 
 
 def _ignore(number: int, end: int) -> None:
@@ -74,7 +74,7 @@ class Replay:
         TTL stays; nothing is superseded). A key marked damaged stays so."""
         keydir = self.keyspace.keydirs[db]
         current = keydir.get(key)
-        if type(current) is int and current in self.keyspace.damaged:
+        if type(current) is int and location_of(current) in self.keyspace.damaged:
             return
         chain = extents.replay_patch(current, location, buf, rec.value_offset, rec.value_len)
         if chain is not None:
@@ -85,7 +85,7 @@ class Replay:
         collection's key goes; a new one is created without a TTL."""
         keyspace = self.keyspace
         current = keyspace.keydirs[db].get(key)
-        if type(current) is int and current in keyspace.damaged:
+        if type(current) is int and location_of(current) in keyspace.damaged:
             return  # a damaged record marks the key (see storage.recovery): it stays so
         value = datatypes.replay(current, data)
         if not value:

@@ -9,10 +9,22 @@ gives the latest state, even if a crash left both the inputs and the outputs.
 A hint file (``.hint``) beside a sealed segment tells start-up what the segment
 does to the index without reading it: see :mod:`storage.hints`.
 
-An index entry (a *location*) is one int: ``segment number << 32 | record offset``.
-It stays below 2**60 so CPython stores it in a 32-byte int object (a larger one
-takes 48): at a million keys that difference is 16 MB. The value's length is
-read back from the record header when the value is read.
+A string's index entry is one int, its *location* plus its key's access data:
+
+    segment number << 56 | access data << 32 | record offset
+
+The offset takes 32 bits (a record ends below 4 GiB in its segment:
+MAX_RECORD_OFFSET); the 24 bits above it are Redis's ``lru``
+field for the key (see :mod:`storage.access`; 0: not used since the load); the
+segment number takes the rest, unbounded. Below 2**60, CPython stores the int in
+a 32-byte object (above, in 48: one more 30-bit digit), so a key in one of the
+first 16 segments of a run (numbers count from 0 at every start) costs no more
+than a location alone did, and one in a later segment 16 bytes more: still less
+than an entry in a dict of its own, which is what the access data cost before.
+Reading the number and offset needs no masking (the access bits are between
+them); comparing a location with another (damage, compaction) takes
+:func:`location_of` first. The value's length is read back from the record
+header when the value is read.
 """
 
 from __future__ import annotations
@@ -26,8 +38,12 @@ from pathlib import Path
 SEGMENT_RE = re.compile(r"^(\d{10})-(\d{4})\.log$")
 FILE_MODE = 0o600
 
-NUMBER_SHIFT = 32
-OFFSET_MASK = (1 << NUMBER_SHIFT) - 1
+ACCESS_SHIFT = 32
+ACCESS_BITS = 24  # Redis's LRU_BITS
+NUMBER_SHIFT = ACCESS_SHIFT + ACCESS_BITS
+OFFSET_MASK = (1 << ACCESS_SHIFT) - 1
+ACCESS_FIELD = ((1 << ACCESS_BITS) - 1) << ACCESS_SHIFT  # an entry's access data
+WITHOUT_ACCESS = ~ACCESS_FIELD  # entry & WITHOUT_ACCESS: its location
 MAX_RECORD_OFFSET = OFFSET_MASK  # a record must start below 4 GiB in its segment
 
 
@@ -37,8 +53,13 @@ def pack_location(number: int, offset: int) -> int:
 
 
 def unpack_location(location: int) -> tuple[int, int]:
-    """(segment number, record offset)."""
+    """(segment number, record offset) of a location or an index entry."""
     return location >> NUMBER_SHIFT, location & OFFSET_MASK
+
+
+def location_of(entry: int) -> int:
+    """A string's index entry without its access data: the record's location."""
+    return entry & WITHOUT_ACCESS
 
 
 def segment_name(major: int, minor: int) -> str:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import random
 
-from storage.access import LFU_INIT_VAL, LRU_CLOCK_MAX, Access, lfu_minutes, lru_clock
+from storage.access import LFU_INIT_VAL, LRU_CLOCK_MAX, Access, field_of, lfu_minutes, lru_clock
 from storage.datasize import KEY_OVERHEAD, MEMBER_OVERHEAD
 from storage.datatypes import Op
 from storage.eviction import Evictor
 from storage.keyspace import Keyspace
+from storage.segment import ACCESS_SHIFT, pack_location
 
 from . import test_events
 
@@ -26,7 +27,7 @@ def test_lru_idle_time_follows_the_clock_and_its_wrap():
     access.touch(0, b"k")
     access.tick(NOW + 90)
     assert access.idle_ms(0, b"k") == 90_000
-    access.maps[0][b"old"] = LRU_CLOCK_MAX - 5  # used just before the 24-bit clock wrapped
+    access.others[0][b"old"] = LRU_CLOCK_MAX - 5  # used just before the 24-bit clock wrapped
     access.clock = 10
     assert access.idle_ms(0, b"old") == 15_000
 
@@ -59,16 +60,17 @@ def test_lfu_counter_grows_logarithmically_and_decays():
 
 
 def test_lfu_values_are_shared_ints():
-    """A key's access data costs its dict entry only: the ints are shared."""
+    """A key's access data kept aside (not in a location) costs its dict entry only:
+    the ints are shared."""
     access = Access(1, rng=random.Random(1))
     access.set_policy(lfu=True)
     access.touch(0, b"a", new=True)
     access.touch(0, b"b", new=True)
-    assert access.maps[0][b"a"] is access.maps[0][b"b"]
+    assert access.others[0][b"a"] is access.others[0][b"b"]
     access.set_policy(lfu=False)
     access.touch(0, b"a")
     access.touch(0, b"b")
-    assert access.maps[0][b"a"] is access.maps[0][b"b"]
+    assert access.others[0][b"a"] is access.others[0][b"b"]
 
 
 def test_notouch_keeps_access_data_as_it_was():
@@ -80,7 +82,7 @@ def test_notouch_keeps_access_data_as_it_was():
         access.touch(0, b"k")
         access.touch(0, b"new")
     assert access.idle_ms(0, b"k") == 5000
-    assert b"new" not in access.maps[0]
+    assert b"new" not in access.others[0]
 
 
 def test_keyspace_drops_and_moves_access_data_with_keys():
@@ -91,12 +93,30 @@ def test_keyspace_drops_and_moves_access_data_with_keys():
         access.touch(0, key)
     keyspace.remove(0, b"a")
     keyspace.rename(0, b"b", 1, b"b2")
-    assert set(access.maps[0]) == {b"c"} and set(access.maps[1]) == {b"b2"}
+    assert set(access.others[0]) == {b"c"} and set(access.others[1]) == {b"b2"}
     keyspace.swapdb(0, 1)
-    assert set(access.maps[0]) == {b"b2"}
+    assert set(access.others[0]) == {b"b2"}
     keyspace.flushdb(0)
     keyspace.clear()
-    assert access.maps == [{}, {}]
+    assert access.others == [{}, {}]
+
+
+def test_keyspace_keeps_a_strings_access_data_in_its_location():
+    keyspace = Keyspace(2)
+    access = keyspace.access
+    access.tick(NOW)
+    keyspace.put(0, b"s", pack_location(1, 10), 0)
+    access.touch(0, b"s")
+    assert field_of(keyspace.keydirs[0][b"s"]) == access.clock and access.others == [{}, {}]
+    keyspace.put(0, b"s", pack_location(1, 50), 0)  # fresh from the log: keeps the field
+    assert keyspace.keydirs[0][b"s"] == pack_location(1, 50) | access.clock << ACCESS_SHIFT
+    access.tick(NOW + 4)
+    keyspace.rename(0, b"s", 1, b"t")
+    assert access.idle_ms(1, b"t") == 4000 and access.others == [{}, {}]
+    keyspace.put(1, b"t", {b"f": b"v"}, 0)  # a collection: the field goes aside
+    assert access.others[1] == {b"t": access.clock - 4}
+    keyspace.put(1, b"t", pack_location(2, 0), 0)  # and back
+    assert field_of(keyspace.keydirs[1][b"t"]) == access.clock - 4 and access.others == [{}, {}]
 
 
 # ------------------------------------------------------------------ the choice
@@ -107,7 +127,7 @@ def keyspace_with(keys: dict[bytes, tuple[int, int]], databases: int = 1) -> Key
     keyspace.access.tick(NOW)
     for key, (idle, ttl) in keys.items():
         keyspace.put(0, key, {b"f": b"v"}, ttl)
-        keyspace.access.maps[0][key] = keyspace.access.clock - idle
+        keyspace.access.others[0][key] = keyspace.access.clock - idle
     return keyspace
 
 
@@ -154,7 +174,7 @@ def test_allkeys_lfu_evicts_the_least_frequently_used():
     access = keyspace.access
     access.set_policy(lfu=True)
     minute = access.minutes << 8
-    access.maps[0].update({b"rare": minute | 2, b"often": minute | 200, b"mid": minute | 50})
+    access.others[0].update({b"rare": minute | 2, b"often": minute | 200, b"mid": minute | 50})
     assert evict_all(evictor_for(keyspace, "allkeys-lfu", samples=10)) == \
         [b"rare", b"mid", b"often"]
 

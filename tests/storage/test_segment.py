@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 
 from storage import segment
-from storage.segment import list_segments, pack_location, segment_name, unpack_location
+from storage.segment import (
+    ACCESS_FIELD,
+    list_segments,
+    location_of,
+    pack_location,
+    segment_name,
+    unpack_location,
+)
 
 from .conftest import segment_files
 
@@ -23,9 +30,15 @@ def test_names_sort_in_replay_order(tmp_path):
 
 
 def test_locations_are_small_ints():
+    """With the access data in it, an entry of any of a run's first 16 segments is
+    a 32-byte int object; later ones take 48 (one more digit), with no limit."""
+    entry = pack_location(15, 0xFFFFFFFF) | ACCESS_FIELD
+    assert entry < 1 << 60
+    assert unpack_location(entry) == (15, 0xFFFFFFFF)
+    assert location_of(entry) == pack_location(15, 0xFFFFFFFF)
+    assert pack_location(16, 0) == 1 << 60
     location = pack_location(123456, 0xFFFFFFFF)
-    assert unpack_location(location) == (123456, 0xFFFFFFFF)
-    assert location < 1 << 60  # a 32-byte int object, not a 48-byte one
+    assert unpack_location(location | ACCESS_FIELD) == (123456, 0xFFFFFFFF)
 
 
 def test_active_segment_rotates_at_the_configured_size(open_engine, data_dir):
