@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from storage.keyspace import Keyspace
     from storage.log import Log
 
-KEY_OVERHEAD = 160  # RAM per key besides its name: index and access entries, location (README)
+KEY_OVERHEAD = 120  # RAM per key besides its name: index entry, location with access data (README)
 MEMBER_OVERHEAD = 120  # bytes of RAM per collection member (README, "Where each type lives")
 
 _unpack_lengths = LENGTHS.unpack_from
