@@ -67,11 +67,11 @@ class Access:
                  keydirs: list[dict[bytes, object]] | None = None) -> None:
         self.keydirs = [{} for _ in range(databases)] if keydirs is None else keydirs
         self.others: list[dict[bytes, int]] = [{} for _ in range(databases)]
-        self.lfu = False  # the policy is an LFU one: counters instead of times
         self.log_factor = 10  # lfu-log-factor
         self.decay_time = 1  # lfu-decay-time, minutes
         self._random = (rng or random.Random()).random
         self.clock = lru_clock()
+        self.lfu = False  # the policy is an LFU one: counters instead of times
         self._set_lru_field()
         self.minutes = lfu_minutes()
         self.loaded_clock = self.clock
@@ -92,8 +92,10 @@ class Access:
     def _set_lru_field(self) -> None:
         #: What a use stores under LRU now (one int, shared by the keys it goes to).
         self.lru_field_now = self.clock or LRU_CLOCK_MAX
-        #: The same, where a string's index entry holds it (engine.get compares).
-        self.clock_field = self.lru_field_now << ACCESS_SHIFT
+        #: The same where a string's index entry holds it, for the engine's inlined
+        #: touch; 0 under an LFU policy (then only touch() knows the field): one
+        #: attribute tells the engine both.
+        self.clock_field = 0 if self.lfu else self.lru_field_now << ACCESS_SHIFT
 
     def _intern_lfu(self) -> list[int]:
         base = self.minutes << 8
@@ -104,6 +106,7 @@ class Access:
         then read the other way until keys are used again ("LRU and LFU data will take
         some time to adjust")."""
         self.lfu = lfu
+        self._set_lru_field()
 
     # ------------------------------------------------------------ the field
 

@@ -163,10 +163,11 @@ class Engine:
                 return self._log.read(location)
             raise WrongType from None
         access = keyspace.access  # Access.touch, inlined for LRU: every GET passes here
-        if access.lfu:
+        clock_field = access.clock_field
+        if not clock_field:  # an LFU policy
             access.touch(db, key)
-        elif location & ACCESS_FIELD != access.clock_field:  # at most once a second a key
-            keydir[key] = location & WITHOUT_ACCESS | access.clock_field
+        elif location & ACCESS_FIELD != clock_field:  # at most once a second a key
+            keydir[key] = location & WITHOUT_ACCESS | clock_field
         offset = location & OFFSET_MASK
         log = self._log
         active = log.active
@@ -283,11 +284,11 @@ class Engine:
         created = changes is not None and not self.exists(db, key)
         location = self._log.append(RecordType.PUT, db, key, value, expire_at)
         keyspace = self._keyspace
-        access = keyspace.access  # Access.touch, inlined for LRU: every SET passes here
-        if access.lfu:  # (the key's field, then put() moves it into the new location)
-            access.touch(db, key, new=key not in keyspace.keydirs[db])
-        else:
-            location |= access.clock_field
+        clock_field = keyspace.access.clock_field  # Access.touch, inlined for LRU
+        if clock_field:  # (every SET passes here)
+            location |= clock_field
+        else:  # LFU: the key's field, then put() moves it into the new location
+            keyspace.access.touch(db, key, new=key not in keyspace.keydirs[db])
         keyspace.put(db, key, location, expire_at)
         if changes is not None:
             if created:

@@ -116,17 +116,16 @@ class Keyspace:
         """``value`` as ``key``'s new entry, replacing ``old`` (None: no key): the
         key's access data moves into it if it is a location without any, or out
         of ``old`` into ``access.others`` if it is not a location."""
-        others = self.access.others[db]
         if type(value) is int:
-            if not value & ACCESS_FIELD:
-                if type(old) is int:
-                    return value | old & ACCESS_FIELD
-                if others:
-                    return value | others.pop(key, 0) << ACCESS_SHIFT
-            elif others:
-                others.pop(key, None)
+            if type(old) is int:  # (most writes: no look at access.others)
+                return value if value & ACCESS_FIELD else value | old & ACCESS_FIELD
+            others = self.access.others[db]
+            if others:
+                field = others.pop(key, 0)
+                if not value & ACCESS_FIELD:
+                    return value | field << ACCESS_SHIFT
         elif type(old) is int and old & ACCESS_FIELD:
-            others[key] = field_of(old)
+            self.access.others[db][key] = field_of(old)
         return value
 
     def remove(self, db: int, key: bytes) -> bool:
