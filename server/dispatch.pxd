@@ -7,6 +7,7 @@
 
 cimport cython
 from server.commands.registry cimport Command
+from server.session cimport Session
 
 cdef class Dispatcher:
     cdef dict __dict__
@@ -15,6 +16,6 @@ cdef class Dispatcher:
     cdef public list _own_monitor_lines
 
     @cython.locals(commands=dict, arity=Py_ssize_t, command=Command)
-    cpdef execute(self, session, argv)
+    cpdef execute(self, Session session, argv)
     @cython.locals(started=cython.longlong, usec=cython.longlong, observed=bint)
-    cpdef call(self, session, Command command, argv)
+    cpdef call(self, Session session, Command command, argv)
