@@ -104,7 +104,7 @@ class Server:
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
         self.scripting = Scripting(self)
         self.replication = Replication(self)
-        self.master_link: MasterLink | None = None  # while a replica (replicaof)
+        self._master_link: MasterLink | None = None  # while a replica (replicaof)
         self.migrate_sockets = MigrateSockets()  # MIGRATE's connections to its targets
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.latency = LatencyMonitor()
@@ -114,6 +114,16 @@ class Server:
         self.heap = HeapTrimmer()
         self.maxmemory = Maxmemory(self)
         objects.follow_config(config)
+
+    @property
+    def master_link(self) -> MasterLink | None:
+        """The link to our master while a replica: the dispatcher's guards follow it."""
+        return self._master_link
+
+    @master_link.setter
+    def master_link(self, link: MasterLink | None) -> None:
+        self._master_link = link
+        self.dispatcher.refresh_guards()
 
     # ------------------------------------------------------------- life cycle
 

@@ -14,8 +14,12 @@ cdef class Dispatcher:
     cdef public object server
     cdef public dict commands
     cdef public list _own_monitor_lines
+    cdef public bint too_few_replicas
+    cdef public bint guarded
 
     @cython.locals(commands=dict, arity=Py_ssize_t, command=Command)
     cpdef execute(self, Session session, argv)
+    cdef _execute_guarded(self, Session session, Command command, argv)
+    cdef _call_writable(self, Session session, Command command, argv)
     @cython.locals(started=cython.longlong, usec=cython.longlong, observed=bint)
     cpdef call(self, Session session, Command command, argv)
