@@ -5,10 +5,11 @@
 # instance's dict, at Python speed), so adding one to Connection needs no change here;
 # declare it here once it is on the hot path. Typing parser, session and dispatcher
 # makes the per-read path's reads of their fields struct reads and its calls of their
-# cpdef methods C calls.
+# cpdef methods C calls; so is the call of encode_into, cimported.
 
 cimport cython
 from protocol.parser cimport RequestParser
+from protocol.reply cimport encode_into
 from server.dispatch cimport Dispatcher
 from server.session cimport Session
 from storage.engine cimport Engine
@@ -38,3 +39,4 @@ cdef class Connection:
     @cython.locals(dispatcher=Dispatcher, session=Session, out=list, count=Py_ssize_t,
                    _=Py_ssize_t)
     cdef _run_slice(self)
+    cdef _after_send(self)
