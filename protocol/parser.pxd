@@ -32,6 +32,8 @@ cdef class RequestParser:
     cdef public Py_ssize_t max_inline_size
     cdef public Py_ssize_t proto_max_bulk_len
 
+    cpdef feed(self, data)
+    cpdef list get_commands(self)
     cdef _join(self)
     @cython.locals(buf=bytes, pos=Py_ssize_t, k=Py_ssize_t, left=Py_ssize_t, views=list)
     cdef bytes _read(self, Py_ssize_t size)

@@ -3,8 +3,8 @@
 All commands run on the event-loop thread, so the engine has a single writer.
 Once per loop iteration :meth:`Server.commit` flushes the log with one write and
 sends the replies that waited for it (a read's go out at once: see
-:meth:`Server.may_send_now`); under ``appendfsync always`` replies wait until the
-fsync thread reports their writes durable (group commit).
+:meth:`server.transport.Connection.may_send_now`); under ``appendfsync always``
+replies wait until the fsync thread reports their writes durable (group commit).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class Server:
         self.slowlog = observe.SlowLog(config["slowlog-max-len"])
         self.scripting = Scripting(self)
         self.replication = Replication(self)
-        self.master_link: MasterLink | None = None  # while a replica (replicaof)
+        self._master_link: MasterLink | None = None  # while a replica (replicaof)
         self.migrate_sockets = MigrateSockets()  # MIGRATE's connections to its targets
         self.slowlog_threshold = observe.slowlog_threshold(config["slowlog-log-slower-than"])
         self.latency = LatencyMonitor()
@@ -114,6 +114,16 @@ class Server:
         self.heap = HeapTrimmer()
         self.maxmemory = Maxmemory(self)
         objects.follow_config(config)
+
+    @property
+    def master_link(self) -> MasterLink | None:
+        """The link to our master while a replica: the dispatcher's guards follow it."""
+        return self._master_link
+
+    @master_link.setter
+    def master_link(self, link: MasterLink | None) -> None:
+        self._master_link = link
+        self.dispatcher.refresh_guards()
 
     # ------------------------------------------------------------- life cycle
 
@@ -347,16 +357,6 @@ class Server:
 
     # ------------------------------------------------------- replies and log
 
-    def may_send_now(self, client: Connection) -> bool:
-        """Whether ``client``'s replies may be written at once, skipping the commit at
-        the end of the loop iteration: they answered no write that waits for the log
-        (nothing is buffered, and under ``always`` everything written is durable), so
-        they cannot reveal a change a crash could lose. The common case of a read."""
-        engine = self.engine
-        return (not engine.pending_bytes and not client.held and not client.closed
-                and not client.session.close_after_reply and not client.output_full
-                and engine.position <= self.released_position())
-
     def schedule_commit(self, client: Connection) -> None:
         self._to_commit.append(client)
         if not self._commit_scheduled:
@@ -380,17 +380,10 @@ class Server:
         refused = engine.pending_bytes
         position = engine.position + (refused if refused != self._refused_bytes else 0)
         self._refused_bytes = refused
-        released = self.released_position()
+        released = engine.released_position()
         clients, self._to_commit = self._to_commit, []
         for client in clients:
             client.commit(position, released)
-
-    def released_position(self) -> int:
-        """Replies for writes up to here may be sent: durable ones under ``always``,
-        flushed ones otherwise."""
-        if self.engine.fsync_policy == "always":
-            return self.engine.durable_position
-        return self.engine.position
 
     def _on_durable(self, position: int) -> None:
         """Called from the fsync thread."""
@@ -398,7 +391,7 @@ class Server:
             self.loop.call_soon_threadsafe(self.release)
 
     def release(self) -> None:
-        released = self.released_position()
+        released = self.engine.released_position()
         for client in list(self.holding):
             if client.release(released):
                 self.holding.discard(client)

@@ -7,14 +7,19 @@
 
 cimport cython
 from server.commands.registry cimport Command
+from server.session cimport Session
 
 cdef class Dispatcher:
     cdef dict __dict__
     cdef public object server
     cdef public dict commands
     cdef public list _own_monitor_lines
+    cdef public bint too_few_replicas
+    cdef public bint guarded
 
     @cython.locals(commands=dict, arity=Py_ssize_t, command=Command)
-    cpdef execute(self, session, argv)
+    cpdef execute(self, Session session, argv)
+    cdef _execute_guarded(self, Session session, Command command, argv)
+    cdef _call_writable(self, Session session, Command command, argv)
     @cython.locals(started=cython.longlong, usec=cython.longlong, observed=bint)
-    cpdef call(self, session, Command command, argv)
+    cpdef call(self, Session session, Command command, argv)

@@ -9,7 +9,10 @@ Nothing here touches a socket, so a Lua script, a replica or an HTTP request can
 run commands with a session of their own, and tests can dispatch in-process.
 
 The common case (no MULTI, CLIENT REPLY, MONITOR or pause) goes through
-:meth:`execute` alone; the rest through :meth:`_execute_special`. As in Redis's
+:meth:`execute` alone, past one test for all the server-wide states that may refuse
+or hold a command (``guarded``: maxmemory, a master link, a pause; each is a property whose
+setter calls :meth:`Dispatcher.refresh_guards`) and one for the session's
+(``slow_path``); the rest through :meth:`_execute_guarded`. As in Redis's
 processCommand, a refused command is counted (rejected_calls) and, inside MULTI,
 dooms the transaction.
 """
@@ -57,6 +60,15 @@ class Dispatcher:
         self._own_monitor_lines: list[bytes] = []  # a monitor's own commands: after its reply
         # min-replicas-to-write unmet: writes get -NOREPLICAS (server/replication/master.py)
         self.too_few_replicas = False
+        self.guarded = False  # see refresh_guards
+
+    def refresh_guards(self) -> None:
+        """maxmemory, a master link (a replica's READONLY, MASTERDOWN, LOADING) or a
+        CLIENT PAUSE may refuse or hold any command: while one is in force every
+        command takes execute()'s guarded path. Called by their setters as they change."""
+        server = self.server
+        self.guarded = bool(server.maxmemory.limit) or server.master_link is not None \
+            or server.pause.mode is not None
 
     def resolve(self, argv: list[bytes]) -> Command | None:
         """The table row ``argv`` names, a container's subcommand where it names one
@@ -102,6 +114,15 @@ class Dispatcher:
             denied = server.acl.deny(session, command, argv)
             if denied is not None:
                 return self._reject(session, command, denied)
+        if self.guarded or session.slow_path:  # the uncommon states, behind one test
+            return self._execute_guarded(session, command, argv)
+        return self._call_writable(session, command, argv)
+
+    def _execute_guarded(self, session: Session, command: Command, argv: list[bytes]):
+        """The rest of execute() while a server-wide state may refuse or hold commands
+        (``guarded``), or for a session in MULTI, CLIENT REPLY OFF|SKIP, MONITOR or
+        pub/sub (``slow_path``): processCommand's checks in its order."""
+        server = self.server
         if server.maxmemory.limit and server.maxmemory.refuses(session, command):
             return self._reject(session, command, OOM)  # evicting was not enough
         if server.master_link is not None:  # a replica: READONLY, MASTERDOWN, LOADING
@@ -110,7 +131,11 @@ class Dispatcher:
                 return self._reject(session, command, refusal)
         if session.slow_path or server.pause.mode is not None:
             return self._execute_special(session, command, argv)
-        if command.is_write and (self.too_few_replicas or not server.engine.writable):
+        return self._call_writable(session, command, argv)
+
+    def _call_writable(self, session: Session, command: Command, argv: list[bytes]):
+        """call(), unless it writes while writes are refused (MISCONF, NOREPLICAS)."""
+        if command.is_write and (self.too_few_replicas or not self.server.engine.writable):
             return self._reject(session, command, self.write_refusal())
         return self.call(session, command, argv)
 

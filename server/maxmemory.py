@@ -42,13 +42,23 @@ def eviction_time_limit_us(tenacity: int) -> float:
 class Maxmemory:
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.limit = 0
+        self._limit = 0
         self.policy = "noeviction"
         self.tenacity = 10
         #: Whether memory was over the limit when the current command started
         #: (server.pre_command_oom_state): scripts' first write checks it.
         self.oom = False
         self.evicting = False  # a cycle ran out of time: its sequel is scheduled
+
+    @property
+    def limit(self) -> int:
+        """maxmemory in bytes (0: none): the dispatcher's guards follow it."""
+        return self._limit
+
+    @limit.setter
+    def limit(self, limit: int) -> None:
+        self._limit = limit
+        self.server.dispatcher.refresh_guards()
 
     def follow_config(self) -> None:
         """Take the maxmemory settings (at start, after CONFIG SET, after DEBUG RELOAD)."""

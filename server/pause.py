@@ -30,11 +30,21 @@ class Postponed(Exception):
 class ClientPause:
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.mode: str | None = None  # None, WRITE or ALL
+        self._mode: str | None = None  # None, WRITE or ALL
         self.end = 0.0  # loop time
         self._timer: asyncio.TimerHandle | None = None
         self.waiting: list[Session] = []
         self._ended: list[asyncio.Future] = []  # see ended()
+
+    @property
+    def mode(self) -> str | None:
+        """The pause in force (None, WRITE or ALL): the dispatcher's guards follow it."""
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: str | None) -> None:
+        self._mode = mode
+        self.server.dispatcher.refresh_guards()
 
     def pause(self, mode: str, seconds: float) -> None:
         """As Redis does, a new pause never shortens or weakens the current one."""

@@ -8,8 +8,11 @@ no peer (a test, and later a Lua script's ``redis.call``, a replica applying its
 master's stream, an HTTP request) runs commands through the same dispatcher.
 
 The session alone decides whether its commands need the dispatcher's slow path
-(:attr:`slow_path`): the three states that ask for it are properties whose setters
+(:attr:`slow_path`): the four states that ask for it are properties whose setters
 keep it current, so no other module caches it.
+
+Compiled (server/session.pxd), a session is a C type whose hot fields the transport
+and the dispatcher read as struct fields.
 """
 
 from __future__ import annotations

@@ -13,16 +13,25 @@ gate is open. Three things close it: a CLIENT PAUSE that holds the next command
 (``postponed``), a blocking command that waits (``session.blocked``), and replies
 the client has not taken (``output_full``: more than OUTPUT_BATCH from one read).
 Whatever opens it again calls :meth:`resume`, the one way back in.
+
+Compiled (server/transport.pxd), a connection is a C type: the per-read path
+(data_received, _process, _run_slice) reads its fields, its session's and the
+parser's as struct fields and calls the dispatcher and the reply encoder in C. So it
+cannot subclass asyncio.Protocol (a Python class); it needs not: asyncio and uvloop
+take any object with the protocol's methods (uvloop's UVStream._set_protocol checks
+only for SSLProtocol and for a get_buffer method, which would make it a buffered
+protocol), and :meth:`Connection.eof_received` is the one asyncio.Protocol gave.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
+from time import monotonic
 from typing import TYPE_CHECKING
 
-from protocol import ProtocolError, RequestParser
+from protocol import ProtocolError
+from protocol.parser import RequestParser
 from protocol.reply import Error, encode_into
 from server.blocking import Blocked
 from server.pause import Postponed
@@ -41,7 +50,7 @@ OUTPUT_BATCH = 256 * 1024
 OUTPUT_SLICE = 16  # commands run between looks at the size of the replies
 
 
-class Connection(asyncio.Protocol):
+class Connection:
     """A client's transport, parser and replies on their way; ``session`` its state."""
 
     def __init__(self, server: Server) -> None:
@@ -58,7 +67,7 @@ class Connection(asyncio.Protocol):
         self.writing_paused = False  # its transport holds more than the high-water mark
         self.output_limits = (0, 0, 0)  # client-output-buffer-limit normal: hard, soft, s
         self._soft_limit_timer: asyncio.TimerHandle | None = None
-        self._execute = server.dispatcher.execute
+        self.dispatcher = server.dispatcher
 
     # ------------------------------------------------------------ transport
 
@@ -81,6 +90,10 @@ class Connection(asyncio.Protocol):
         self.server.forget(self)
         self.session.peer = None  # no cycle left for the garbage collector to find
 
+    def eof_received(self) -> bool | None:
+        """The client shut down its side: close ours too (asyncio.Protocol's default)."""
+        return None
+
     def set_output_limits(self, limits: tuple[int, int, int]) -> None:
         """client-output-buffer-limit for normal clients: hard and soft bytes, soft
         seconds (0: no limit). Writing pauses at the lowest limit set, so that
@@ -101,7 +114,7 @@ class Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         """The client has read most of its replies: go on with its requests."""
         self.writing_paused = False
-        self.session.last_interaction = time.monotonic()
+        self.session.last_interaction = monotonic()
         if self._soft_limit_timer is not None:
             self._soft_limit_timer.cancel()
             self._soft_limit_timer = None
@@ -164,7 +177,7 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed or self.session.close_after_reply:
             return
-        self.session.last_interaction = time.monotonic()
+        self.session.last_interaction = monotonic()
         self.parser.feed(data)
         self._process()
 
@@ -195,23 +208,34 @@ class Connection(asyncio.Protocol):
             self.out.clear()
             self.close()
             return
-        if self.out and self.server.may_send_now(self):
+        if self.out and self.may_send_now():
             self.transport.write(b"".join(self.out))
             self.out.clear()
         else:
             self.server.schedule_commit(self)
 
+    def may_send_now(self) -> bool:
+        """Whether the replies may be written at once, skipping the commit at the end
+        of the loop iteration: they answered no write that waits for the log (the
+        engine is settled: nothing is buffered, and under ``always`` everything written
+        is durable), so they cannot reveal a change a crash could lose. The common
+        case of a read."""
+        engine = self.session.engine
+        return (not self.held and not self.closed and not self.session.close_after_reply
+                and not self.output_full and engine.settled())
+
     def _run_slice(self) -> None:
         """Run up to OUTPUT_SLICE queued commands; past OUTPUT_BATCH of replies, stop
         until the client has taken them."""
-        execute = self._execute
+        dispatcher = self.dispatcher
         session = self.session
         queued = self.queued
         out = self.out
-        for _ in range(min(OUTPUT_SLICE, len(queued))):
+        count = min(OUTPUT_SLICE, len(queued))
+        for _ in range(count):
             argv = queued.popleft()
             try:
-                encode_into(out, execute(session, argv), session.resp3)
+                encode_into(out, dispatcher.execute(session, argv), session.resp3)
             except Postponed:  # the server is paused: this command and the rest wait
                 queued.appendleft(argv)
                 self.postponed = True

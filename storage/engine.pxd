@@ -21,3 +21,6 @@ cdef class Engine:
 
     @cython.locals(keyspace=Keyspace, log=Log)
     cpdef get(self, Py_ssize_t db, key)
+    @cython.locals(log=Log)
+    cpdef Py_ssize_t released_position(self) except? -1
+    cpdef bint settled(self) except -1

@@ -610,6 +610,18 @@ class Engine:
     def durable_position(self) -> int:
         return self._log.syncer.synced_position
 
+    def released_position(self) -> int:
+        """Where the writes that may be acknowledged end: the durable ones under
+        ``always``, the flushed ones otherwise (the server's replies wait for it)."""
+        log = self._log
+        return log.syncer.synced_position if self.fsync_policy == "always" else log.position
+
+    def settled(self) -> bool:
+        """Nothing written waits to be released: no change is buffered and every byte
+        flushed is released, so a reply sent now reveals no change a crash could lose
+        (a read's case)."""
+        return not self._log.pending and self._log.position <= self.released_position()
+
     def disk_size(self) -> int:
         """Bytes of records in the log (the active segment's preallocation excluded)."""
         return self._log.disk_size()

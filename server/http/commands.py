@@ -7,7 +7,7 @@ SLOWLOG, MONITOR, CLIENT PAUSE and MISCONF apply as they do to a RESP client. An
 reply becomes an :class:`HttpError` with the status its code calls for.
 
 A response is sent only once the writes it may reveal are released, as a connection's
-replies are (Server.may_send_now / Server.commit): under ``appendfsync always``, a 2xx
+replies are (Connection.may_send_now / Server.commit): under ``appendfsync always``, a 2xx
 means the write is durable.
 """
 
@@ -75,8 +75,7 @@ class CommandRunner:
         """Wait until every write made so far may be acknowledged: flushed, and under
         ``appendfsync always`` fsynced. At once when nothing waits (a read's case)."""
         server = self.server
-        engine = server.engine
-        if engine.pending_bytes or engine.position > server.released_position():
+        if not server.engine.settled():
             waiter = _ReleaseWaiter(server)
             server.schedule_commit(waiter)
             await waiter.done

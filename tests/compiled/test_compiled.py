@@ -81,7 +81,7 @@ def test_log_and_info_say_which(pure, caskd_factory, monkeypatch):
                 else "Compiled core: protocol.parser, protocol.reply, storage.record, "
                      "storage.log, storage.keyspace, storage.engine, server.dispatch, "
                      "server.commands.strings, server.commands.registry, "
-                     "protocol._canonical")
+                     "server.session, server.transport, protocol._canonical")
     assert expected in server.log()
 
 

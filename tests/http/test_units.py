@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from aiohttp.test_utils import make_mocked_request
@@ -86,7 +87,9 @@ def test_the_syncer_times_each_fsync(tmp_path):
 
 
 async def test_a_peerless_waiter_wakes_when_the_pause_ends():
-    pause = ClientPause(server=None)
+    # No clients: all a pause asks of its server is to tell the dispatcher.
+    server = SimpleNamespace(dispatcher=SimpleNamespace(refresh_guards=lambda: None))
+    pause = ClientPause(server)
     pause.pause(ALL, 60)
     waiting = asyncio.ensure_future(pause.ended())
     await asyncio.sleep(0)
