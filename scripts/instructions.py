@@ -2,7 +2,9 @@
 
 ``python -m scripts.instructions [--commands PING,GET,SET] [--pipelines 1,16]``
 
-``--commands`` takes PING, GET, SET, MSET and these scripts sent with EVALSHA:
+``--commands`` takes PING, GET, SET, MSET, the write and collection commands
+in redis-benchmark's own form (``--commands writes``: INCR, LPUSH, RPOP, HSET, SADD,
+ZADD; see ``_request``) and these scripts sent with EVALSHA:
 EVALSHA_ARGV (``return ARGV[1]``: no redis.call), EVALSHA_SET (``return
 redis.call('SET', KEYS[1], ARGV[1])``), EVALSHA_GET (``return redis.call('GET',
 KEYS[1])``), EVALSHA_GETSET (make bench's GET + SET) and
@@ -31,6 +33,13 @@ import tempfile
 from collections.abc import Callable
 
 KEYS = 1000  # the keys a case cycles through, all present in the index for GET
+# redis-benchmark's write and collection tests (src/redis-benchmark.c), one key or
+# member per command as its __rand_int__ draws them (here cycling through KEYS).
+WRITES = ("INCR", "LPUSH", "RPOP", "HSET", "SADD", "ZADD")
+# RPOP's list, filled before the warm-up: more than a run pops (the longer run of
+# --requests 1600 pops 100 x 16 + 3,200 at -P 16), and the same in both runs, so that
+# it cancels out.
+RPOP_FILL = 10_000
 VALUE = b"x" * 100  # redis-benchmark's -d 100
 TOKEN = b"t" * 32  # a lock's token, as redis-py's Lock makes one (uuid1().hex)
 
@@ -73,6 +82,22 @@ def _request(command: str, n: int) -> bytes:
     if command == "MSET":  # redis-benchmark's MSET: 10 keys, one batch record in the log
         keys = [b"key:%06d" % ((10 * n + i) % KEYS) for i in range(10)]
         return _encode(b"MSET", *(part for k in keys for part in (k, VALUE)))
+    element = b"element:%06d" % (n % KEYS)
+    if command == "INCR":
+        return _encode(b"INCR", b"counter:%06d" % (n % KEYS))
+    if command == "LPUSH":
+        return _encode(b"LPUSH", b"mylist", VALUE)
+    if command == "RPOP":
+        return _encode(b"RPOP", b"mylist")
+    if command == "HSET":
+        return _encode(b"HSET", b"myhash", element, VALUE)
+    if command == "SADD":
+        return _encode(b"SADD", b"myset", element)
+    if command == "ZADD":
+        # Each member comes round twice per cycle of reads, with another score each time,
+        # so that every measured ZADD moves its member (a same-score ZADD does nothing).
+        member = b"element:%06d" % (n % (KEYS // 2))
+        return _encode(b"ZADD", b"myzset", b"%012d" % n, member)
     script = _script(command)
     if script is None:
         raise SystemExit(f"unknown command {command!r}")
@@ -152,6 +177,11 @@ def work(command: str, pipeline: int, rounds: int) -> None:
         connection.connection_made(transport)
         for n in range(KEYS):
             server.engine.put(0, b"key:%06d" % n, VALUE)
+        if command == "RPOP":
+            from storage.datatypes import Op
+            for _ in range(RPOP_FILL // KEYS):
+                server.engine.apply(0, b"mylist", Op.RPUSH, [VALUE] * KEYS)
+            assert (100 + rounds) * pipeline < RPOP_FILL, "RPOP would empty its list"
         server.engine.flush()
         for data in _setup(command):
             connection.data_received(data)
@@ -206,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| command | " + " | ".join(f"-P {p}" for p in pipelines) + " |")
     print("|---|" + "--:|" * len(pipelines))
     commands = args.commands.replace("scripts", ",".join([*SCRIPTS, *_lock_scripts()]))
+    commands = commands.replace("writes", ",".join(WRITES))
     for command in commands.split(","):
         counts = [per_command(command, p, max(1, args.requests // p)) for p in pipelines]
         print(f"| {command} | " + " | ".join(f"{c:,.0f}" for c in counts) + " |")

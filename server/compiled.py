@@ -22,8 +22,10 @@ import sys
 from importlib.machinery import ModuleSpec
 
 MODULES = ("protocol.parser", "protocol.reply", "storage.record", "storage.log",
-           "storage.keyspace", "storage.engine", "server.dispatch", "server.commands.strings",
-           "server.commands.registry", "server.session", "server.transport")
+           "storage.keyspace", "storage.datatypes", "storage.engine", "server.dispatch",
+           "server.commands.strings", "server.commands.registry", "server.commands.objects",
+           "server.commands.lists", "server.commands.hashes", "server.commands.sets",
+           "server.commands.zsets", "server.session", "server.transport")
 # Written in Cython (.pyx) where typed C clearly beats compiling the Python: each one's
 # docstring names the Python function that is its reference, which the importing
 # module uses instead when the extension is missing, and the tests compare them.

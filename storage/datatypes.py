@@ -173,6 +173,9 @@ def encode(op: Op, args: list[bytes] | tuple[bytes, ...]) -> bytes:
     pack = _LENGTH.pack
     if len(args) == 1:  # the common case (LPUSH one value…)
         return _OP_BYTES[op] + pack(len(args[0])) + args[0]
+    if len(args) == 2:  # the next one (HSET one field, ZADD one member)
+        first, second = args
+        return _OP_BYTES[op] + pack(len(first)) + first + pack(len(second)) + second
     parts = [_OP_BYTES[op]]
     for arg in args:
         parts.append(pack(len(arg)))

@@ -189,12 +189,13 @@ class Engine:
 
     def value_length(self, db: int, key: bytes) -> int | None:
         """The length of the value (STRLEN) without reading it."""
-        if not self.exists(db, key):
+        keyspace = self._keyspace
+        location = keyspace.keydirs[db].get(key)  # exists(), inlined: INCR passes here
+        if location is None or (keyspace.expires[db] and self._expire_if_due(db, key)):
             return None
-        location = self._keyspace.keydirs[db][key]
         if type(location) is extents.Chain:
             return location.length
-        if type(location) is not int or location_of(location) in self._keyspace.damaged:
+        if type(location) is not int or location_of(location) in keyspace.damaged:
             raise self.wrong_type(location)
         buf, offset = self._log.record_buffer(location)
         return LENGTHS.unpack_from(buf, offset + LENGTHS_OFFSET)[1]
@@ -368,23 +369,29 @@ class Engine:
         self._log.append(RecordType.OP, db, key, datatypes.encode(op, args))
         members = len(current) if current is not None else 0
         value, result = datatypes.apply(current, op, args)
-        if value:
+        # Asked once: a collection's truth is its length (a Python __len__ for a ZSet),
+        # but for a stream, which stays a key when emptied.
+        kept = bool(value)
+        if kept:
             self.access.touch(db, key, new=current is None)
         if current is not None:  # changed in place: maxmemory's count follows
-            self.data_size.resized(len(current) - members)
-        if not value:
+            grown = len(current) - members
+            if grown:
+                self.data_size.resized(grown)
+        if not kept:
             if current is not None:
                 keyspace.remove(db, key)
         elif current is None:  # a new key: no TTL (an expired one's is dropped)
             keyspace.put(db, key, value, 0)
-        if self.changes is not None and op_changed(op, current, value, result):
-            if current is None and value:
-                self.changes.changed(db, key, "new")
+        changes = self.changes
+        if changes is not None and op_changed(op, current, value, result):
+            if current is None and kept:
+                changes.changed(db, key, "new")
             name = OP_EVENTS[op] if event is None else event
             if name is not None:  # None: a change Redis neither announces nor signals
-                self.changes.changed(db, key, name)
-            if not value:
-                self.changes.changed(db, key, "del")
+                changes.changed(db, key, name)
+            if not kept:
+                changes.changed(db, key, "del")
         return result
 
     def put_object(self, db: int, key: bytes, value: object, expire_at: int = 0, *,

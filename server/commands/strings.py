@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from protocol.numbers import LLONG_MAX, LLONG_MIN
+from protocol.numbers import LLONG_MAX, LLONG_MIN, string2ll
 from protocol.reply import OK
 from server.algorithms import lcs as lcs_module
 from server.algorithms import longdouble
@@ -78,10 +78,7 @@ def stored_int(value: bytes) -> int | None:
     """The value as a 64-bit integer if Redis would take it as one (string2ll)."""
     if len(value) > 20:  # no integer is longer; spares scanning a huge value
         return None
-    try:
-        return parse_int(value)
-    except CommandError:
-        return None
+    return string2ll(value)
 
 
 def _check_size(client, size: int) -> None:

@@ -29,7 +29,6 @@ from server.errors import NOT_FLOAT, SYNTAX, WRONGTYPE, CommandError, parse_int
 from storage.datatypes import ENCODING, Op, ZSet, zadd_args
 
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
-_NO_FLAGS: frozenset[bytes] = frozenset()
 NOT_FLOAT_RANGE = "ERR min or max is not a float"
 NOT_LEX_RANGE = "ERR min or max not valid string range item"
 
@@ -58,7 +57,15 @@ def _pairs_reply(client, pairs, with_scores: bool) -> list:
 def zadd(client, argv: list[bytes]):
     """ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]."""
     if len(argv) == 4 and argv[2].isdigit() and len(argv[2]) < 16:  # the common case
-        return add_scores(client, argv[1], [(float(argv[2]), argv[3])], _NO_FLAGS)
+        # add_scores for one pair and no flags: the member is new (1) or moves (0), or
+        # keeps its score, which changes nothing (zsetAdd's ZADD_OUT_NOP: no log record,
+        # no event).
+        key, score, member = argv[1], float(argv[2]), argv[3]
+        zset = write_key(client, key, ZSet)
+        if zset is not None and zset.scores.get(member) == score:
+            return 0
+        return client.engine.apply(client.db, key, Op.ZADD, zadd_args([(score, member)]),
+                                   event="zadd")
     flags: set[bytes] = set()
     i = 2
     while i < len(argv) and argv[i].upper() in (b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"):

@@ -79,8 +79,10 @@ def test_log_and_info_say_which(pure, caskd_factory, monkeypatch):
     assert info["caskd_compiled"] == ("no" if pure else "yes")
     expected = ("Running in pure Python (CASKD_PURE_PYTHON=1)" if pure
                 else "Compiled core: protocol.parser, protocol.reply, storage.record, "
-                     "storage.log, storage.keyspace, storage.engine, server.dispatch, "
-                     "server.commands.strings, server.commands.registry, "
+                     "storage.log, storage.keyspace, storage.datatypes, storage.engine, "
+                     "server.dispatch, server.commands.strings, server.commands.registry, "
+                     "server.commands.objects, server.commands.lists, "
+                     "server.commands.hashes, server.commands.sets, server.commands.zsets, "
                      "server.session, server.transport, protocol._canonical")
     assert expected in server.log()
 
@@ -124,3 +126,23 @@ def test_the_hot_classes_are_c_types_that_still_take_new_attributes():
                                 text=True, check=True,
                                 env={**os.environ, compiled.SWITCH: switch})
         assert result.stdout.split() == [str(heap_type)] * len(CDEF_CLASSES)
+
+
+def test_a_sorted_set_is_a_c_type_of_the_same_size():
+    """Compiled, ZSet is a C type whose fields are its __slots__: a sorted set costs
+    the same memory in both modes, and takes no other attribute in either."""
+    code = ("import sys\nimport server\nfrom storage.datatypes import ZSet\nzset = ZSet()\n"
+            "try:\n    zset.not_a_field = 1\nexcept AttributeError:\n    pass\n"
+            "else:\n    raise AssertionError('a ZSet took an attribute')\n"
+            "print(bool(ZSet.__flags__ & (1 << 9)), sys.getsizeof(zset))\n")
+    sizes = set()
+    for switch, heap_type in (("1", True), ("0", False)):
+        if not heap_type and not _built():
+            continue
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                                text=True, check=True,
+                                env={**os.environ, compiled.SWITCH: switch})
+        is_heap_type, size = result.stdout.split()
+        assert is_heap_type == str(heap_type)
+        sizes.add(size)
+    assert len(sizes) == 1
