@@ -23,7 +23,8 @@ from importlib.machinery import ModuleSpec
 
 MODULES = ("protocol.parser", "protocol.reply", "storage.record", "storage.log",
            "storage.keyspace", "storage.engine", "server.dispatch", "server.commands.strings",
-           "server.commands.registry")
+           "server.commands.registry", "server.scripting.sandbox",
+           "server.scripting.conversions", "server.scripting.run", "server.scripting.eval")
 # Written in Cython (.pyx) where typed C clearly beats compiling the Python: each one's
 # docstring names the Python function that is its reference, which the importing
 # module uses instead when the extension is missing, and the tests compare them.
