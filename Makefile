@@ -25,7 +25,8 @@ $(VENV)/.installed: pyproject.toml
 # The compiled core (see server/compiled.py): each module with a .pxd beside it is
 # compiled in place from its .py, and each .pyx. An editable install does not notice a changed
 # source, so a change to one builds them again (pip brings Cython for the build).
-COMPILED_SOURCES := $(foreach pxd,$(wildcard protocol/*.pxd storage/*.pxd server/*.pxd server/commands/*.pxd),$(pxd) $(pxd:.pxd=.py)) \
+COMPILED_SOURCES := $(foreach pxd,$(wildcard protocol/*.pxd storage/*.pxd server/*.pxd server/commands/*.pxd \
+	server/scripting/*.pxd),$(pxd) $(pxd:.pxd=.py)) \
 	$(wildcard protocol/*.pyx storage/*.pyx)
 $(VENV)/.compiled: $(VENV)/.installed scripts/build_backend.py server/compiled.py $(COMPILED_SOURCES)
 	$(PY) -m pip install -q --no-deps -e .
@@ -73,4 +74,5 @@ lint: install
 
 clean:
 	rm -rf $(VENV) *.egg-info build protocol/*.c protocol/*.so storage/*.c storage/*.so \
-		server/*.c server/*.so server/commands/*.c server/commands/*.so
+		server/*.c server/*.so server/commands/*.c server/commands/*.so \
+		server/scripting/*.c server/scripting/*.so

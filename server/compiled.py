@@ -25,7 +25,9 @@ MODULES = ("protocol.parser", "protocol.reply", "storage.record", "storage.log",
            "storage.keyspace", "storage.datatypes", "storage.engine", "server.dispatch",
            "server.commands.strings", "server.commands.registry", "server.commands.objects",
            "server.commands.lists", "server.commands.hashes", "server.commands.sets",
-           "server.commands.zsets", "server.session", "server.transport")
+           "server.commands.zsets", "server.session", "server.transport",
+           "server.scripting.sandbox", "server.scripting.conversions", "server.scripting.run",
+           "server.scripting.eval")
 # Written in Cython (.pyx) where typed C clearly beats compiling the Python: each one's
 # docstring names the Python function that is its reference, which the importing
 # module uses instead when the extension is missing, and the tests compare them.

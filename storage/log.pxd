@@ -9,6 +9,12 @@ cimport cython
 
 cdef object _unpack_lengths
 
+cdef class Log
+
+# The context manager of Log.batch: entering and leaving it are C calls into the Log.
+cdef class _Batch:
+    cdef Log _log
+
 cdef class Log:
     cdef dict __dict__
     cdef public object directory
@@ -39,3 +45,7 @@ cdef class Log:
     cpdef superseded(self, location)
     @cython.locals(pending=bytearray, rest=bytes)
     cpdef append(self, int rtype, int db, key, value=*, expire_at=*)
+    cpdef _open_batch(self)
+    cpdef _close_batch(self)
+    @cython.locals(pending=bytearray, start=Py_ssize_t, length=Py_ssize_t)
+    cpdef _seal_batch(self)

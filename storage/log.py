@@ -55,6 +55,8 @@ log = logging.getLogger("caskd.storage")
 FSYNC_POLICIES = ("always", "everysec", "no")
 
 _unpack_lengths = LENGTHS.unpack_from
+_pack_body_into, _pack_crc_into = BODY.pack_into, CRC.pack_into
+_BATCH = RecordType.BATCH
 
 
 def log_order(segment: Segment) -> tuple[int, int]:
@@ -309,10 +311,12 @@ class Log:
         if length == 0:
             del pending[start:]
             return
-        pending[start + 4:start + HEADER_SIZE] = BODY.pack(RecordType.BATCH, 0, 0, 0, length)
+        # Packed in place: assigning packed bytes to a slice copies them into a new
+        # bytearray first, and reading RecordType.BATCH from the enum costs as much.
+        _pack_body_into(pending, start + 4, _BATCH, 0, 0, 0, length)
         with memoryview(pending) as view:
             crc = zlib.crc32(view[start + 4:])
-        pending[start:start + 4] = CRC.pack(crc)
+        _pack_crc_into(pending, start, crc)
 
     def _check_batch_room(self, size: int) -> None:
         """A batch stays in one segment, so it may not reach past what an offset

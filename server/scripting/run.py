@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from protocol.reply import Error, Raw
@@ -26,7 +25,8 @@ from server.commands.registry import DENYOOM, NOSCRIPT, Command
 from server.errors import CommandError
 from server.maxmemory import OOM
 from server.replication.replica import MASTERDOWN_ERROR, READONLY_ERROR
-from server.scripting import busy, conversions
+from server.scripting import busy
+from server.scripting.conversions import error_table, lua_to_reply, reply_to_lua
 from server.scripting.functions import Libraries, LibraryError, register_function
 from server.scripting.libraries import Lrand48, lua_number, lua_number_text, lua_type
 from server.scripting.sandbox import LuaSandbox
@@ -49,20 +49,21 @@ class Script:
     compat: bool  # no shebang: Redis's "eval compatibility mode" (no flags declared)
 
 
-@dataclass(slots=True)
 class ScriptRun:
     """The script in progress (script.c scriptRunCtx)."""
 
-    caller: Session
-    session: Session
-    name: bytes  # the sha of an EVAL, the function's name for FCALL
-    argv: list[bytes]  # the caller's EVAL/FCALL (FUNCTION STATS shows it)
-    read_only: bool
-    eval_mode: bool
-    started: float = field(default_factory=time.monotonic)
-    wrote: bool = False
-    busy: bool = False  # past busy-reply-threshold: others get -BUSY
-    killed: bool = False  # SCRIPT KILL / FUNCTION KILL asked it to stop
+    def __init__(self, caller: Session, session: Session, name: bytes, argv: list[bytes],
+                 read_only: bool, eval_mode: bool) -> None:
+        self.caller = caller
+        self.session = session
+        self.name = name  # the sha of an EVAL, the function's name for FCALL
+        self.argv = argv  # the caller's EVAL/FCALL (FUNCTION STATS shows it)
+        self.read_only = read_only
+        self.eval_mode = eval_mode
+        self.started = time.monotonic()
+        self.wrote = False
+        self.busy = False  # past busy-reply-threshold: others get -BUSY
+        self.killed = False  # SCRIPT KILL / FUNCTION KILL asked it to stop
 
 
 class Scripting:
@@ -71,6 +72,7 @@ class Scripting:
 
     def __init__(self, server: Server) -> None:
         self.server = server
+        self.dispatcher = server.dispatcher
         self.random = Lrand48()
         self.scripts: dict[bytes, Script] = {}
         self.running: ScriptRun | None = None
@@ -88,9 +90,7 @@ class Scripting:
         """The Python functions ``sandbox``'s redis API calls."""
         api = RedisApi(self, sandbox)
         bridge: dict[str, Any] = {
-            # partial() adds no Python frame to the hot path between Lua and the call.
-            "call": partial(self._redis_call, sandbox, True),
-            "pcall": partial(self._redis_call, sandbox, False),
+            "call": RedisCall(self, sandbox, True), "pcall": RedisCall(self, sandbox, False),
             "acl_check_cmd": lambda *args: self._acl_check(sandbox, args),
             "sha1hex": api.sha1hex, "error_reply": api.error_reply,
             "status_reply": api.status_reply, "log": api.log, "setresp": api.setresp,
@@ -134,7 +134,7 @@ class Scripting:
     def prepare(self, caller: Session, flags: frozenset[str], compat: bool,
                 read_only: bool) -> None:
         """scriptPrepareForRun's refusals for a script that declared its flags."""
-        # Its first write may then run under OOM (SCRIPT_ALLOW_OOM; read by _check).
+        # Its first write may then run under OOM (SCRIPT_ALLOW_OOM; read by check).
         self.allow_oom = not compat and "allow-oom" in flags
         # A replica's refusals: Redis's processCommand gives them, a script's declared
         # flags being its command flags there (scriptFlagsToCmdFlags).
@@ -193,7 +193,7 @@ class Scripting:
             if not run.killed:
                 return None
             self.server.log.warning("Lua script killed by user with SCRIPT KILL.")
-        return conversions.error_table(sandbox, b"Script killed by user with SCRIPT KILL...")
+        return error_table(sandbox, b"Script killed by user with SCRIPT KILL...")
 
     def run(self, caller: Session, sandbox: LuaSandbox, function: Any, argv: list[bytes],
             numkeys: int, name: bytes, read_only: bool, eval_mode: bool):
@@ -204,15 +204,15 @@ class Scripting:
         watched = self.server.config["busy-reply-threshold"] > 0
         try:
             with self.server.engine.batch():
-                ok, value, *kind = sandbox.call(function, watched, argv[3:], numkeys)
+                result = sandbox.call(function, watched, argv[3:], numkeys)
         finally:
             self.running = None
             if run.busy:
                 self.server.log.warning("Slow script finished (%d ms)",
                                         (time.monotonic() - run.started) * 1000)
-        if not ok:
-            return _error_reply(sandbox, value, run.name)
-        return conversions.lua_to_reply(sandbox, value, session.resp3, caller.resp3, kind)
+        if not result[0]:
+            return _error_reply(sandbox, result[1], run.name)
+        return lua_to_reply(sandbox, result[1], session.resp3, caller.resp3, result[2:])
 
     def _script_session(self, caller: Session) -> Session:
         """The script's client (Redis's lua_client): the caller's db and user, RESP2."""
@@ -226,36 +226,11 @@ class Scripting:
         session.protocol, session.resp3 = 2, False
         return session
 
-    def _redis_call(self, sandbox: LuaSandbox, raise_errors: bool, *args: Any) -> Any:
-        """redis.call / redis.pcall (luaRedisGenericCommand)."""
-        run = self.running
-        if run is None:
-            raise sandbox.error(conversions.error_table(
-                sandbox, b"redis.call/pcall can only be called inside a script invocation"))
-        argv = _argv(args)
-        if isinstance(argv, bytes):
-            error = conversions.error_table(sandbox, argv)
-            if raise_errors:
-                raise sandbox.error(error)
-            return error
-        command, refusal = self._check(run, argv)
-        if refusal is not None:
-            error = conversions.error_table(sandbox, refusal, from_command=True)
-        else:
-            reply = self.server.dispatcher.call(run.session, command, argv)
-            value, is_error = conversions.reply_to_lua(sandbox, reply, run.session.resp3)
-            if not is_error:
-                return value
-            error = value
-        if raise_errors:
-            raise sandbox.error(error)
-        return error
-
-    def _check(self, run: ScriptRun, argv: list[bytes]) -> tuple[Command | None, bytes | None]:
+    def check(self, run: ScriptRun, argv: list[bytes]) -> tuple[Command | None, bytes | None]:
         """The command to run, or why scriptCall refuses it, as Redis words it (and
         counts it: errorstats, rejected_calls)."""
         server = self.server
-        command = server.dispatcher.resolve(argv)
+        command = self.dispatcher.resolve(argv)
         message = None
         if command is None:
             message = "Unknown Redis command called from script"
@@ -298,10 +273,10 @@ class Scripting:
         """redis.acl_check_cmd: may the caller's user run this command?"""
         argv = _argv(args)
         if isinstance(argv, bytes):
-            raise sandbox.error(conversions.error_table(sandbox, argv))
+            raise sandbox.error(error_table(sandbox, argv))
         command = self.server.dispatcher.resolve(argv)
         if command is None:
-            raise sandbox.error(conversions.error_table(
+            raise sandbox.error(error_table(
                 sandbox, b"Invalid command passed to redis.acl_check_cmd()"))
         run = self.running
         user = run.caller.user if run is not None else self.server.acl.default
@@ -317,6 +292,45 @@ class Scripting:
                                  for library in self.libraries.libraries.values())}
 
 
+class RedisCall:
+    """redis.call (``raise_errors``) or redis.pcall for one sandbox
+    (luaRedisGenericCommand): the Python object Lua calls, so that, as Redis's C
+    function, it adds no Lua frame (an error it raises is at the caller's line, even
+    in a tail call) and nothing stands between Lua and the command."""
+
+    def __init__(self, scripting: Scripting, sandbox: LuaSandbox, raise_errors: bool) -> None:
+        self.scripting = scripting
+        self.sandbox = sandbox
+        self.raise_errors = raise_errors
+
+    def __call__(self, *args: Any) -> Any:
+        sandbox = self.sandbox
+        scripting = self.scripting
+        run = scripting.running
+        if run is None:
+            raise sandbox.error(error_table(
+                sandbox, b"redis.call/pcall can only be called inside a script invocation"))
+        argv = _argv(args)
+        if type(argv) is bytes:
+            error = error_table(sandbox, argv)
+            if self.raise_errors:
+                raise sandbox.error(error)
+            return error
+        command, refusal = scripting.check(run, argv)
+        if refusal is not None:
+            error = error_table(sandbox, refusal, from_command=True)
+        else:
+            session = run.session
+            reply = scripting.dispatcher.call(session, command, argv)
+            value, is_error = reply_to_lua(sandbox, reply, session.resp3)
+            if not is_error:
+                return value
+            error = value
+        if self.raise_errors:
+            raise sandbox.error(error)
+        return error
+
+
 class RedisApi:
     """The redis.* functions besides call/pcall (script_lua.c), and math.random on
     Redis's PRNG, with Redis's argument checks and error texts."""
@@ -326,7 +340,7 @@ class RedisApi:
         self.sandbox = sandbox
 
     def _raise(self, message: bytes) -> Exception:
-        return self.sandbox.error(conversions.error_table(self.sandbox, message))
+        return self.sandbox.error(error_table(self.sandbox, message))
 
     def _outside_script(self, name: bytes) -> Exception | None:
         if self.scripting.running is None:
@@ -342,15 +356,14 @@ class RedisApi:
     def error_reply(self, *args) -> Any:
         sandbox = self.sandbox
         if len(args) != 1 or type(args[0]) is not bytes:
-            return conversions.error_table(sandbox, b"wrong number or type of arguments")
+            return error_table(sandbox, b"wrong number or type of arguments")
         message = args[0]
-        return conversions.error_table(sandbox, message if message.startswith(b"-")
-                                       else b"-" + message)
+        return error_table(sandbox, message if message.startswith(b"-") else b"-" + message)
 
     def status_reply(self, *args) -> Any:
         sandbox = self.sandbox
         if len(args) != 1 or type(args[0]) is not bytes:
-            return conversions.error_table(sandbox, b"wrong number or type of arguments")
+            return error_table(sandbox, b"wrong number or type of arguments")
         return sandbox.table({b"ok": args[0]})
 
     def log(self, *args) -> None:

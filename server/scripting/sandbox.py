@@ -171,9 +171,15 @@ for _, name in ipairs({"string", "table", "coroutine"}) do
   G[name] = protect(G[name])
 end
 
+-- Whether the user's code runs: a script, a function, a library being loaded.
+local in_user_code = false
+
 local function missing_global(_, name)
-  -- lupa looks up "debug" (for a traceback) from C whenever Python calls into Lua.
+  -- lupa looks up "debug" (for a traceback) from C whenever Python calls into Lua:
+  -- outside the user's code it is the only reader, so the answer is nil at once;
+  -- inside, a reader that is not C is the user's.
   if name == "debug" then
+    if not in_user_code then return nil end
     local caller = dbg.getinfo(2, "S")
     if caller == nil or caller.what == "C" then return nil end
   end
@@ -202,11 +208,16 @@ local entry = {}
 
 -- luaMaskCountHook: every 100000 instructions the bridge may answer other clients
 -- (past busy-reply-threshold) and tells whether SCRIPT/FUNCTION KILL asked to stop;
--- then every line raises the error, so that pcall cannot swallow it.
+-- then every line raises the error, so that pcall cannot swallow it. The hook stays
+-- set between runs (``hooked``) while busy-reply-threshold is on: setting and clearing
+-- it around each run costs more than it does between runs (a call to the bridge every
+-- 100000 instructions, which answers nil when no script runs).
 local interrupt = bridge.interrupt
+local hooked, killing = false, false
 local function count_hook()
   local killed = interrupt()
   if killed and dbg.getinfo(2, "S").source ~= "=caskd" then  -- not in this file's lines
+    killing = true
     dbg.sethook(count_hook, "l")
     error(killed)
   end
@@ -243,19 +254,30 @@ entry.reply_kind = reply_kind
 -- Run f as Redis runs a script: under the error handler, its first result only; a
 -- table comes with what reply_kind makes of it, which spares Python a call back.
 local function guarded(watched, f)
-  if watched then dbg.sethook(count_hook, "", 100000) end
+  if watched ~= hooked then
+    if watched then dbg.sethook(count_hook, "", 100000) else dbg.sethook() end
+    hooked = watched
+  end
+  in_user_code = true
   local ok, result = xpcall(f, error_handler)
-  if watched then dbg.sethook() end
+  in_user_code = false
+  if killing then  -- back from every line to every 100000 instructions
+    killing = false
+    dbg.sethook(count_hook, "", 100000)
+  end
   if ok and type(result) == "table" then return ok, result, reply_kind(result) end
   return ok, result
 end
 
 -- KEYS and ARGV from a call's arguments (luaCreateArray): made here, they cost a
--- fraction of two tables made from Python.
+-- fraction of two tables made from Python. KEYS is the table of all the arguments
+-- with ARGV's moved out (the arguments are strings: # counts them all).
 local function split_arguments(numkeys, ...)
-  local given, keys, argv = {...}, {}, {}
-  for i = 1, numkeys do keys[i] = given[i] end
-  for i = numkeys + 1, select("#", ...) do argv[i - numkeys] = given[i] end
+  local keys, argv = {...}, {}
+  for i = numkeys + 1, #keys do
+    argv[i - numkeys] = keys[i]
+    keys[i] = nil
+  end
   return keys, argv
 end
 
@@ -290,8 +312,11 @@ if functions_engine then
       end
     end
     dbg.sethook(load_hook, "", 100000)
+    in_user_code = true
     local ok, err = lua_pcall(chunk)
+    in_user_code = false
     dbg.sethook()
+    hooked = false
     err = lua_error_value(err)
     env_meta.__index = G
     if not ok then

@@ -83,7 +83,9 @@ def test_log_and_info_say_which(pure, caskd_factory, monkeypatch):
                      "server.dispatch, server.commands.strings, server.commands.registry, "
                      "server.commands.objects, server.commands.lists, "
                      "server.commands.hashes, server.commands.sets, server.commands.zsets, "
-                     "server.session, server.transport, protocol._canonical")
+                     "server.session, server.transport, server.scripting.sandbox, "
+                     "server.scripting.conversions, server.scripting.run, "
+                     "server.scripting.eval, protocol._canonical")
     assert expected in server.log()
 
 
@@ -105,13 +107,15 @@ def test_every_extension_is_newer_than_its_sources():
 # typed attributes their .pxd declares), where each is built.
 CDEF_CLASSES = {"storage.log": "Log", "storage.keyspace": "Keyspace",
                 "storage.engine": "Engine", "server.dispatch": "Dispatcher",
-                "server.commands.registry": "Command"}
+                "server.commands.registry": "Command", "server.scripting.run": "Scripting",
+                "server.scripting.sandbox": "LuaSandbox"}
 
 
 def test_the_hot_classes_are_c_types_that_still_take_new_attributes():
-    """Compiled, Log, Keyspace, Engine and Dispatcher are C types (a Python class is a
-    heap type); each keeps an instance dict, so an attribute its .pxd does not declare
-    (one added to the .py later) still works, in both modes."""
+    """Compiled, Log, Keyspace, Engine, Dispatcher, Command, Scripting and LuaSandbox
+    are C types (a Python class is a heap type); each keeps an instance dict, so an
+    attribute its .pxd does not declare (one added to the .py later) still works, in both
+    modes."""
     code = ("import importlib\nfrom tests.compiled.test_compiled import CDEF_CLASSES\n"
             "for module, name in CDEF_CLASSES.items():\n"
             "    cls = getattr(importlib.import_module(module), name)\n"

@@ -227,6 +227,25 @@ def test_a_busy_script_answers_others_busy_until_killed(caskd, client):
     assert client.ping() is True
 
 
+def test_the_busy_hook_outlives_a_killed_script_and_a_threshold_turned_off(caskd, client):
+    """The count hook stays set between runs: after SCRIPT KILL (which turned it into a
+    line hook), and after busy-reply-threshold was off for a while, the next busy
+    script is seen and killed again, and plain scripts run as before in between."""
+    for threshold in ("100", "0", "100"):
+        client.config_set("busy-reply-threshold", threshold)
+        assert client.eval("local n = 0 for i = 1, 300000 do n = n + 1 end return n", 0) \
+            == 300000
+        if threshold == "0":
+            continue
+        thread, outcome = _run_in_thread(caskd, "while true do end")
+        wait_until(lambda: (_busy_reply(client, "PING") or "").startswith("BUSY"),
+                   timeout=20, what="-BUSY from a busy script")
+        assert client.script_kill() is True
+        thread.join(20)
+        assert str(outcome[0]).startswith("Script killed by user with SCRIPT KILL... ")
+        assert client.eval("return pcall(function() return 1 end)", 0) == 1
+
+
 def test_a_busy_script_that_wrote_is_unkillable_but_shutdown_nosave_works(caskd_factory):
     server = caskd_factory("--busy-reply-threshold", "100", "--appendfsync", "always")
     client = server.client()
