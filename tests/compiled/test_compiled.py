@@ -17,6 +17,19 @@ from tests.support import ROOT
 CORE = compiled.MODULES + compiled.C_MODULES
 
 
+def _run(code: str, env: dict[str, str]) -> str:
+    """What ``code`` prints in a fresh interpreter with ``env`` added to the environment."""
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True, env={**os.environ, **env}).stdout
+
+
+def _in_each_mode(code: str) -> list[tuple[bool, str]]:
+    """(compiled, what ``code`` prints) under CASKD_PURE_PYTHON=1, and, where the
+    extensions are built, without it."""
+    modes = [False] + ([True] if _built() else [])
+    return [(mode, _run(code, {compiled.SWITCH: "0" if mode else "1"})) for mode in modes]
+
+
 def _loaded_compiled(env: dict[str, str]) -> list[bool]:
     """Whether each module of the core loads as a C extension, in a fresh interpreter
     with ``env`` added to the environment (False for one that does not load)."""
@@ -28,9 +41,7 @@ def _loaded_compiled(env: dict[str, str]) -> list[bool]:
             "        print(False)\n"
             "    else:\n"
             "        print(compiled.is_compiled(name))\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, check=True, env={**os.environ, **env})
-    return [line == "True" for line in result.stdout.split()]
+    return [line == "True" for line in _run(code, env).split()]
 
 
 def _built() -> bool:
@@ -123,13 +134,8 @@ def test_the_hot_classes_are_c_types_that_still_take_new_attributes():
             "    instance.not_in_the_pxd = 42\n"
             "    assert instance.not_in_the_pxd == 42\n"
             "    print(bool(cls.__flags__ & (1 << 9)))\n")  # Py_TPFLAGS_HEAPTYPE
-    for switch, heap_type in (("1", True), ("0", False)):
-        if not heap_type and not _built():
-            continue
-        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                                text=True, check=True,
-                                env={**os.environ, compiled.SWITCH: switch})
-        assert result.stdout.split() == [str(heap_type)] * len(CDEF_CLASSES)
+    for is_compiled, output in _in_each_mode(code):
+        assert output.split() == [str(not is_compiled)] * len(CDEF_CLASSES)
 
 
 def test_a_sorted_set_is_a_c_type_of_the_same_size():
@@ -140,13 +146,8 @@ def test_a_sorted_set_is_a_c_type_of_the_same_size():
             "else:\n    raise AssertionError('a ZSet took an attribute')\n"
             "print(bool(ZSet.__flags__ & (1 << 9)), sys.getsizeof(zset))\n")
     sizes = set()
-    for switch, heap_type in (("1", True), ("0", False)):
-        if not heap_type and not _built():
-            continue
-        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                                text=True, check=True,
-                                env={**os.environ, compiled.SWITCH: switch})
-        is_heap_type, size = result.stdout.split()
-        assert is_heap_type == str(heap_type)
+    for is_compiled, output in _in_each_mode(code):
+        is_heap_type, size = output.split()
+        assert is_heap_type == str(not is_compiled)
         sizes.add(size)
     assert len(sizes) == 1
